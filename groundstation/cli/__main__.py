@@ -1,0 +1,7 @@
+"""``python -m groundstation.cli`` runs the ``dronepatrol`` command."""
+
+import sys
+
+from groundstation.cli import main
+
+sys.exit(main())

@@ -1,0 +1,261 @@
+"""The one config schema of dronepatrol, and its loader.
+
+A config is a YAML file (``configs/default.yaml`` documents every key). Sections are owned by the
+packages that use them (``missions.settings``, ``sim.settings``, ``detection.settings``,
+``broadcast.settings``, ``groundstation.settings``) and composed here.
+
+Loading rules:
+
+* Unknown keys are rejected with a "did you mean" suggestion (difflib).
+* Errors name the file, the dotted key and the YAML line: ``demo.yaml:12: survey.alt_m: ...``.
+* Relative paths in a file are relative to that file's folder.
+* CLI flags override file values through dotted keys (``survey.alt_m=40``).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from broadcast.settings import BroadcastSettings
+from detection.settings import DetectionSettings
+from groundstation.settings import (
+    ConnectionSettings,
+    OverlaySettings,
+    PolicySettings,
+    RecordingSettings,
+)
+from missions.errors import ConfigError
+from missions.settings import (
+    AreaSettings,
+    CameraSettings,
+    FenceSettings,
+    RallySettings,
+    SortieSettings,
+    StrictModel,
+    SurveySettings,
+)
+from sim.settings import SimSettings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+"""Repository root (for a source checkout or an editable install)."""
+
+DEFAULT_CONFIG_PATH = REPO_ROOT / "configs" / "default.yaml"
+
+
+class Config(StrictModel):
+    """Root of the dronepatrol config. Each attribute is one YAML section."""
+
+    area: AreaSettings = Field(default_factory=AreaSettings)
+    camera: CameraSettings = Field(default_factory=CameraSettings)
+    survey: SurveySettings = Field(default_factory=SurveySettings)
+    sorties: SortieSettings = Field(default_factory=SortieSettings)
+    fence: FenceSettings = Field(default_factory=FenceSettings)
+    rally: RallySettings = Field(default_factory=RallySettings)
+    connection: ConnectionSettings = Field(default_factory=ConnectionSettings)
+    sim: SimSettings = Field(default_factory=SimSettings)
+    detection: DetectionSettings = Field(default_factory=DetectionSettings)
+    broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    overlay: OverlaySettings = Field(default_factory=OverlaySettings)
+    recording: RecordingSettings = Field(default_factory=RecordingSettings)
+
+
+def load_config(
+    path: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None
+) -> Config:
+    """Load and validate a config.
+
+    Args:
+        path: YAML file; ``None`` gives the built-in defaults (the values of default.yaml).
+        overrides: Dotted keys to values (``{"survey.alt_m": 40}``) applied over the file, as CLI
+            flags do. ``None`` values are skipped (a flag that was not given).
+
+    Returns:
+        The validated :class:`Config`, with relative paths resolved against the file's folder.
+
+    Raises:
+        ConfigError: The file is missing or not YAML, a key is unknown (with a suggestion), or a
+            value is invalid; the message names file, line and dotted key.
+    """
+    data: dict[str, Any] = {}
+    lines: dict[tuple, int] = {}
+    where = "config"
+    base_dir = Path.cwd()
+    if path is not None:
+        p = Path(path)
+        where = str(p)
+        if not p.is_file():
+            raise ConfigError(f"{p}: config file not found")
+        try:
+            text = p.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{p}: cannot read config: {exc}") from exc
+        data, lines = _parse_yaml(text, where)
+        base_dir = p.resolve().parent
+    file_data = copy.deepcopy(data)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        _set_dotted(data, key, value)
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, where, lines)) from None
+    _resolve_paths(cfg, base_dir, file_data)
+    return cfg
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse one ``--set KEY=VALUE`` argument; the value is read as YAML (``40``, ``true``, ``[1,2]``).
+
+    Raises:
+        ConfigError: No ``=`` in the text.
+    """
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. survey.alt_m=40")
+    key, _, raw = text.partition("=")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def dump_defaults() -> str:
+    """The built-in defaults as YAML (without comments); ``configs/default.yaml`` documents them."""
+    return yaml.safe_dump(Config().model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+# --- internals --------------------------------------------------------------------------------------
+
+
+def _parse_yaml(text: str, where: str) -> tuple[dict, dict[tuple, int]]:
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{where}{line}: not valid YAML: {problem}") from None
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{where}: the top level must be a mapping of sections, not {type(data).__name__}"
+        )
+    lines: dict[tuple, int] = {}
+
+    def walk(n, loc: tuple) -> None:
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                key = (*loc, k.value)
+                lines[key] = k.start_mark.line + 1
+                walk(v, key)
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                lines[(*loc, i)] = v.start_mark.line + 1
+                walk(v, (*loc, i))
+
+    walk(node, ())
+    return data, lines
+
+
+def _set_dotted(data: dict, key: str, value: Any) -> None:
+    parts = key.split(".")
+    cur = data
+    for part in parts[:-1]:
+        nxt = cur.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            cur[part] = nxt
+        cur = nxt
+    cur[parts[-1]] = value
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The settings model class that holds the key at ``loc`` (for suggestions)."""
+    model: Any = Config
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", None)
+        if not fields or part not in fields:
+            return None
+        ann = fields[part].annotation
+        model = _first_model(ann)
+        if model is None:
+            return None
+    return model if hasattr(model, "model_fields") else None
+
+
+def _first_model(ann: Any) -> Any:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in getattr(ann, "__args__", ()) or ():
+        found = _first_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _format_validation_error(exc: ValidationError, where: str, lines: dict[tuple, int]) -> str:
+    messages = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        dotted = ".".join(str(p) for p in loc) or "(top level)"
+        line = None
+        for n in range(len(loc), 0, -1):
+            if loc[:n] in lines:
+                line = lines[loc[:n]]
+                break
+        prefix = f"{where}:{line}" if line else where
+        if err["type"] == "extra_forbidden":
+            model = _model_at(loc)
+            known = list(model.model_fields) if model is not None else []
+            guess = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
+            hint = f"; did you mean '{guess[0]}'?" if guess else ""
+            if known and not guess:
+                hint = f"; known keys: {', '.join(known)}"
+            messages.append(f"{prefix}: unknown key '{dotted}'{hint}")
+        else:
+            got = err.get("input")
+            got_txt = f" (got {got!r})" if got is not None and not isinstance(got, dict) else ""
+            messages.append(f"{prefix}: {dotted}: {err['msg']}{got_txt}")
+    first = messages[0]
+    more = f" (and {len(messages) - 1} more error(s))" if len(messages) > 1 else ""
+    return first + more
+
+
+def _resolve_paths(cfg: Config, base_dir: Path, data: dict) -> None:
+    """Make relative paths that came from the file absolute against the file's folder.
+
+    Paths given as overrides (CLI flags), and output folders marked ``cwd_relative`` (where
+    recordings go), stay relative to the working directory, as a user expects.
+    """
+
+    def fix(model: BaseModel, raw: Any) -> None:
+        for name, info in type(model).model_fields.items():
+            value = getattr(model, name)
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            if extra.get("cwd_relative"):
+                continue
+            sub_raw = raw.get(name) if isinstance(raw, dict) else None
+            if (
+                isinstance(value, Path)
+                and not value.is_absolute()
+                and sub_raw is not None
+                and Path(str(sub_raw)) == value
+            ):
+                object.__setattr__(model, name, (base_dir / value).resolve())
+            elif isinstance(value, BaseModel):
+                fix(value, sub_raw)
+
+    fix(cfg, data)

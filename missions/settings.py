@@ -1,0 +1,138 @@
+"""Settings of the planner sections of the config (``area``, ``camera``, ``survey``, ``sorties``,
+``fence``, ``rally``). Validated by pydantic; the root schema is ``groundstation.config.Config``.
+
+Every field is documented in ``configs/default.yaml`` with the same default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class StrictModel(BaseModel):
+    """Base of every settings model: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class GeoPoint(StrictModel):
+    """A geographic point: ``lat_deg``, ``lon_deg`` (WGS-84 degrees), ``alt_m`` (metres)."""
+
+    lat_deg: float = Field(ge=-90, le=90)
+    lon_deg: float = Field(ge=-180, le=180)
+    alt_m: float = 0.0
+
+
+class NoFlyZone(StrictModel):
+    """An extra no-fly zone given in the config: a polygon or a circle.
+
+    Either ``polygon`` (list of ``[lat_deg, lon_deg]`` vertices, at least 3) or ``center`` plus
+    ``radius_m``. ``name`` labels it in messages and on maps.
+    """
+
+    name: str = "no-fly"
+    polygon: list[tuple[float, float]] | None = None
+    center: GeoPoint | None = None
+    radius_m: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> NoFlyZone:
+        has_poly = self.polygon is not None
+        has_circle = self.center is not None or self.radius_m is not None
+        if has_poly == has_circle:
+            raise ValueError("give either 'polygon' or 'center' with 'radius_m'")
+        if has_circle and (self.center is None or self.radius_m is None):
+            raise ValueError("a circle needs both 'center' and 'radius_m'")
+        if has_poly and len(self.polygon) < 3:
+            raise ValueError("a polygon needs at least 3 [lat, lon] vertices")
+        return self
+
+
+class AreaSettings(StrictModel):
+    """The district to patrol and where the vehicle starts."""
+
+    district: Path | None = None
+    """Area file: GeoJSON, KML, QGC .plan (geoFence) or fence .txt; relative to the config file."""
+    no_fly: list[NoFlyZone] = Field(default_factory=list)
+    """Extra no-fly zones on top of the holes in the district file."""
+    home: GeoPoint | None = None
+    """Take-off / home position. Default: the embedded sim's home, else the area's first vertex."""
+    max_home_distance_km: float = Field(default=50.0, gt=0)
+    """An area farther than this from home is rejected (catches swapped lat/lon)."""
+
+
+class CameraSettings(StrictModel):
+    """Camera model. Give ``hfov_deg``, or sensor size and focal length; image size always."""
+
+    hfov_deg: float | None = Field(default=80.0, gt=0, lt=180)
+    sensor_width_mm: float | None = Field(default=None, gt=0)
+    sensor_height_mm: float | None = Field(default=None, gt=0)
+    focal_length_mm: float | None = Field(default=None, gt=0)
+    image_width_px: int = Field(default=1280, gt=0)
+    image_height_px: int = Field(default=720, gt=0)
+    gimbal_pitch_deg: float = Field(default=-90.0, ge=-90, le=0)
+    """Camera pitch relative to the horizon: -90 looks straight down (nadir)."""
+
+    @model_validator(mode="after")
+    def _fov_or_sensor(self) -> CameraSettings:
+        if self.hfov_deg is None and (self.sensor_width_mm is None or self.focal_length_mm is None):
+            raise ValueError("give hfov_deg, or sensor_width_mm and focal_length_mm")
+        return self
+
+
+class SurveySettings(StrictModel):
+    """Lawnmower (grid) survey parameters."""
+
+    alt_m: float = Field(default=40.0, gt=0, le=500)
+    """Flight altitude above home, metres."""
+    angle_deg: float | Literal["auto"] = "auto"
+    """Transect direction, degrees clockwise from north, or ``auto`` (shortest total route)."""
+    side_overlap: float = Field(default=0.2, ge=0, lt=1)
+    """Overlap of neighbouring footprints across the transects (0.2 = 20 %)."""
+    spacing_m: float | None = Field(default=None, gt=0)
+    """Transect spacing in metres; overrides ``side_overlap`` when given."""
+    turnaround_m: float = 0.0
+    """Distance flown past each transect end before turning; negative keeps the turns inside."""
+    start_corner: Literal["auto", "sw", "se", "nw", "ne"] = "auto"
+    """Corner where the first transect starts; ``auto`` picks the one closest to home."""
+    speed_m_s: float = Field(default=8.0, gt=0, le=30)
+    """Ground speed along the route (DO_CHANGE_SPEED), m/s."""
+    takeoff_alt_m: float | None = Field(default=None, gt=0)
+    """NAV_TAKEOFF altitude; default the survey altitude."""
+
+    @field_validator("angle_deg", mode="before")
+    @classmethod
+    def _angle(cls, v):
+        if isinstance(v, str) and v.strip().lower() == "auto":
+            return "auto"
+        return v
+
+
+class SortieSettings(StrictModel):
+    """Battery limits used to split the route into sorties that each start and end at home."""
+
+    endurance_min: float = Field(default=20.0, gt=0)
+    """Flight time of a full battery at cruise, minutes."""
+    reserve_pct: float = Field(default=25.0, ge=0, lt=100)
+    """Share of the endurance kept in reserve, percent."""
+    climb_m_s: float = Field(default=2.5, gt=0)
+    """Climb rate used to time the take-off (ArduCopter WPNAV_SPEED_UP default)."""
+    descent_m_s: float = Field(default=1.5, gt=0)
+    """Descent rate used to time the landing (ArduCopter LAND_SPEED_HIGH default)."""
+
+
+class FenceSettings(StrictModel):
+    """Geofence uploaded with the mission (mission_type FENCE)."""
+
+    enabled: bool = True
+    margin_m: float = Field(default=20.0, ge=0)
+    """The inclusion fence is the area buffered outward by this margin, metres."""
+
+
+class RallySettings(StrictModel):
+    """Rally points uploaded with the mission (mission_type RALLY)."""
+
+    points: list[GeoPoint] = Field(default_factory=list)
