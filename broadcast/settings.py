@@ -1,25 +1,153 @@
-"""Settings of the loudspeaker reminders (config section ``broadcast``)."""
+"""Settings of the loudspeaker reminders (config section ``broadcast``).
+
+Every field is documented in ``configs/default.yaml`` with the same default (``tests/test_config.py``
+checks that the two agree).
+"""
 
 from __future__ import annotations
 
+import string
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from missions.settings import StrictModel
 
+Language = Literal["zh", "en"]
+"""A reminder language: ``zh`` (Mandarin, spoken with espeak-ng ``cmn-latn-pinyin``) or ``en``."""
+
+SpokenKind = Literal["gathering", "unmasked", "mask_incorrect"]
+"""The :class:`detection.alerts.AlertKind` values that get a spoken reminder."""
+
+TEMPLATE_SLOTS = ("person", "colour", "place", "count")
+"""Slots a reminder template may use: ``{person}`` (the person's description, built from
+``person_colour`` or ``person``), ``{colour}`` (clothing colour in the template's language),
+``{place}`` and ``{count}`` (people in a gathering)."""
+
+
+def _check_template(text: str) -> str:
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+    except ValueError as exc:
+        raise ValueError(f"bad template {text!r}: {exc}") from None
+    for name in fields:
+        if name not in TEMPLATE_SLOTS:
+            raise ValueError(
+                f"unknown slot {{{name}}} in {text!r}; slots: "
+                + ", ".join("{" + s + "}" for s in TEMPLATE_SLOTS)
+            )
+    return text
+
+
+class VoiceSettings(StrictModel):
+    """The espeak-ng voice and speaking rate used for one language."""
+
+    voice: str
+    """espeak-ng voice name (``espeak-ng --voices`` lists them)."""
+    rate_wpm: int = Field(ge=80, le=450)
+    """Speaking rate, words per minute (espeak-ng's default is 175)."""
+
+
+class VoicesSettings(StrictModel):
+    """One voice per language."""
+
+    zh: VoiceSettings = Field(
+        default_factory=lambda: VoiceSettings(voice="cmn-latn-pinyin", rate_wpm=150)
+    )
+    """Mandarin. ``cmn``/``zh`` read Chinese as English letters: use ``cmn-latn-pinyin``."""
+    en: VoiceSettings = Field(default_factory=lambda: VoiceSettings(voice="en-us", rate_wpm=150))
+
+
+class ReminderTexts(StrictModel):
+    """Reminder templates of one language (``str.format`` slots, see :data:`TEMPLATE_SLOTS`).
+
+    Numbers, times and percentages may be written with digits: they are normalised to words
+    (``broadcast.normalize``) before speech.
+    """
+
+    gathering: str
+    unmasked: str
+    mask_incorrect: str
+    person_colour: str
+    """``{person}`` when the clothing colour is known (uses ``{colour}``)."""
+    person: str
+    """``{person}`` when the colour is unknown."""
+    place: str
+    """``{place}`` when the caller gives no place name."""
+
+    @field_validator("*")
+    @classmethod
+    def _slots_known(cls, v: str) -> str:
+        return _check_template(v)
+
+
+def _zh_texts() -> ReminderTexts:
+    return ReminderTexts(
+        gathering="{place}聚集的市民朋友们，请不要聚集，请尽快散开，彼此保持1米以上的距离。",
+        unmasked="{person}，请您佩戴好口罩。",
+        mask_incorrect="{person}，请您把口罩戴好，遮住口鼻。",
+        person_colour="穿{colour}衣服的这位市民",
+        person="这位市民",
+        place="这里",
+    )
+
+
+def _en_texts() -> ReminderTexts:
+    return ReminderTexts(
+        gathering=(
+            "Attention, people gathered {place}: please do not gather, disperse now, "
+            "and keep at least 1 metre apart."
+        ),
+        unmasked="{person}, please wear your mask.",
+        mask_incorrect="{person}, please wear your mask properly, over your nose and mouth.",
+        person_colour="The person in {colour}",
+        person="Dear citizen",
+        place="here",
+    )
+
+
+class TextsSettings(StrictModel):
+    """Reminder templates per language."""
+
+    zh: ReminderTexts = Field(default_factory=_zh_texts)
+    en: ReminderTexts = Field(default_factory=_en_texts)
+
 
 class BroadcastSettings(StrictModel):
-    """Voice reminders: language, voices, output device, cooldowns."""
+    """Voice reminders: language, voices, texts, output device, cooldowns."""
 
     enabled: bool = True
-    languages: list[Literal["zh", "en"]] = Field(default_factory=lambda: ["zh", "en"])
+    languages: list[Language] = Field(default_factory=lambda: ["zh", "en"], min_length=1)
     """Languages spoken for each reminder, in order (one language per utterance)."""
+    voices: VoicesSettings = Field(default_factory=VoicesSettings)
+    texts: TextsSettings = Field(default_factory=TextsSettings)
     device: str | int | None = None
     """Output device (name or index) wired to the loudspeaker transmitter; None = default."""
     volume: float = Field(default=1.0, ge=0, le=1)
     chime: bool = True
     cooldown_place_m: float = Field(default=30.0, ge=0)
     cooldown_s: float = Field(default=60.0, ge=0)
+    cooldown_track_s: float = Field(default=120.0, ge=0)
+    """A tracked person (track id) is not addressed again by the same kind of reminder sooner."""
     max_age_s: float = Field(default=20.0, gt=0)
-    repeat: int = Field(default=1, ge=1)
+    repeat: int = Field(default=1, ge=1, le=10)
+    repeat_gap_s: float = Field(default=1.0, ge=0, le=30)
+    """Silence between repeats, seconds."""
+    priority: list[SpokenKind] = Field(
+        default_factory=lambda: ["gathering", "unmasked", "mask_incorrect"], min_length=1
+    )
+    """Kinds in order of priority (first = spoken first). Kinds left out are not spoken."""
+    max_queue: int = Field(default=16, ge=1)
+    """Queued reminders kept at most; beyond it the lowest-priority, oldest one is dropped."""
+    synth_timeout_s: float = Field(default=30.0, gt=0)
+    """Give up on one synthesis after this long (the speech worker is then restarted)."""
+    cache_dir: Path | None = None
+    """Speech WAV cache; None = ``$XDG_CACHE_HOME/dronepatrol/speech`` (``~/.cache/...``)."""
+
+    @field_validator("languages", "priority")
+    @classmethod
+    def _unique(cls, v: list) -> list:
+        if len(set(v)) != len(v):
+            raise ValueError(f"duplicate entries in {v}")
+        return v
