@@ -59,7 +59,8 @@ class AreaSettings(StrictModel):
     no_fly: list[NoFlyZone] = Field(default_factory=list)
     """Extra no-fly zones on top of the holes in the district file."""
     home: GeoPoint | None = None
-    """Take-off / home position. Default: the embedded sim's home, else the area's first vertex."""
+    """Take-off / home position. Default: a Point named ``home`` in the district file, else the
+    embedded sim's home (``connection.url: sim``), else the area's first vertex."""
     max_home_distance_km: float = Field(default=50.0, gt=0)
     """An area farther than this from home is rejected (catches swapped lat/lon)."""
 
@@ -102,6 +103,8 @@ class SurveySettings(StrictModel):
     """Ground speed along the route (DO_CHANGE_SPEED), m/s."""
     takeoff_alt_m: float | None = Field(default=None, gt=0)
     """NAV_TAKEOFF altitude; default the survey altitude."""
+    no_fly_clearance_m: float = Field(default=5.0, ge=0.5)
+    """The route keeps at least this far from every no-fly zone (GPS error margin), metres."""
 
     @field_validator("angle_deg", mode="before")
     @classmethod
@@ -121,7 +124,10 @@ class SortieSettings(StrictModel):
     climb_m_s: float = Field(default=2.5, gt=0)
     """Climb rate used to time the take-off (ArduCopter WPNAV_SPEED_UP default)."""
     descent_m_s: float = Field(default=1.5, gt=0)
-    """Descent rate used to time the landing (ArduCopter LAND_SPEED_HIGH default)."""
+    """Descent rate used to time the landing (ArduCopter WPNAV_SPEED_DN default)."""
+    accel_m_s2: float = Field(default=2.5, gt=0)
+    """Horizontal acceleration used to time the stop at each sharp turn (ArduCopter WPNAV_ACCEL
+    default 250 cm/s/s)."""
 
 
 class FenceSettings(StrictModel):
