@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from missions.settings import GeoPoint, StrictModel
+from sim.scene import SceneSettings
 
 
 class FaultSettings(StrictModel):
@@ -34,3 +35,5 @@ class SimSettings(StrictModel):
     ready_delay_s: float = Field(default=3.0, ge=0)
     """Simulated seconds from start until the EKF is ready and arming is allowed."""
     faults: FaultSettings = FaultSettings()
+    scene: SceneSettings = SceneSettings()
+    """What the simulated camera sees (``detection.source: sim``): see :mod:`sim.scene`."""
