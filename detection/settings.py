@@ -21,6 +21,8 @@ class GatheringSettings(StrictModel):
     """A cluster must persist this long (frame time) before it becomes an alert."""
     cooldown_s: float = Field(default=120.0, ge=0)
     """The same gathering is not alerted again within this time."""
+    gap_s: float = Field(default=3.0, ge=0)
+    """A followed cluster may vanish this long (missed detections) and still count as persisting."""
 
 
 class MaskSettings(StrictModel):
@@ -32,8 +34,14 @@ class MaskSettings(StrictModel):
     frames_to_confirm: int = Field(default=3, ge=1)
     """Votes needed per track before an unmasked alert (video only; stills judge alone)."""
     face_model: Path | None = None
-    """Face / mask detector weights; default searched under ../shared/models."""
-    conf: float = Field(default=0.5, gt=0, le=1)
+    """Face / mask detector weights (RFB-640-masked_face-v2.onnx or AIZOO face_mask_detection.onnx).
+    Default: $DRONEPATROL_FACE_MODEL, then ../shared/models next to the checkout."""
+    conf: float = Field(default=0.35, gt=0, le=1)
+    """Minimum face score of the face-mask detector."""
+    recheck_frames: int = Field(default=15, ge=1)
+    """A track whose label is settled is looked at again every this many frames (saves CPU)."""
+    judge_incorrect: bool = True
+    """Label masks worn below the nose "incorrect" (colour heuristic, see docs/detection.md)."""
 
 
 class DetectionSettings(StrictModel):
@@ -49,6 +57,17 @@ class DetectionSettings(StrictModel):
     imgsz: int = Field(default=640, ge=32)
     tiling: Literal["auto", "on", "off"] = "auto"
     """Tiled inference for small people; ``auto`` switches it on from the GSD."""
+    tile_overlap: float = Field(default=0.15, ge=0, lt=0.5)
+    """Overlap of neighbouring tiles, fraction of the tile size."""
+    tile_below_px: float = Field(default=32.0, gt=0)
+    """``auto`` tiles when a person's expected size at model input scale is below this (pixels)."""
     tracker: Literal["bytetrack", "botsort"] = "bytetrack"
+    track_lost_s: float = Field(default=2.0, gt=0)
+    """A track not seen for this long is dropped (occlusion tolerance), seconds."""
+    gimbal_stabilised: bool = True
+    """True: gimbal pitch/roll are relative to the horizon; False: camera fixed to the airframe
+    (vehicle roll/pitch are added to the mount angles)."""
+    max_range_m: float = Field(default=500.0, gt=0)
+    """Ground points farther than this from below the camera are rejected (near the horizon)."""
     gathering: GatheringSettings = GatheringSettings()
     mask: MaskSettings = MaskSettings()

@@ -1,0 +1,128 @@
+"""Drawing a :class:`detection.pipeline.FrameResult` on its frame with supervision annotators.
+
+Boxes carry the track id and mask label (green masked, red unmasked, orange worn incorrectly,
+grey unknown); gatherings are drawn as the convex hull of their members with the head count; a
+HUD in the top-left corner shows the frame time (UTC), altitude, GSD and counts.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+import supervision as sv
+
+from detection.faces import MaskLabel
+
+if TYPE_CHECKING:
+    from detection.pipeline import FrameResult
+
+MASK_COLOURS = {
+    MaskLabel.MASKED: sv.Color(r=40, g=200, b=60),
+    MaskLabel.UNMASKED: sv.Color(r=230, g=30, b=30),
+    MaskLabel.INCORRECT: sv.Color(r=255, g=150, b=0),
+    MaskLabel.UNKNOWN: sv.Color(r=160, g=160, b=160),
+}
+GATHERING_COLOUR = sv.Color(r=255, g=220, b=0)
+_PALETTE = sv.ColorPalette([MASK_COLOURS[k] for k in MaskLabel])
+_LABEL_INDEX = {k: i for i, k in enumerate(MaskLabel)}
+
+
+def annotate_frame(image: np.ndarray, result: FrameResult) -> np.ndarray:
+    """A copy of ``image`` with the result drawn on it.
+
+    Args:
+        image: The BGR frame the result was computed on, shape (H, W, 3).
+        result: The pipeline's result for that frame.
+
+    Returns:
+        New BGR uint8 array of the same shape.
+    """
+    out = image.copy()
+    h, w = out.shape[:2]
+    thickness = max(1, int(round(min(h, w) / 400)))
+    text_scale = max(0.35, min(h, w) / 1400)
+    persons = result.persons
+    if persons:
+        xyxy = np.array([p.xyxy for p in persons], dtype=float)
+        dets = sv.Detections(
+            xyxy=xyxy,
+            confidence=np.array([p.confidence for p in persons]),
+            class_id=np.array([_LABEL_INDEX[p.mask] for p in persons]),
+        )
+        box = sv.BoxAnnotator(
+            color=_PALETTE, thickness=thickness, color_lookup=sv.ColorLookup.CLASS
+        )
+        out = box.annotate(out, dets)
+        labels = []
+        for p in persons:
+            tid = f"#{p.track_id}" if p.track_id is not None else ""
+            mask = "" if p.mask is MaskLabel.UNKNOWN else f" {p.mask.value}"
+            labels.append(f"{tid}{mask}".strip() or "person")
+        lab = sv.LabelAnnotator(
+            color=_PALETTE,
+            text_scale=text_scale,
+            text_thickness=thickness,
+            text_padding=2,
+            color_lookup=sv.ColorLookup.CLASS,
+        )
+        out = lab.annotate(out, dets, labels=labels)
+        for g in result.gatherings:
+            corners = []
+            for i in g.member_index:
+                x1, y1, x2, y2 = xyxy[i]
+                corners += [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
+            if len(corners) < 3:
+                continue
+            hull = cv2.convexHull(np.array(corners, dtype=np.float32)).reshape(-1, 2).astype(int)
+            out = sv.draw_polygon(out, hull, GATHERING_COLOUR, thickness=thickness + 1)
+            top = hull[np.argmin(hull[:, 1])]
+            text = f"gathering {g.count}" + (" ALERT" if g.alerted else "")
+            out = sv.draw_text(
+                out,
+                text,
+                sv.Point(int(top[0]), max(10, int(top[1]) - 12)),
+                text_color=sv.Color.BLACK,
+                text_scale=text_scale * 1.2,
+                text_thickness=thickness,
+                background_color=GATHERING_COLOUR,
+            )
+    return draw_hud(out, result, text_scale, thickness)
+
+
+def draw_hud(
+    image: np.ndarray, result: FrameResult, text_scale: float, thickness: int
+) -> np.ndarray:
+    """Draw the heads-up display (time, altitude, GSD, counts) in the top-left corner."""
+    when = _dt.datetime.fromtimestamp(result.t_s, tz=_dt.timezone.utc).strftime(
+        "%Y-%m-%d %H:%M:%S.%f"
+    )[:-4]
+    alt = f"{result.pose.alt_m:.1f} m" if result.pose is not None else "-"
+    gsd = f"{result.gsd_cm_px:.1f} cm/px" if result.gsd_cm_px is not None else "-"
+    lines = [
+        f"{when} UTC  frame {result.frame_index}",
+        f"alt {alt}  GSD {gsd}{'  tiled' if result.tiled else ''}",
+        f"persons {len(result.persons)}  gatherings {len(result.gatherings)}"
+        f"  alerts {len(result.alerts)}",
+    ]
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    sizes = [cv2.getTextSize(t, font, text_scale, thickness)[0] for t in lines]
+    line_h = max(s[1] for s in sizes) + 8
+    box_w = max(s[0] for s in sizes) + 12
+    overlay = image.copy()
+    cv2.rectangle(overlay, (0, 0), (box_w, line_h * len(lines) + 6), (0, 0, 0), -1)
+    image = cv2.addWeighted(overlay, 0.55, image, 0.45, 0)
+    for k, t in enumerate(lines):
+        cv2.putText(
+            image,
+            t,
+            (6, line_h * (k + 1)),
+            font,
+            text_scale,
+            (255, 255, 255),
+            thickness,
+            cv2.LINE_AA,
+        )
+    return image

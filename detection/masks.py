@@ -1,0 +1,195 @@
+"""Mask state per tracked person: looking for faces in person boxes and voting over frames.
+
+A face-mask detector (:mod:`detection.faces`) runs once per frame on the region that covers the
+heads of the people who need a look: people whose box could hold a face of ``min_face_px`` and
+whose label is not settled yet (settled tracks are looked at again every ``recheck_frames``).
+Each face at least ``min_face_px`` tall gives one vote to its person; smaller faces or none give
+no vote, so the label stays ``unknown`` instead of a guess. A track's label is the majority of its
+votes once it has ``frames_to_confirm`` of them (one for still photos).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from detection.faces import FaceMask, FaceMaskDetector, MaskLabel
+from detection.settings import MaskSettings
+
+
+def head_region(xyxy: np.ndarray, image_shape: tuple[int, ...]) -> np.ndarray:
+    """Where a person's face can be: the upper 65 % of the box (a head-and-shoulders photo has its chin low in the box), 10 % wider on each side.
+
+    Returns:
+        ``[x1, y1, x2, y2]`` integer pixels clipped to the image.
+    """
+    x1, y1, x2, y2 = (float(v) for v in xyxy)
+    w, h = x2 - x1, y2 - y1
+    H, W = image_shape[:2]
+    return np.array(
+        [max(0, x1 - 0.1 * w), max(0, y1 - 0.05 * h), min(W, x2 + 0.1 * w), min(H, y1 + 0.65 * h)]
+    ).astype(int)
+
+
+def _grow(
+    box: tuple[int, int, int, int], min_w: float, min_h: float, image_shape: tuple[int, ...]
+) -> tuple[int, int, int, int]:
+    """Grow a box around its centre to at least ``min_w`` x ``min_h``, within the image."""
+    H, W = image_shape[:2]
+    x1, y1, x2, y2 = box
+    w = min(W, max(x2 - x1, int(min_w)))
+    h = min(H, max(y2 - y1, int(min_h)))
+    cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+    nx1 = int(min(max(0, cx - w / 2), W - w))
+    ny1 = int(min(max(0, cy - h / 2), H - h))
+    return nx1, ny1, nx1 + w, ny1 + h
+
+
+def could_show_face(xyxy: np.ndarray, min_face_px: int) -> bool:
+    """True when a person box is big enough to contain a face of ``min_face_px`` pixels."""
+    return (xyxy[3] - xyxy[1]) >= 2 * min_face_px and (xyxy[2] - xyxy[0]) >= min_face_px
+
+
+def find_faces(
+    detector: FaceMaskDetector, image: np.ndarray, person_xyxy: np.ndarray
+) -> list[FaceMask | None]:
+    """Run the detector once on the region around the given persons' heads and assign faces.
+
+    Args:
+        detector: Face-mask detector.
+        image: BGR frame.
+        person_xyxy: (N, 4) person boxes in pixels.
+
+    Returns:
+        For each person, the best face whose centre lies in its head region, or None.
+    """
+    n = len(person_xyxy)
+    if n == 0:
+        return []
+    regions = np.array([head_region(b, image.shape) for b in person_xyxy])
+    x1, y1 = regions[:, :2].min(axis=0)
+    x2, y2 = regions[:, 2:].max(axis=0)
+    if x2 - x1 < 4 or y2 - y1 < 4:
+        return [None] * n
+    # Never upscale a small region more than 2x into the model input: blown-up blur makes faces
+    # out of nothing. Grow the region around its centre instead (more context, same scale).
+    x1, y1, x2, y2 = _grow(
+        (x1, y1, x2, y2), detector.input_wh[0] / 2, detector.input_wh[1] / 2, image.shape
+    )
+    crop = image[y1:y2, x1:x2]
+    faces = detector.detect(crop)
+    shift = np.array([x1, y1, x1, y1], dtype=np.float32)
+    faces = [FaceMask(f.xyxy + shift, f.confidence, f.label, f.mask_score) for f in faces]
+    out: list[FaceMask | None] = []
+    taken: set[int] = set()
+    # small persons first: a face inside a small box belongs to it rather than to a big box behind
+    order = np.argsort(
+        (person_xyxy[:, 2] - person_xyxy[:, 0]) * (person_xyxy[:, 3] - person_xyxy[:, 1])
+    )
+    best: dict[int, FaceMask | None] = {}
+    for i in order:
+        rx1, ry1, rx2, ry2 = regions[i]
+        pw = person_xyxy[i, 2] - person_xyxy[i, 0]
+        ph = person_xyxy[i, 3] - person_xyxy[i, 1]
+        chosen, chosen_j = None, -1
+        for j, f in enumerate(faces):
+            if j in taken:
+                continue
+            cx = (f.xyxy[0] + f.xyxy[2]) / 2
+            cy = (f.xyxy[1] + f.xyxy[3]) / 2
+            if not (rx1 <= cx <= rx2 and ry1 <= cy <= ry2):
+                continue
+            if (f.xyxy[2] - f.xyxy[0]) > 1.3 * pw or f.height_px > 0.6 * ph:
+                continue
+            if chosen is None or f.confidence > chosen.confidence:
+                chosen, chosen_j = f, j
+        if chosen_j >= 0:
+            taken.add(chosen_j)
+        best[int(i)] = chosen
+    for i in range(n):
+        out.append(best.get(i))
+    return out
+
+
+@dataclass
+class _TrackVotes:
+    votes: Counter = field(default_factory=Counter)
+    last_look: int = -(10**9)
+    alerted: bool = False
+    best_face: FaceMask | None = None
+
+
+class MaskVoter:
+    """Mask votes per track id.
+
+    Args:
+        settings: ``detection.mask`` section.
+        stills: One vote settles a label (photos are judged alone).
+    """
+
+    def __init__(self, settings: MaskSettings, stills: bool = False) -> None:
+        self.settings = settings
+        self.stills = stills
+        self._tracks: dict[int, _TrackVotes] = {}
+
+    @property
+    def votes_needed(self) -> int:
+        """Votes needed before a label is settled."""
+        return 1 if self.stills else self.settings.frames_to_confirm
+
+    def needs_look(self, track_id: int, frame_index: int) -> bool:
+        """Whether this track's face should be looked at on this frame."""
+        tv = self._tracks.get(track_id)
+        if tv is None or sum(tv.votes.values()) < self.votes_needed:
+            return True
+        return frame_index - tv.last_look >= self.settings.recheck_frames
+
+    def add(self, track_id: int, face: FaceMask | None, frame_index: int) -> None:
+        """Record a look: a vote when the face is big enough, nothing otherwise."""
+        tv = self._tracks.setdefault(track_id, _TrackVotes())
+        tv.last_look = frame_index
+        if face is None or face.height_px < self.settings.min_face_px:
+            return
+        tv.votes[face.label] += 1
+        if tv.best_face is None or face.height_px > tv.best_face.height_px:
+            tv.best_face = face
+
+    def label(self, track_id: int) -> MaskLabel:
+        """Settled label (majority of at least ``votes_needed`` votes), else ``unknown``."""
+        tv = self._tracks.get(track_id)
+        if tv is None:
+            return MaskLabel.UNKNOWN
+        total = sum(tv.votes.values())
+        if total < self.votes_needed:
+            return MaskLabel.UNKNOWN
+        label, n = tv.votes.most_common(1)[0]
+        return label if n * 2 > total else MaskLabel.UNKNOWN
+
+    def vote_share(self, track_id: int) -> float:
+        """Share of the votes that agree with the settled label, 0..1."""
+        tv = self._tracks.get(track_id)
+        if tv is None or not tv.votes:
+            return 0.0
+        return tv.votes.most_common(1)[0][1] / sum(tv.votes.values())
+
+    def take_alert(self, track_id: int) -> bool:
+        """True once per track when its settled label is unmasked or incorrect."""
+        tv = self._tracks.get(track_id)
+        if tv is None or tv.alerted:
+            return False
+        if self.label(track_id) in (MaskLabel.UNMASKED, MaskLabel.INCORRECT):
+            tv.alerted = True
+            return True
+        return False
+
+    def keep_only(self, track_ids: set[int]) -> None:
+        """Forget tracks that are gone (the tracker dropped them)."""
+        for tid in list(self._tracks):
+            if tid not in track_ids:
+                del self._tracks[tid]
+
+    def reset(self) -> None:
+        """Forget every track."""
+        self._tracks.clear()

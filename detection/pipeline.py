@@ -1,0 +1,540 @@
+"""The detection pipeline: frame -> persons -> tracks -> ground positions -> gatherings / masks -> alerts.
+
+Cost is kept close to bare model inference: tracking, projection and clustering are vectorised
+and cheap; the face-mask model runs at most once per frame and only for people big enough to
+show a face whose label is not settled yet; the torso colour and snapshot crops are computed
+only when an alert is raised; drawing happens only when :meth:`FrameResult.annotate` is called.
+
+Example:
+    >>> from groundstation.config import load_config
+    >>> cfg = load_config()
+    >>> pipe = DetectionPipeline(cfg.detection, cfg.camera)
+    >>> result = pipe.process(image, t_s, pose, frame_index=0)
+    >>> [a.kind for a in result.alerts]
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import supervision as sv
+
+from detection.alerts import Alert, AlertKind
+from detection.colours import torso_colour
+from detection.errors import ModelNotFoundError
+from detection.faces import FaceMaskDetector, MaskLabel, load_face_mask_detector
+from detection.gatherings import Gathering, GatheringDetector
+from detection.geometry import CameraIntrinsics, ground_offsets, gsd_cm_px
+from detection.masks import MaskVoter, could_show_face, find_faces
+from detection.persons import PersonDetector, load_yolo
+from detection.settings import DetectionSettings
+from missions.geo import LocalFrame, Pose
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL_RELPATHS = ("models/yolo11n-int8-openvino/yolo11n_int8_openvino_model",)
+"""Person weights searched, in order, under each shared folder (see :func:`shared_dirs`)."""
+DEFAULT_FACE_MODEL_RELPATHS = (
+    "models/ultraface-masked-rfb640/RFB-640-masked_face-v2.onnx",
+    "models/aizoo-facemask/face_mask_detection.onnx",
+)
+"""Face-mask weights searched, in order, under each shared folder."""
+
+
+def shared_dirs() -> list[Path]:
+    """Folders searched for default weights: ``$DRONEPATROL_SHARED``, then ``<repo>/../shared``."""
+    dirs = []
+    env = os.environ.get("DRONEPATROL_SHARED")
+    if env:
+        dirs.append(Path(env).expanduser())
+    dirs.append(REPO_ROOT.parent / "shared")
+    return dirs
+
+
+def resolve_model_path(settings: DetectionSettings) -> Path:
+    """Where the person model is: ``detection.model``, else ``$DRONEPATROL_MODEL``, else a search.
+
+    Args:
+        settings: The ``detection`` config section.
+
+    Returns:
+        An existing path (file or OpenVINO folder).
+
+    Raises:
+        ModelNotFoundError: The configured path does not exist, or nothing was found; the
+            message names the setting / variable to use and the places searched.
+    """
+    if settings.model is not None:
+        p = Path(settings.model).expanduser()
+        if not p.exists():
+            raise ModelNotFoundError(
+                f"person model {p} (detection.model) not found; give an existing .pt, .onnx or "
+                "OpenVINO folder"
+            )
+        return p
+    env = os.environ.get("DRONEPATROL_MODEL")
+    if env:
+        p = Path(env).expanduser()
+        if not p.exists():
+            raise ModelNotFoundError(f"person model {p} ($DRONEPATROL_MODEL) not found")
+        return p
+    tried = []
+    for d in shared_dirs():
+        for rel in DEFAULT_MODEL_RELPATHS:
+            p = d / rel
+            tried.append(str(p))
+            if p.exists():
+                return p
+    raise ModelNotFoundError(
+        "no person model: set detection.model (or --model, or $DRONEPATROL_MODEL) to Ultralytics "
+        f"weights (.pt, .onnx or OpenVINO folder), or put them at {tried[-1]}; nothing is downloaded"
+    )
+
+
+def resolve_face_model_path(settings: DetectionSettings) -> Path:
+    """Where the face-mask model is: ``detection.mask.face_model``, ``$DRONEPATROL_FACE_MODEL``,
+    else a search of the shared folders.
+
+    Raises:
+        ModelNotFoundError: Not found (the message says where to put it).
+    """
+    if settings.mask.face_model is not None:
+        p = Path(settings.mask.face_model).expanduser()
+        if not p.is_file():
+            raise ModelNotFoundError(f"face-mask model {p} (detection.mask.face_model) not found")
+        return p
+    env = os.environ.get("DRONEPATROL_FACE_MODEL")
+    if env:
+        p = Path(env).expanduser()
+        if not p.is_file():
+            raise ModelNotFoundError(f"face-mask model {p} ($DRONEPATROL_FACE_MODEL) not found")
+        return p
+    tried = []
+    for d in shared_dirs():
+        for rel in DEFAULT_FACE_MODEL_RELPATHS:
+            p = d / rel
+            tried.append(str(p))
+            if p.is_file():
+                return p
+    raise ModelNotFoundError(
+        "no face-mask model: set detection.mask.face_model (or $DRONEPATROL_FACE_MODEL) to "
+        f"RFB-640-masked_face-v2.onnx, or put it at {tried[0]}; or set detection.mask.enabled: false"
+    )
+
+
+@dataclass
+class Person:
+    """One person in a frame.
+
+    Attributes:
+        xyxy: Box ``[x1, y1, x2, y2]`` in pixels, shape (4,).
+        confidence: Detector confidence, 0..1.
+        track_id: Tracker id (None for still photos).
+        foot_px: Pixel taken as the person's ground contact point ``(x, y)``.
+        lat_deg, lon_deg: Ground position (WGS-84), None when not projected.
+        xy_m: Ground position ``(east_m, north_m)`` in the pipeline's local frame, or None.
+        mask: Settled mask label of the person/track (``unknown`` when not judged).
+        face_xyxy: The face box found on this frame, if any.
+    """
+
+    xyxy: np.ndarray
+    confidence: float
+    track_id: int | None
+    foot_px: tuple[float, float]
+    lat_deg: float | None = None
+    lon_deg: float | None = None
+    xy_m: tuple[float, float] | None = None
+    mask: MaskLabel = MaskLabel.UNKNOWN
+    face_xyxy: np.ndarray | None = None
+
+
+@dataclass
+class FrameResult:
+    """What the pipeline found in one frame.
+
+    Attributes:
+        frame_index: The frame's index.
+        t_s: Frame time (UNIX seconds).
+        pose: The pose used for projection, or None.
+        persons: :class:`Person` list.
+        gatherings: Clusters present on this frame (:class:`detection.gatherings.Gathering`).
+        alerts: Alerts raised on this frame.
+        gsd_cm_px: Ground sample distance at the image centre, cm/px, or None.
+        tiled: Whether tiled inference was used.
+        timings_ms: Milliseconds per stage: ``detect``, ``track``, ``geo``, ``gather``,
+            ``mask``, ``alert``, ``total`` (and ``annotate`` once :meth:`annotate` ran).
+    """
+
+    frame_index: int
+    t_s: float
+    pose: Pose | None
+    persons: list[Person] = field(default_factory=list)
+    gatherings: list[Gathering] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    gsd_cm_px: float | None = None
+    tiled: bool = False
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def annotate(self, image: np.ndarray) -> np.ndarray:
+        """The frame with boxes, track ids, mask labels, gathering hulls and HUD drawn on a copy."""
+        from detection.annotate import annotate_frame
+
+        t0 = time.perf_counter()
+        out = annotate_frame(image, self)
+        self.timings_ms["annotate"] = (time.perf_counter() - t0) * 1000
+        return out
+
+
+def foot_point(xyxy: np.ndarray, gimbal_pitch_deg: float) -> np.ndarray:
+    """Ground contact pixel of person boxes.
+
+    Seen from the side the feet are at the bottom centre of the box; seen from straight above
+    the person is foreshortened to head and shoulders around the box centre. The point moves
+    between the two with ``sin^2`` of the camera's depression angle.
+
+    Args:
+        xyxy: (N, 4) boxes.
+        gimbal_pitch_deg: Camera pitch, degrees (-90 nadir).
+
+    Returns:
+        (N, 2) pixel coordinates.
+    """
+    xyxy = np.asarray(xyxy, dtype=float).reshape(-1, 4)
+    k = 0.5 * math.sin(math.radians(min(90.0, abs(gimbal_pitch_deg)))) ** 2
+    x = (xyxy[:, 0] + xyxy[:, 2]) / 2
+    y = xyxy[:, 3] - k * (xyxy[:, 3] - xyxy[:, 1])
+    return np.column_stack([x, y])
+
+
+class DetectionPipeline:
+    """Runs every detection stage on frames and raises alerts.
+
+    Args:
+        settings: The ``detection`` config section.
+        camera: The ``camera`` config section (``missions.settings.CameraSettings``): field of
+            view or sensor + focal length, configured image size, default gimbal pitch.
+        stills: Judge each frame alone (folder of photos): no tracking, no persistence, one
+            face vote settles a mask label.
+        snapshot_dir: Where alert crops (JPEG) are written; None: no snapshots.
+        frame: Local ENU frame for ground metres (e.g. centred on home); default: centred on
+            the first pose seen.
+        geotag: Put lat/lon in alerts (False when the pose's lat/lon are placeholders).
+        fps: Source frame rate (tracker memory); default 10.
+        model: An already loaded ``ultralytics.YOLO`` to share (default: load
+            :func:`resolve_model_path`).
+        face_detector: An already loaded face-mask detector (default: load
+            :func:`resolve_face_model_path` when masks are enabled).
+
+    Raises:
+        ModelNotFoundError: Weights are missing or cannot be loaded.
+    """
+
+    def __init__(
+        self,
+        settings: DetectionSettings,
+        camera,
+        *,
+        stills: bool = False,
+        snapshot_dir: Path | None = None,
+        frame: LocalFrame | None = None,
+        geotag: bool = True,
+        fps: float | None = None,
+        model=None,
+        face_detector: FaceMaskDetector | None = None,
+    ) -> None:
+        self.settings = settings
+        self.camera = camera
+        self.stills = stills
+        self.snapshot_dir = Path(snapshot_dir) if snapshot_dir is not None else None
+        self.local_frame = frame
+        self.geotag = geotag
+        self.fps = fps
+        if model is None:
+            model = load_yolo(resolve_model_path(settings))
+        self.detector = PersonDetector(
+            model,
+            conf=settings.conf,
+            iou=settings.iou,
+            imgsz=settings.imgsz,
+            tile_overlap=settings.tile_overlap,
+        )
+        self.face_detector: FaceMaskDetector | None = None
+        if settings.mask.enabled:
+            self.face_detector = face_detector or load_face_mask_detector(
+                resolve_face_model_path(settings), conf=settings.mask.conf
+            )
+            self.face_detector.judge_incorrect = settings.mask.judge_incorrect
+        self.tracker = None
+        if not stills:
+            from detection.tracking import Tracker
+
+            self.tracker = Tracker(
+                settings.tracker,
+                fps=fps,
+                lost_s=settings.track_lost_s,
+                high_thresh=settings.conf,
+            )
+        self.gatherings = GatheringDetector(settings.gathering, stills=stills)
+        self.masks = MaskVoter(settings.mask, stills=stills)
+        self._intrinsics: dict[tuple[int, int], CameraIntrinsics] = {}
+        self._track_last_seen: dict[int, int] = {}
+        if self.snapshot_dir is not None:
+            self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------------ helpers
+
+    def intrinsics(self, width_px: int, height_px: int) -> CameraIntrinsics:
+        """Camera intrinsics for a frame size (cached)."""
+        key = (width_px, height_px)
+        intr = self._intrinsics.get(key)
+        if intr is None:
+            intr = CameraIntrinsics.from_settings(self.camera, width_px, height_px)
+            self._intrinsics[key] = intr
+        return intr
+
+    def want_tiles(self, intr: CameraIntrinsics, pose: Pose | None, gsd: float | None) -> bool:
+        """Tiling decision: ``on``/``off`` as configured; ``auto`` from the expected person size.
+
+        A person's apparent size is modelled as 0.5 m seen from above (shoulders) growing to
+        1.7 m seen from the side: ``0.5 + 1.2 * cos(pitch)`` metres; divided by the GSD and scaled
+        to the model input (``imgsz / max(W, H)``), tiling starts below ``tile_below_px``.
+        """
+        mode = self.settings.tiling
+        if mode != "auto":
+            return mode == "on"
+        if pose is None or gsd is None:
+            return False
+        size_m = 0.5 + 1.2 * math.cos(math.radians(abs(pose.gimbal_pitch_deg)))
+        px_native = size_m / (gsd / 100.0)
+        px_model = px_native * self.settings.imgsz / max(intr.width_px, intr.height_px)
+        return px_model < self.settings.tile_below_px
+
+    def reset(self) -> None:
+        """Forget tracks, gatherings and mask votes (a new flight or a jump in the video)."""
+        if self.tracker is not None:
+            self.tracker.reset()
+        self.gatherings.reset()
+        self.masks.reset()
+        self._track_last_seen.clear()
+
+    # ------------------------------------------------------------------ main entry
+
+    def process(
+        self, image: np.ndarray, t_s: float, pose: Pose | None, frame_index: int
+    ) -> FrameResult:
+        """Run the pipeline on one frame.
+
+        Args:
+            image: BGR uint8 frame, shape (H, W, 3).
+            t_s: Capture time, UNIX seconds.
+            pose: Vehicle/camera pose at capture time (height above ground in ``alt_m``); None
+                disables ground projection and with it gatherings and geotags.
+            frame_index: The frame's index in its source.
+
+        Returns:
+            :class:`FrameResult`.
+        """
+        timings: dict[str, float] = {}
+        t_start = time.perf_counter()
+        h, w = image.shape[:2]
+        intr = self.intrinsics(w, h)
+        kw = {
+            "stabilised": self.settings.gimbal_stabilised,
+            "max_range_m": self.settings.max_range_m,
+        }
+        gsd = gsd_cm_px(intr, pose, **kw) if pose is not None and pose.alt_m > 0 else None
+        tiled = self.want_tiles(intr, pose, gsd)
+
+        t0 = time.perf_counter()
+        dets = self.detector.detect(image, tiled=tiled)
+        t1 = time.perf_counter()
+        timings["detect"] = (t1 - t0) * 1000
+
+        if self.tracker is not None:
+            dets = self.tracker.update(dets, image)
+            track_ids = dets.tracker_id
+        else:
+            track_ids = None
+        t2 = time.perf_counter()
+        timings["track"] = (t2 - t1) * 1000
+
+        n = len(dets)
+        xyxy = dets.xyxy.astype(float) if n else np.zeros((0, 4))
+        conf = dets.confidence if n and dets.confidence is not None else np.ones(n)
+        pitch = pose.gimbal_pitch_deg if pose is not None else -90.0
+        feet = foot_point(xyxy, pitch)
+        xy = np.full((n, 2), np.nan)
+        lat_lon = np.full((n, 2), np.nan)
+        if pose is not None and n:
+            if self.local_frame is None:
+                self.local_frame = LocalFrame(pose.lat_deg, pose.lon_deg)
+            en = ground_offsets(intr, pose, feet, **kw)
+            cam_x, cam_y = self.local_frame.to_local(pose.lat_deg, pose.lon_deg)
+            xy = en + np.array([cam_x, cam_y])
+            ok = ~np.isnan(xy).any(axis=1)
+            if ok.any():
+                lat_lon[ok] = self.local_frame.to_geo_array(xy[ok])
+        t3 = time.perf_counter()
+        timings["geo"] = (t3 - t2) * 1000
+
+        current, to_alert = self.gatherings.update(t_s, xy, track_ids, conf)
+        for g in current:
+            if self.local_frame is not None:
+                lat, lon = self.local_frame.to_geo(*g.centroid_xy)
+                g.centroid_lat_lon = (float(lat), float(lon))
+        t4 = time.perf_counter()
+        timings["gather"] = (t4 - t3) * 1000
+
+        keys = (
+            [int(t) for t in track_ids] if track_ids is not None else [-(i + 1) for i in range(n)]
+        )
+        if self.stills:
+            self.masks.reset()
+        faces_by_index: dict[int, np.ndarray] = {}
+        if self.face_detector is not None and n:
+            min_px = self.settings.mask.min_face_px
+            look = [
+                i
+                for i in range(n)
+                if could_show_face(xyxy[i], min_px) and self.masks.needs_look(keys[i], frame_index)
+            ]
+            if look:
+                faces = find_faces(self.face_detector, image, xyxy[look])
+                for i, face in zip(look, faces, strict=False):
+                    self.masks.add(keys[i], face, frame_index)
+                    if face is not None:
+                        faces_by_index[i] = face.xyxy
+        t5 = time.perf_counter()
+        timings["mask"] = (t5 - t4) * 1000
+
+        persons = []
+        for i in range(n):
+            ok = not np.isnan(xy[i]).any()
+            persons.append(
+                Person(
+                    xyxy=xyxy[i],
+                    confidence=float(conf[i]),
+                    track_id=int(track_ids[i]) if track_ids is not None else None,
+                    foot_px=(float(feet[i, 0]), float(feet[i, 1])),
+                    lat_deg=float(lat_lon[i, 0]) if ok else None,
+                    lon_deg=float(lat_lon[i, 1]) if ok else None,
+                    xy_m=(float(xy[i, 0]), float(xy[i, 1])) if ok else None,
+                    mask=self.masks.label(keys[i]),
+                    face_xyxy=faces_by_index.get(i),
+                )
+            )
+
+        alerts: list[Alert] = []
+        for g in to_alert:
+            alerts.append(self._gathering_alert(g, image, xyxy, t_s, frame_index))
+        for i in range(n):
+            if self.masks.take_alert(keys[i]):
+                alerts.append(self._mask_alert(persons[i], keys[i], image, t_s, frame_index))
+        if track_ids is not None:
+            for tid in keys:
+                self._track_last_seen[tid] = frame_index
+            horizon = max(30, int((self.fps or 10.0) * self.settings.track_lost_s * 5))
+            if frame_index % 50 == 0:
+                alive = {k for k, f in self._track_last_seen.items() if frame_index - f <= horizon}
+                self._track_last_seen = {k: self._track_last_seen[k] for k in alive}
+                self.masks.keep_only(alive)
+        t6 = time.perf_counter()
+        timings["alert"] = (t6 - t5) * 1000
+        timings["total"] = (t6 - t_start) * 1000
+        return FrameResult(
+            frame_index=frame_index,
+            t_s=t_s,
+            pose=pose,
+            persons=persons,
+            gatherings=current,
+            alerts=alerts,
+            gsd_cm_px=gsd,
+            tiled=tiled,
+            timings_ms=timings,
+        )
+
+    # ------------------------------------------------------------------ alerts
+
+    def _geo(self, lat_lon: tuple[float, float] | None) -> tuple[float | None, float | None]:
+        if not self.geotag or lat_lon is None:
+            return None, None
+        return lat_lon
+
+    def _gathering_alert(
+        self, g: Gathering, image: np.ndarray, xyxy: np.ndarray, t_s: float, frame_index: int
+    ) -> Alert:
+        lat, lon = self._geo(g.centroid_lat_lon)
+        alert = Alert(
+            kind=AlertKind.GATHERING,
+            t_s=t_s,
+            lat_deg=lat,
+            lon_deg=lon,
+            confidence=float(min(1.0, max(0.0, g.confidence))),
+            count=g.count,
+            track_ids=sorted(g.track_ids),
+            radius_m=round(g.radius_m, 2),
+            first_seen_s=g.first_seen_s,
+            last_seen_s=g.last_seen_s,
+            frame_index=frame_index,
+            message=f"{g.count} people within {g.radius_m:.1f} m for {g.duration_s:.0f} s",
+        )
+        boxes = xyxy[g.member_index]
+        region = np.array([*boxes[:, :2].min(axis=0), *boxes[:, 2:].max(axis=0)])
+        alert.snapshot = self._snapshot(image, region, alert)
+        return alert
+
+    def _mask_alert(
+        self, person: Person, key: int, image: np.ndarray, t_s: float, frame_index: int
+    ) -> Alert:
+        kind = AlertKind.UNMASKED if person.mask is MaskLabel.UNMASKED else AlertKind.MASK_INCORRECT
+        colour = torso_colour(image, person.xyxy)
+        lat, lon = self._geo(
+            (person.lat_deg, person.lon_deg) if person.lat_deg is not None else None
+        )
+        alert = Alert(
+            kind=kind,
+            t_s=t_s,
+            lat_deg=lat,
+            lon_deg=lon,
+            confidence=float(min(1.0, person.confidence * self.masks.vote_share(key))),
+            count=1,
+            track_ids=[person.track_id] if person.track_id is not None else [],
+            colour=colour.en if colour else None,
+            colour_zh=colour.zh if colour else None,
+            first_seen_s=t_s,
+            last_seen_s=t_s,
+            frame_index=frame_index,
+            message=(
+                f"person in {colour.en if colour else 'unknown colour'} "
+                f"{'without a mask' if kind is AlertKind.UNMASKED else 'with the mask below the nose'}"
+            ),
+        )
+        alert.snapshot = self._snapshot(image, person.xyxy, alert)
+        return alert
+
+    def _snapshot(self, image: np.ndarray, xyxy: np.ndarray, alert: Alert) -> str | None:
+        if self.snapshot_dir is None:
+            return None
+        h, w = image.shape[:2]
+        x1, y1, x2, y2 = (float(v) for v in xyxy)
+        pad_x = max(8.0, 0.2 * (x2 - x1))
+        pad_y = max(8.0, 0.2 * (y2 - y1))
+        c = sv.clip_boxes(np.array([[x1 - pad_x, y1 - pad_y, x2 + pad_x, y2 + pad_y]]), (w, h))[
+            0
+        ].astype(int)
+        crop = image[c[1] : c[3], c[0] : c[2]]
+        if crop.size == 0:
+            return None
+        path = self.snapshot_dir / f"{alert.kind.value}_{alert.frame_index:06d}_{alert.id}.jpg"
+        if not cv2.imwrite(str(path), crop, [cv2.IMWRITE_JPEG_QUALITY, 90]):
+            log.warning("cannot write snapshot %s", path)
+            return None
+        return str(path)
