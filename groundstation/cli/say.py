@@ -1,18 +1,207 @@
-"""``dronepatrol say``: PLACEHOLDER registered by the foundation; replaced by the issue that builds it."""
+"""``dronepatrol say``: speak a text or an alert's reminder on the loudspeaker, or save it as WAV."""
 
 from __future__ import annotations
 
 import argparse
+import re
+import sys
+
+from groundstation.cli import HelpFormatter, add_config_args, config_from_args
+
+_EPILOG = """\
+examples:
+  dronepatrol say "穿红色衣服的这位市民，请您佩戴好口罩" --lang zh
+  dronepatrol say "Please keep 1 metre apart" --lang en --out reminder.wav
+  dronepatrol say --alert unmasked --colour red --lang zh --device "USB Audio"
+  dronepatrol say --alert gathering --place 中山路         # every language in broadcast.languages
+  dronepatrol say --list-devices
+  dronepatrol say --check                                 # espeak-ng, voices and output device
+
+Digits, times and percentages are read as words (2024年 -> 二零二四年, 14:30 -> 十四点三十分,
+85% -> 百分之八十五). Without --out the speech is played on the output device (broadcast.device
+or --device); with --out it is saved (several languages: one after the other in one file) and
+played only when --device is given too.
+"""
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
-    """Add the ``say`` subcommand (placeholder)."""
-    p = sub.add_parser("say", parents=[common], help="(not built yet)")
+    """Add the ``say`` subcommand."""
+    p = sub.add_parser(
+        "say",
+        parents=[common],
+        help="speak a reminder on the loudspeaker (zh/en) or save it as WAV",
+        description=(
+            "Speak TEXT, or the reminder of an alert kind, with pyttsx3/espeak-ng "
+            "(Mandarin voice cmn-latn-pinyin) on the loudspeaker output device."
+        ),
+        epilog=_EPILOG,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("text", nargs="?", help="the sentence to say (one language)")
+    p.add_argument(
+        "--lang",
+        choices=["zh", "en"],
+        help="language; default: zh when TEXT has Chinese characters, else en; "
+        "for --alert every language of broadcast.languages",
+    )
+    p.add_argument(
+        "--alert",
+        choices=["gathering", "unmasked", "mask_incorrect"],
+        help="say the configured reminder for this alert kind instead of TEXT",
+    )
+    p.add_argument("--colour", "--color", dest="colour", help="clothing colour (red, 红色...)")
+    p.add_argument("--place", help="place name for the {place} slot")
+    p.add_argument("--count", type=int, default=5, help="people in the gathering ({count})")
+    p.add_argument("--out", metavar="FILE.wav", help="save the speech to this WAV file")
+    p.add_argument("--device", help="output device name or index (overrides broadcast.device)")
+    p.add_argument("--volume", type=float, help="volume 0..1 (overrides broadcast.volume)")
+    p.add_argument("--no-chime", action="store_true", help="no chime before the speech")
+    p.add_argument("--list-devices", action="store_true", help="list output devices and exit")
+    p.add_argument(
+        "--check", action="store_true", help="check espeak-ng, the voices and the output device"
+    )
+    p.add_argument("--cache-dir", metavar="DIR", help="speech WAV cache folder")
+    add_config_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Placeholder: fails with a clear message."""
-    from missions.errors import DronePatrolError
+    """Run ``dronepatrol say``; returns the exit status."""
+    from missions.errors import InputError
 
-    raise DronePatrolError("'dronepatrol say' is not built yet")
+    if args.list_devices:
+        return _list_devices()
+    overrides = {
+        "broadcast.device": args.device,
+        "broadcast.volume": args.volume,
+        "broadcast.chime": False if args.no_chime else None,
+        "broadcast.cache_dir": args.cache_dir,
+    }
+    cfg = config_from_args(args, overrides).broadcast
+    if args.check:
+        return _check(cfg, explicit_device=args.device is not None)
+    if args.alert and args.text:
+        raise InputError("give either TEXT or --alert, not both")
+    if not args.alert and not (args.text and args.text.strip()):
+        raise InputError("nothing to say: give TEXT, --alert KIND, --list-devices or --check")
+    if args.count < 0:
+        raise InputError(f"--count must be 0 or more, got {args.count}")
+
+    from broadcast.normalize import normalize_text
+
+    if args.alert:
+        utterances = _alert_utterances(args, cfg)
+    else:
+        lang = args.lang or ("zh" if _CJK.search(args.text) else "en")
+        if lang == "en" and _CJK.search(args.text):
+            raise InputError(
+                "the text has Chinese characters but --lang en: use --lang zh "
+                "(speak one language per utterance)"
+            )
+        utterances = [(lang, normalize_text(args.text, lang))]
+    return _speak(args, cfg, utterances)
+
+
+def _alert_utterances(args, cfg) -> list[tuple[str, str]]:
+    from broadcast.reminders import COLOURS_ZH, reminder_text
+    from detection.alerts import Alert, AlertKind
+
+    colour = colour_zh = None
+    if args.colour:
+        c = args.colour.strip()
+        if _CJK.search(c):
+            colour_zh = c if c.endswith("色") else c + "色"
+        else:
+            colour = c.lower()
+            colour_zh = COLOURS_ZH.get(colour)
+    alert = Alert(
+        kind=AlertKind(args.alert),
+        t_s=0.0,
+        colour=colour,
+        colour_zh=colour_zh,
+        count=args.count,
+        message="dronepatrol say",
+        source="cli",
+    )
+    langs = [args.lang] if args.lang else list(cfg.languages)
+    return [(lang, reminder_text(alert, lang, cfg.texts, place=args.place)) for lang in langs]
+
+
+def _speak(args, cfg, utterances: list[tuple[str, str]]) -> int:
+    import numpy as np
+
+    from broadcast.audio import read_wav, write_wav
+    from broadcast.playback import Player
+    from broadcast.speech import Synthesizer
+
+    player = Player(device=cfg.device, volume=cfg.volume, chime=cfg.chime)
+    if args.device is not None:
+        player.check()  # an explicit device that does not exist is an error
+    with Synthesizer(cfg) as synth:
+        wavs = [(lang, text, synth.synthesize(text, lang)) for lang, text in utterances]
+    for lang, text, _ in wavs:
+        print(f"[{lang}] {text}")
+    if args.out:
+        parts = []
+        rate = 22050
+        for i, (_, _, wav) in enumerate(wavs):
+            samples, rate = read_wav(wav)
+            if i:
+                parts.append(np.zeros(rate // 2, dtype=np.int16))
+            parts.append(samples)
+        out = write_wav(args.out, np.concatenate(parts), rate)
+        print(f"saved {out}")
+        if args.device is None:
+            return 0
+    ok = True
+    for i, (lang, _, wav) in enumerate(wavs):
+        result = player.play(wav, chime_first=cfg.chime and i == 0).wait()
+        if result.played:
+            print(f"played [{lang}] on {result.device!r} ({result.duration_s:.1f} s)")
+        else:
+            ok = False
+            print(f"warning: not played: {result.error}", file=sys.stderr)
+            break
+    player.close()
+    if not ok and not args.out:
+        from broadcast.errors import AudioDeviceError
+
+        raise AudioDeviceError("nothing was played (use --out FILE.wav to save the speech)")
+    return 0
+
+
+def _list_devices() -> int:
+    from broadcast.playback import _SD_ERROR, list_devices
+
+    devices = list_devices()
+    if not devices:
+        print(_SD_ERROR or "no audio output device (no sound card or sound server)")
+        return 1
+    for d in devices:
+        mark = "*" if d["default"] else " "
+        print(
+            f"{mark} {d['index']:>3}  {d['name']}  ({d['hostapi']}, {d['channels']} ch, "
+            f"{d['default_samplerate']:.0f} Hz)"
+        )
+    return 0
+
+
+def _check(cfg, *, explicit_device: bool) -> int:
+    from broadcast.errors import AudioDeviceError
+    from broadcast.playback import Player
+    from broadcast.speech import Synthesizer
+
+    with Synthesizer(cfg) as synth:
+        voices = synth.check()
+    for lang, voice in voices.items():
+        print(f"voice {lang}: {voice} ok")
+    player = Player(device=cfg.device, volume=cfg.volume, chime=cfg.chime)
+    try:
+        print(f"output device: {player.check()}")
+    except AudioDeviceError as exc:
+        if explicit_device or cfg.device is not None:
+            raise
+        print(f"warning: {exc}: reminders will be recorded but not played", file=sys.stderr)
+    return 0

@@ -1,0 +1,128 @@
+"""Reminder texts: an :class:`~detection.alerts.Alert` becomes one sentence in one language.
+
+The templates live in the config (``broadcast.texts``, see :class:`broadcast.settings.ReminderTexts`)
+and are filled with the person's description (clothing colour) and the place, then normalised to
+words (:func:`broadcast.normalize.normalize_text`) so espeak-ng reads numbers correctly.
+
+Example:
+    >>> from detection.alerts import Alert, AlertKind
+    >>> a = Alert(kind=AlertKind.UNMASKED, t_s=0, colour="red", colour_zh="红色")
+    >>> reminder_text(a, "zh")
+    '穿红色衣服的这位市民，请您佩戴好口罩。'
+    >>> reminder_text(a, "en")
+    'The person in red, please wear your mask.'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from broadcast.normalize import normalize_text
+from broadcast.settings import ReminderTexts, TextsSettings
+from detection.alerts import Alert, AlertKind
+from missions.errors import InputError
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+SPOKEN_KINDS = (AlertKind.GATHERING, AlertKind.UNMASKED, AlertKind.MASK_INCORRECT)
+"""Alert kinds that have a reminder; safety kinds (link, battery, geofence) are not spoken."""
+
+COLOURS_ZH = {
+    "red": "红色",
+    "orange": "橙色",
+    "yellow": "黄色",
+    "green": "绿色",
+    "cyan": "青色",
+    "blue": "蓝色",
+    "purple": "紫色",
+    "pink": "粉色",
+    "brown": "棕色",
+    "black": "黑色",
+    "white": "白色",
+    "grey": "灰色",
+    "gray": "灰色",
+    "beige": "米色",
+}
+"""Chinese names of clothing colours, used when an alert carries only the English name."""
+
+
+def _colour(alert: Alert, lang: str) -> str | None:
+    en = (alert.colour or "").strip().lower() or None
+    zh = (alert.colour_zh or "").strip() or None
+    if lang == "zh":
+        if zh is None and en is not None:
+            zh = COLOURS_ZH.get(en)
+        if zh is not None and not zh.endswith("色"):
+            zh += "色"
+        return zh
+    if en is None and zh is not None:
+        en = next((k for k, v in COLOURS_ZH.items() if v == zh or v == zh + "色"), None)
+    return en
+
+
+def _templates(texts: TextsSettings | ReminderTexts | None, lang: str) -> ReminderTexts:
+    if isinstance(texts, ReminderTexts):
+        return texts
+    if texts is None:
+        texts = TextsSettings()
+    try:
+        return getattr(texts, lang)
+    except AttributeError:
+        raise InputError(
+            f"no reminder texts for language {lang!r}: expected 'zh' or 'en'"
+        ) from None
+
+
+def reminder_text(
+    alert: Alert,
+    lang: str,
+    texts: TextsSettings | ReminderTexts | None = None,
+    *,
+    place: str | Mapping[str, str] | None = None,
+) -> str:
+    """The reminder for ``alert`` in one language, normalised for speech.
+
+    Args:
+        alert: A gathering, unmasked or mask_incorrect alert. ``colour``/``colour_zh`` describe
+            the person (``{person}`` falls back to the colour-less description when unknown);
+            ``count`` fills ``{count}``.
+        lang: ``"zh"`` or ``"en"``.
+        texts: The config's ``broadcast.texts`` (or one language's :class:`ReminderTexts`);
+            None uses the built-in defaults.
+        place: Name of the place for ``{place}`` (e.g. a street): one string, or one per
+            language (``{"zh": "中山路", "en": "Zhongshan Road"}``). None, or a name in Chinese
+            characters for an English reminder (one language per utterance), uses the
+            template's ``place`` (``这里`` / ``here``).
+
+    Returns:
+        One sentence in ``lang``, numbers written as words
+        (``"穿红色衣服的这位市民，请您佩戴好口罩。"``).
+
+    Raises:
+        missions.errors.InputError: The alert kind has no reminder (a safety alert) or the
+            language is unknown.
+    """
+    kind = AlertKind(alert.kind)
+    if kind not in SPOKEN_KINDS:
+        raise InputError(f"alert {alert.id}: kind '{kind.value}' has no spoken reminder")
+    if lang not in ("zh", "en"):
+        raise InputError(f"unknown reminder language {lang!r}: expected 'zh' or 'en'")
+    t = _templates(texts, lang)
+    colour = _colour(alert, lang)
+    person = t.person_colour.format(colour=colour) if colour else t.person
+    if isinstance(place, Mapping):
+        place = place.get(lang)
+    if place and lang == "en" and _CJK.search(place):
+        place = None
+    slots = {
+        "person": person,
+        "colour": colour or "",
+        "place": place.strip() if place and place.strip() else t.place,
+        "count": str(alert.count),
+    }
+    template = getattr(t, kind.value)
+    text = template.format(**slots)
+    if text[:1].islower() and lang == "en":
+        text = text[0].upper() + text[1:]
+    return normalize_text(text, lang)
