@@ -303,8 +303,7 @@ def group_layout(count: int, spacing_m: float, rng: np.random.Generator) -> np.n
     A Vogel (sunflower) spiral, ``r_i = c * sqrt(i + 0.5)``, ``theta_i = i * 137.508 deg``
     (H. Vogel, *A better way to construct the sunflower head*, Math. Biosci. 1979), which packs
     points with an almost even nearest-neighbour distance; ``c`` is chosen so that the mean
-    nearest-neighbour distance equals ``spacing_m``. Each point gets a small seeded jitter
-    (5 % of the spacing).
+    nearest-neighbour distance equals ``spacing_m`` after a small seeded jitter of each point.
 
     Args:
         count: Number of people (>= 1).
@@ -321,11 +320,11 @@ def group_layout(count: int, spacing_m: float, rng: np.random.Generator) -> np.n
     theta = i * golden + rng.uniform(0, 2 * math.pi)
     r = np.sqrt(i + 0.5)
     pts = np.column_stack([r * np.cos(theta), r * np.sin(theta)])
+    pts += rng.normal(0.0, 0.05, size=pts.shape)
     if count > 1:
         d = np.linalg.norm(pts[:, None, :] - pts[None, :, :], axis=-1)
         np.fill_diagonal(d, np.inf)
         pts *= spacing_m / float(d.min(axis=1).mean())
-    pts += rng.normal(0.0, 0.05 * spacing_m, size=pts.shape)
     return pts - pts.mean(axis=0)
 
 
