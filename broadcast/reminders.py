@@ -44,7 +44,9 @@ COLOURS_ZH = {
     "gray": "灰色",
     "beige": "米色",
 }
-"""Chinese names of clothing colours, used when an alert carries only the English name."""
+"""Chinese names of clothing colours, used when an alert carries only the English name. The same
+names as ``detection.colours.COLOUR_NAMES_ZH`` (a test checks it) plus spelling variants; not
+imported from there to keep this module free of OpenCV."""
 
 
 def _colour(alert: Alert, lang: str) -> str | None:

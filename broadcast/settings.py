@@ -49,14 +49,25 @@ class VoiceSettings(StrictModel):
     """Speaking rate, words per minute (espeak-ng's default is 175)."""
 
 
+class ZhVoiceSettings(VoiceSettings):
+    """Mandarin voice. ``cmn``/``zh`` read Chinese as English letters: use ``cmn-latn-pinyin``."""
+
+    voice: str = "cmn-latn-pinyin"
+    rate_wpm: int = Field(default=150, ge=80, le=450)
+
+
+class EnVoiceSettings(VoiceSettings):
+    """English voice."""
+
+    voice: str = "en-us"
+    rate_wpm: int = Field(default=150, ge=80, le=450)
+
+
 class VoicesSettings(StrictModel):
     """One voice per language."""
 
-    zh: VoiceSettings = Field(
-        default_factory=lambda: VoiceSettings(voice="cmn-latn-pinyin", rate_wpm=150)
-    )
-    """Mandarin. ``cmn``/``zh`` read Chinese as English letters: use ``cmn-latn-pinyin``."""
-    en: VoiceSettings = Field(default_factory=lambda: VoiceSettings(voice="en-us", rate_wpm=150))
+    zh: ZhVoiceSettings = Field(default_factory=ZhVoiceSettings)
+    en: EnVoiceSettings = Field(default_factory=EnVoiceSettings)
 
 
 class ReminderTexts(StrictModel):
@@ -82,36 +93,36 @@ class ReminderTexts(StrictModel):
         return _check_template(v)
 
 
-def _zh_texts() -> ReminderTexts:
-    return ReminderTexts(
-        gathering="{place}聚集的市民朋友们，请不要聚集，请尽快散开，彼此保持1米以上的距离。",
-        unmasked="{person}，请您佩戴好口罩。",
-        mask_incorrect="{person}，请您把口罩戴好，遮住口鼻。",
-        person_colour="穿{colour}衣服的这位市民",
-        person="这位市民",
-        place="这里",
-    )
+class ZhReminderTexts(ReminderTexts):
+    """Mandarin templates (each key may be overridden alone)."""
+
+    gathering: str = "{place}聚集的市民朋友们，请不要聚集，请尽快散开，彼此保持1米以上的距离。"
+    unmasked: str = "{person}，请您佩戴好口罩。"
+    mask_incorrect: str = "{person}，请您把口罩戴好，遮住口鼻。"
+    person_colour: str = "穿{colour}衣服的这位市民"
+    person: str = "这位市民"
+    place: str = "这里"
 
 
-def _en_texts() -> ReminderTexts:
-    return ReminderTexts(
-        gathering=(
-            "Attention, people gathered {place}: please do not gather, disperse now, "
-            "and keep at least 1 metre apart."
-        ),
-        unmasked="{person}, please wear your mask.",
-        mask_incorrect="{person}, please wear your mask properly, over your nose and mouth.",
-        person_colour="The person in {colour}",
-        person="Dear citizen",
-        place="here",
+class EnReminderTexts(ReminderTexts):
+    """English templates (each key may be overridden alone)."""
+
+    gathering: str = (
+        "Attention, people gathered {place}: please do not gather, disperse now, "
+        "and keep at least 1 metre apart."
     )
+    unmasked: str = "{person}, please wear your mask."
+    mask_incorrect: str = "{person}, please wear your mask properly, over your nose and mouth."
+    person_colour: str = "The person in {colour}"
+    person: str = "Dear citizen"
+    place: str = "here"
 
 
 class TextsSettings(StrictModel):
     """Reminder templates per language."""
 
-    zh: ReminderTexts = Field(default_factory=_zh_texts)
-    en: ReminderTexts = Field(default_factory=_en_texts)
+    zh: ZhReminderTexts = Field(default_factory=ZhReminderTexts)
+    en: EnReminderTexts = Field(default_factory=EnReminderTexts)
 
 
 class BroadcastSettings(StrictModel):

@@ -62,6 +62,19 @@ def alsa_file_sink_env(directory: str | os.PathLike, *, played_name: str = PLAYE
     return {"ALSA_CONFIG_PATH": f"{SYSTEM_ALSA_CONF}:{conf}"}
 
 
+def alsa_no_device_env(directory: str | os.PathLike) -> dict:
+    """Environment under which PortAudio sees no output device at all (an empty ALSA config).
+
+    Returns:
+        ``{"ALSA_CONFIG_PATH": DIR/alsa-empty.conf}``; set it before ``sounddevice`` is imported.
+    """
+    d = Path(directory).resolve()
+    d.mkdir(parents=True, exist_ok=True)
+    conf = d / "alsa-empty.conf"
+    conf.write_text("# no PCM devices (dronepatrol tests: a machine without sound card)\n")
+    return {"ALSA_CONFIG_PATH": str(conf)}
+
+
 def played_files(directory: str | os.PathLike, *, played_name: str = PLAYED_NAME) -> list[Path]:
     """The WAV files the sink wrote, in the order the streams were opened (empty ones skipped)."""
     d = Path(directory)
