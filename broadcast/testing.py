@@ -63,16 +63,26 @@ def alsa_file_sink_env(directory: str | os.PathLike, *, played_name: str = PLAYE
 
 
 def alsa_no_device_env(directory: str | os.PathLike) -> dict:
-    """Environment under which PortAudio sees no output device at all (an empty ALSA config).
+    """Environment under which the ALSA default output is a sound card that does not exist.
+
+    On a machine without sound card this leaves PortAudio with no output device at all, as in the
+    field when the loudspeaker's USB adapter is unplugged. (Cards that do exist are still
+    listed by PortAudio: check ``list_devices()`` before relying on it.) An empty ALSA config
+    cannot be used: alsa-lib aborts the process.
 
     Returns:
-        ``{"ALSA_CONFIG_PATH": DIR/alsa-empty.conf}``; set it before ``sounddevice`` is imported.
+        ``{"ALSA_CONFIG_PATH": ...}``; set it before ``sounddevice`` is imported.
     """
     d = Path(directory).resolve()
     d.mkdir(parents=True, exist_ok=True)
-    conf = d / "alsa-empty.conf"
-    conf.write_text("# no PCM devices (dronepatrol tests: a machine without sound card)\n")
-    return {"ALSA_CONFIG_PATH": str(conf)}
+    conf = d / "alsa-no-device.conf"
+    conf.write_text(
+        "# default output = a card that does not exist (dronepatrol tests)\n"
+        "pcm.!default { type hw card 99 }\n"
+        "ctl.!default { type hw card 99 }\n",
+        encoding="utf-8",
+    )
+    return {"ALSA_CONFIG_PATH": f"{SYSTEM_ALSA_CONF}:{conf}"}
 
 
 def played_files(directory: str | os.PathLike, *, played_name: str = PLAYED_NAME) -> list[Path]:
