@@ -47,19 +47,28 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     show.set_defaults(func=_run_show)
 
     def transfer_args(q: argparse.ArgumentParser) -> None:
+        from groundstation.cli import add_config_args
+
         q.add_argument(
             "--connect",
             required=True,
             metavar="URL",
-            help="vehicle endpoint: tcp:HOST:PORT, udpin:HOST:PORT, udpout:HOST:PORT, /dev/ttyUSB0:57600",
+            help="vehicle endpoint: tcp:HOST:PORT, udpin:HOST:PORT, udpout:HOST:PORT, "
+            "/dev/ttyUSB0:57600, or sim (start the embedded simulator)",
         )
         q.add_argument(
             "--type",
-            choices=["mission", "fence", "rally"],
+            choices=["mission", "fence", "rally", "all"],
             default="mission",
-            help="MAV_MISSION_TYPE to transfer",
+            help="MAV_MISSION_TYPE to transfer (all = every list)",
         )
-        q.add_argument("--timeout", type=float, default=10.0, help="connect timeout, seconds")
+        q.add_argument(
+            "--timeout",
+            type=float,
+            default=10.0,
+            help="wait this long for a vehicle HEARTBEAT, seconds",
+        )
+        add_config_args(q)
 
     up = msub.add_parser(
         "upload",

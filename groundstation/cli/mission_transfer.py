@@ -1,0 +1,203 @@
+"""``dronepatrol mission upload|download|clear``: mission, fence and rally transfer to a vehicle.
+
+Also the helpers ``dronepatrol fly`` shares: :func:`vehicle_link` (connect, or start the embedded
+simulator for ``--connect sim``) and :func:`transfer_progress` (a rich progress bar on a TTY).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from missions.errors import InputError
+
+log = logging.getLogger(__name__)
+
+TYPE_NUMBERS = {"mission": 0, "fence": 1, "rally": 2}
+"""``--type`` value -> MAV_MISSION_TYPE."""
+
+
+@contextlib.contextmanager
+def transfer_progress(
+    label: str, enabled: bool | None = None
+) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback ``(done, total)`` drawing a rich progress bar on stderr.
+
+    Args:
+        label: Text before the bar.
+        enabled: Force on/off; default: only when stderr is a TTY.
+
+    Yields:
+        The callback, or None when disabled (pass it straight to the transfer functions).
+    """
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+@contextlib.contextmanager
+def vehicle_link(
+    url: str,
+    *,
+    config=None,
+    timeout_s: float | None = None,
+    tlog_path: str | Path | None = None,
+) -> Iterator:
+    """Connect to ``url`` (a :class:`groundstation.link.Link`), closing it on exit.
+
+    ``url == "sim"`` starts the embedded simulator in-process on a free loopback port with the
+    config's ``sim`` section (``sim.speedup``...) and stops it on exit.
+
+    Args:
+        url: Endpoint URL or ``sim``.
+        config: ``groundstation.config.Config`` for the connection/sim sections (default: built-in).
+        timeout_s: Heartbeat timeout (default ``connection.heartbeat_timeout_s``).
+        tlog_path: Optional telemetry log.
+
+    Raises:
+        LinkError: No vehicle. InputError: Bad URL or signing key.
+    """
+    from groundstation.config import load_config
+    from groundstation.link import Link
+
+    cfg = config if config is not None else load_config(None)
+    conn = cfg.connection
+    handle = None
+    try:
+        if url == "sim":
+            import sim
+
+            handle = sim.start_sim(cfg.sim, port=0, speedup=cfg.sim.speedup)
+            url = handle.url
+            log.info("embedded simulator on %s (speedup %g)", url, cfg.sim.speedup)
+        link = Link.connect(
+            url,
+            timeout_s=timeout_s if timeout_s is not None else conn.heartbeat_timeout_s,
+            signing_key=conn.signing_key,
+            link_lost_s=conn.link_lost_s,
+            tlog_path=tlog_path,
+        )
+        try:
+            yield link
+        finally:
+            link.close()
+    finally:
+        if handle is not None:
+            handle.stop()
+
+
+def _load_items(path: str, kind: str) -> dict[str, list]:
+    from missions.formats import read_mission_file
+
+    mf = read_mission_file(path)
+    for w in mf.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    kinds = ("fence", "rally", "mission") if kind == "all" else (kind,)
+    lists = {k: mf.items(k) for k in kinds}
+    if kind == "all":
+        lists = {k: v for k, v in lists.items() if v}
+        if not lists:
+            raise InputError(f"{path}: holds no mission, fence or rally items")
+    elif not lists[kind]:
+        others = [k for k in ("mission", "fence", "rally") if k != kind and mf.items(k)]
+        hint = f" (it has {' and '.join(others)} items: use --type {others[0]})" if others else ""
+        raise InputError(f"{path}: holds no {kind} items{hint}")
+    return lists
+
+
+def _print_items(items: list, kind: str) -> None:
+    from missions.items import command_name, frame_name
+
+    print(f"{kind}: {len(items)} items")
+    print(
+        f"{'seq':>4} {'command':<28} {'frame':<20} {'param1..4':<28} {'x/lat':>12} {'y/lon':>12} {'z':>9}"
+    )
+    for it in items:
+        params = " ".join(f"{v:g}" for v in (it.param1, it.param2, it.param3, it.param4))
+        print(
+            f"{it.seq:>4} {command_name(it.command):<28} {frame_name(it.frame):<20} "
+            f"{params:<28} {it.x:>12.7f} {it.y:>12.7f} {it.z:>9.2f}"
+        )
+
+
+def run_transfer(args: argparse.Namespace) -> int:
+    """Run ``mission upload``, ``mission download`` or ``mission clear``.
+
+    Returns:
+        0 on success.
+
+    Raises:
+        InputError: Bad file/arguments. LinkError: No vehicle. MissionTransferError: The transfer
+            failed (the message names the item and the MAV_MISSION_RESULT).
+    """
+    from groundstation import mission_transfer as mt
+    from groundstation.cli import config_from_args
+
+    action = args.mission_command
+    cfg = config_from_args(args)
+    kind = args.type
+    lists = _load_items(args.file, kind) if action == "upload" else None
+    with vehicle_link(args.connect, config=cfg, timeout_s=args.timeout) as link:
+        if action == "upload":
+            for name, items in lists.items():
+                with transfer_progress(f"upload {name}") as progress:
+                    mt.upload_and_verify(link, items, TYPE_NUMBERS[name], progress=progress)
+                extra = " (seq 0 is home: the vehicle keeps its own)" if name == "mission" else ""
+                print(f"{name}: {len(items)} items uploaded to {link.url} and verified{extra}")
+            return 0
+        if action == "download":
+            kinds = ("mission", "fence", "rally") if kind == "all" else (kind,)
+            got = {}
+            for name in kinds:
+                with transfer_progress(f"download {name}") as progress:
+                    got[name] = mt.download(link, TYPE_NUMBERS[name], progress=progress)
+            if args.out:
+                _write_download(args.out, got)
+                print(f"wrote {args.out}")
+            else:
+                for name, items in got.items():
+                    _print_items(items, name)
+            return 0
+        if action == "clear":
+            kinds = ("mission", "fence", "rally") if kind == "all" else (kind,)
+            for name in kinds:
+                mt.clear(link, TYPE_NUMBERS[name])
+                print(f"{name}: cleared on {link.url}")
+            return 0
+    raise InputError(f"unknown mission action {action!r}")
+
+
+def _write_download(out: str, got: dict[str, list]) -> None:
+    from missions.formats import write_plan, write_wpl
+
+    path = Path(out)
+    if path.suffix.lower() == ".plan":
+        write_plan(path, got.get("mission", []), got.get("fence", []), got.get("rally", []))
+        return
+    if len(got) != 1:
+        raise InputError(f"{out}: a WPL file holds one list; use a .plan file for --type all")
+    (items,) = got.values()
+    write_wpl(items, path)

@@ -1,0 +1,969 @@
+"""The MAVLink link to one vehicle: connection, GCS heartbeat, one reader thread, subscriptions.
+
+:class:`Link` wraps a pymavlink ``mavutil`` connection (TCP, UDP in/out, serial) behind a small
+typed API:
+
+* :meth:`Link.connect` opens the endpoint and waits, with a timeout, for a *vehicle* HEARTBEAT
+  (GCS, gimbal and ADS-B heartbeats and undecodable bytes are ignored, as ``mavutil``'s
+  ``probably_vehicle_heartbeat`` does).
+* A GCS HEARTBEAT is sent at 1 Hz (MAVLink heartbeat microservice,
+  https://mavlink.io/en/services/heartbeat.html); ArduPilot uses it to detect a lost GCS.
+* ONE reader thread decodes every incoming message and hands it to subscribers
+  (:meth:`Link.subscribe`, :meth:`Link.queue`, :meth:`Link.wait_message`).
+* :meth:`Link.send` is thread-safe (one lock around packing, signing and writing).
+* Link loss: no vehicle HEARTBEAT for ``link_lost_s`` seconds; recovery: the next heartbeat.
+  Callbacks and :attr:`Link.link_ok` report both. A TCP endpoint that closes is reconnected.
+* Optional MAVLink 2 signing (https://mavlink.io/en/guide/message_signing.html) with a key file.
+* Optional telemetry log (``.tlog``) of every message received AND sent, in pymavlink's format:
+  8-byte big-endian UNIX time in microseconds followed by the raw packet; flushed every second.
+
+The link always speaks MAVLink 2 (fence and rally transfers need the ``mission_type`` extension
+field; ArduPilot answers "Need mavlink2 for item transfer" otherwise).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import logging
+import os
+import queue
+import select
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pymavlink import mavutil
+from pymavlink.dialects.v20 import ardupilotmega as mavlink2
+
+from missions.errors import DronePatrolError, InputError
+
+log = logging.getLogger(__name__)
+
+MAV = mavlink2
+"""The MAVLink 2 ArduPilot dialect used for every message built by the ground station."""
+
+GCS_HEARTBEAT_PERIOD_S = 1.0
+"""GCS HEARTBEAT period (1 Hz, MAVLink heartbeat microservice)."""
+
+_NOT_A_VEHICLE_TYPES = frozenset(
+    {
+        MAV.MAV_TYPE_GCS,
+        MAV.MAV_TYPE_GIMBAL,
+        MAV.MAV_TYPE_ADSB,
+        MAV.MAV_TYPE_ONBOARD_CONTROLLER,
+        MAV.MAV_TYPE_CAMERA,
+    }
+)
+
+# ArduPilot's REQUEST_DATA_STREAM groups (GCS_Mavlink.cpp of ArduCopter, ``STREAM_*`` tables):
+# used only when the vehicle does not accept MAV_CMD_SET_MESSAGE_INTERVAL.
+DATA_STREAM_OF_MESSAGE = {
+    "SYS_STATUS": MAV.MAV_DATA_STREAM_EXTENDED_STATUS,
+    "GPS_RAW_INT": MAV.MAV_DATA_STREAM_EXTENDED_STATUS,
+    "MISSION_CURRENT": MAV.MAV_DATA_STREAM_EXTENDED_STATUS,
+    "NAV_CONTROLLER_OUTPUT": MAV.MAV_DATA_STREAM_EXTENDED_STATUS,
+    "POSITION_TARGET_GLOBAL_INT": MAV.MAV_DATA_STREAM_EXTENDED_STATUS,
+    "EXTENDED_SYS_STATE": MAV.MAV_DATA_STREAM_EXTENDED_STATUS,
+    "GLOBAL_POSITION_INT": MAV.MAV_DATA_STREAM_POSITION,
+    "LOCAL_POSITION_NED": MAV.MAV_DATA_STREAM_POSITION,
+    "ATTITUDE": MAV.MAV_DATA_STREAM_EXTRA1,
+    "VFR_HUD": MAV.MAV_DATA_STREAM_EXTRA2,
+    "BATTERY_STATUS": MAV.MAV_DATA_STREAM_EXTRA3,
+    "EKF_STATUS_REPORT": MAV.MAV_DATA_STREAM_EXTRA3,
+    "VIBRATION": MAV.MAV_DATA_STREAM_EXTRA3,
+    "MOUNT_STATUS": MAV.MAV_DATA_STREAM_EXTRA3,
+    "GIMBAL_DEVICE_ATTITUDE_STATUS": MAV.MAV_DATA_STREAM_EXTRA3,
+    "RC_CHANNELS": MAV.MAV_DATA_STREAM_RC_CHANNELS,
+    "SERVO_OUTPUT_RAW": MAV.MAV_DATA_STREAM_RC_CHANNELS,
+    "RAW_IMU": MAV.MAV_DATA_STREAM_RAW_SENSORS,
+    "SCALED_PRESSURE": MAV.MAV_DATA_STREAM_RAW_SENSORS,
+}
+
+
+class LinkError(DronePatrolError):
+    """The vehicle cannot be reached or stopped answering; the message names the endpoint."""
+
+
+Callback = Callable[[Any], None]
+"""A subscriber: called in the reader thread with each pymavlink message. Must return quickly."""
+
+
+# --- endpoints ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A parsed connection URL.
+
+    Attributes:
+        url: The URL as given.
+        kind: ``tcp``, ``tcpin``, ``udpin``, ``udpout``, ``udpbcast`` or ``serial``.
+        host: Host (network kinds) or device path (serial).
+        port: TCP/UDP port, or the baud rate for serial.
+    """
+
+    url: str
+    kind: str
+    host: str
+    port: int
+
+    @property
+    def is_network(self) -> bool:
+        """True for TCP and UDP endpoints."""
+        return self.kind != "serial"
+
+
+_NETWORK_PREFIXES = ("tcp", "tcpin", "udpin", "udpout", "udpbcast", "udp")
+
+
+def parse_endpoint(url: str) -> Endpoint:
+    """Parse a connection URL.
+
+    Accepted forms (those of MAVProxy/pymavlink): ``tcp:HOST:PORT``, ``tcpin:HOST:PORT``,
+    ``udpin:HOST:PORT``, ``udpout:HOST:PORT``, ``udpbcast:HOST:PORT``, ``udp:HOST:PORT`` (= udpin),
+    and serial devices ``/dev/ttyUSB0:57600``, ``/dev/ttyACM0,115200``, ``COM3:57600`` (baud
+    defaults to 57600, the usual telemetry radio rate).
+
+    Args:
+        url: The URL.
+
+    Returns:
+        The :class:`Endpoint`.
+
+    Raises:
+        InputError: The URL is not one of the forms above (the message names it).
+    """
+    text = str(url).strip()
+    if text == "sim":
+        raise InputError(
+            "connection 'sim' names the embedded simulator: start it with sim.start_sim() "
+            "(the CLI does this for --connect sim) and connect to its URL"
+        )
+    head, _, rest = text.partition(":")
+    if head in _NETWORK_PREFIXES and rest:
+        host, sep, port_text = rest.rpartition(":")
+        if not sep or not host:
+            raise InputError(f"connection URL {text!r}: expected {head}:HOST:PORT")
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise InputError(
+                f"connection URL {text!r}: port {port_text!r} is not a number"
+            ) from None
+        if not 0 <= port <= 65535:
+            raise InputError(f"connection URL {text!r}: port {port} is out of range 0..65535")
+        kind = "udpin" if head == "udp" else head
+        return Endpoint(text, kind, host, port)
+    if text.startswith("/") or text.upper().startswith("COM"):
+        device, baud = text, 57600
+        for sep in (",", ":"):
+            if sep in text:
+                device, _, baud_text = text.rpartition(sep)
+                try:
+                    baud = int(baud_text)
+                except ValueError:
+                    raise InputError(
+                        f"connection URL {text!r}: baud rate {baud_text!r} is not a number"
+                    ) from None
+                break
+        return Endpoint(text, "serial", device, baud)
+    raise InputError(
+        f"connection URL {text!r} is not understood: use tcp:HOST:PORT, udpin:HOST:PORT, "
+        "udpout:HOST:PORT or a serial device like /dev/ttyUSB0:57600"
+    )
+
+
+class _PeerClosed(Exception):
+    """The TCP peer closed the connection."""
+
+
+class _TcpConnection(mavutil.mavtcp):
+    """``mavutil.mavtcp`` with a bounded connect time, complete writes and EOF reported upward.
+
+    pymavlink's mavtcp connects without a timeout (a black-holed address blocks for minutes), may
+    write a packet partially on a full non-blocking socket, and on EOF only prints a line. Here a
+    connect honours ``connect_timeout_s``, writes wait (bounded) for the socket, and EOF/reset
+    raise :class:`_PeerClosed` so the reader thread can report link loss and reconnect.
+    """
+
+    def __init__(self, device: str, connect_timeout_s: float, **kwargs: Any) -> None:
+        self._connect_timeout_s = max(0.05, connect_timeout_s)
+        super().__init__(device, autoreconnect=False, retries=0, **kwargs)
+
+    def do_connect(self) -> None:  # pymavlink hook
+        sock = socket.create_connection(self.destination_addr, timeout=self._connect_timeout_s)
+        sock.setblocking(False)
+        mavutil.set_close_on_exec(sock.fileno())
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.port = sock
+        if hasattr(self, "fd"):
+            self.fd = sock.fileno()
+
+    def handle_disconnect(self) -> None:  # pymavlink hook
+        raise _PeerClosed("connection reset by the vehicle")
+
+    def handle_eof(self) -> None:  # pymavlink hook
+        raise _PeerClosed("the vehicle closed the TCP connection")
+
+    def recv(self, n: int | None = None) -> bytes:  # pymavlink hook
+        if self.port is None:
+            return b""
+        return super().recv(n)
+
+    def write(self, buf: bytes) -> None:  # pymavlink hook
+        sock = self.port
+        if sock is None:
+            return
+        view = memoryview(buf)
+        deadline = time.monotonic() + 2.0
+        while view:
+            try:
+                sent = sock.send(view)
+                view = view[sent:]
+            except BlockingIOError:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    log.warning("TCP send buffer full for 2 s: a %d-byte packet dropped", len(buf))
+                    return
+                select.select([], [sock], [], remaining)
+            except OSError as exc:
+                if exc.errno in (errno.ECONNRESET, errno.EPIPE, errno.EBADF, errno.ENOTCONN):
+                    return  # the reader thread notices the closed socket
+                raise
+
+    def close(self) -> None:  # pymavlink hook
+        if self.port is not None:
+            with contextlib.suppress(OSError):
+                self.port.close()
+            self.port = None
+
+
+def _open_connection(ep: Endpoint, deadline: float, source_system: int, source_component: int):
+    """Open the pymavlink connection for ``ep``, retrying a refused TCP connect until ``deadline``."""
+    kw = {"source_system": source_system, "source_component": source_component}
+    if ep.kind == "tcp":
+        last: Exception | None = None
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                why = _describe_socket_error(last) if last else "timed out"
+                raise LinkError(f"cannot connect to {ep.url}: {why}")
+            try:
+                return _TcpConnection(f"{ep.host}:{ep.port}", min(remaining, 5.0), **kw)
+            except OSError as exc:
+                last = exc
+                if isinstance(exc, socket.gaierror):
+                    raise LinkError(
+                        f"cannot connect to {ep.url}: unknown host {ep.host!r}"
+                    ) from None
+                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+    try:
+        if ep.kind == "serial":
+            return mavutil.mavlink_connection(ep.host, baud=ep.port, **kw)
+        if ep.kind == "tcpin":
+            return mavutil.mavlink_connection(f"tcpin:{ep.host}:{ep.port}", **kw)
+        return mavutil.mavlink_connection(f"{ep.kind}:{ep.host}:{ep.port}", **kw)
+    except OSError as exc:
+        raise LinkError(f"cannot open {ep.url}: {_describe_socket_error(exc)}") from None
+    except Exception as exc:  # pyserial raises its own SerialException
+        raise LinkError(f"cannot open {ep.url}: {exc}") from None
+
+
+def _describe_socket_error(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (nothing is listening on that port)"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "connect timed out (host unreachable or port filtered)"
+    return str(exc) or type(exc).__name__
+
+
+# --- tlog --------------------------------------------------------------------------------------------
+
+
+class TlogWriter:
+    """Thread-safe writer of a pymavlink telemetry log (``.tlog``).
+
+    Each record is an 8-byte big-endian UNIX timestamp in microseconds followed by one MAVLink
+    packet as it was on the wire (pymavlink ``mavfile.recv_msg`` writes the same format, with the
+    two low timestamp bits cleared), so MAVProxy, MAVExplorer and ``mavutil.mavlink_connection``
+    replay it.
+
+    Args:
+        path: Output file; parent folders are created. An existing file is appended to.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "ab")  # noqa: SIM115 - closed in close()
+        self._lock = threading.Lock()
+        self._last_flush = time.monotonic()
+        self.records = 0
+
+    def write(self, packet: bytes, t_s: float | None = None) -> None:
+        """Append one packet stamped with ``t_s`` (UNIX seconds; default now)."""
+        usec = int((time.time() if t_s is None else t_s) * 1e6) & ~3
+        with self._lock:
+            if self._file.closed:
+                return
+            self._file.write(struct.pack(">Q", usec) + bytes(packet))
+            self.records += 1
+            if time.monotonic() - self._last_flush >= 1.0:
+                self._flush_locked()
+
+    def flush(self) -> None:
+        """Flush buffered records to the operating system."""
+        with self._lock:
+            if not self._file.closed:
+                self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        self._file.flush()
+        self._last_flush = time.monotonic()
+
+    def close(self) -> None:
+        """Flush and close the file (idempotent)."""
+        with self._lock:
+            if not self._file.closed:
+                self._file.flush()
+                self._file.close()
+
+
+def load_signing_key(path: str | os.PathLike) -> bytes:
+    """Read a MAVLink 2 signing key file.
+
+    A file of exactly 32 bytes is the raw secret key; anything else is a passphrase (surrounding
+    whitespace stripped) hashed with SHA-256, as MAVProxy's ``signing setup PASSPHRASE`` does.
+
+    Raises:
+        InputError: The file cannot be read or is empty.
+    """
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"signing key {p}: cannot read it ({exc.strerror or exc})") from None
+    if len(data) == 32:
+        return data
+    phrase = data.strip()
+    if not phrase:
+        raise InputError(f"signing key {p}: the file is empty")
+    return hashlib.sha256(phrase).digest()
+
+
+# --- the link ----------------------------------------------------------------------------------------
+
+
+class MessageQueue:
+    """A subscription that buffers messages for a consumer thread (see :meth:`Link.queue`).
+
+    Create it *before* sending a request so that no answer is missed; use it as a context manager
+    (or call :meth:`close`) to unsubscribe.
+    """
+
+    def __init__(self, link: Link, types: Iterable[str] | None, maxsize: int = 10000) -> None:
+        self._q: queue.Queue = queue.Queue(maxsize=maxsize)
+        self._types = None if types is None else frozenset(types)
+        self._unsubscribe = link.subscribe(None, self._put)
+
+    def _put(self, msg: Any) -> None:
+        if self._types is not None and msg.get_type() not in self._types:
+            return
+        with contextlib.suppress(queue.Full):
+            self._q.put_nowait(msg)
+
+    def get(self, timeout_s: float) -> Any | None:
+        """Next message, or None after ``timeout_s`` seconds without one."""
+        try:
+            return self._q.get(timeout=max(0.0, timeout_s))
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        """Stop receiving (idempotent)."""
+        self._unsubscribe()
+
+    def __enter__(self) -> MessageQueue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Link:
+    """A MAVLink 2 connection to one vehicle. Create it with :meth:`connect`.
+
+    Attributes:
+        endpoint: The parsed endpoint.
+        target_system: MAVLink system id of the vehicle (from its first HEARTBEAT).
+        target_component: Component id of the autopilot (from its first HEARTBEAT).
+        source_system: Our system id (255 = GCS by convention).
+        source_component: Our component id (190 = MAV_COMP_ID_MISSIONPLANNER).
+        link_lost_s: No vehicle HEARTBEAT for this long means the link is lost.
+    """
+
+    def __init__(
+        self,
+        conn: Any,
+        endpoint: Endpoint,
+        *,
+        source_system: int = 255,
+        source_component: int = 190,
+        tlog: TlogWriter | None = None,
+        link_lost_s: float = 5.0,
+        target_system: int | None = None,
+    ) -> None:
+        self._conn = conn
+        self.endpoint = endpoint
+        self.source_system = source_system
+        self.source_component = source_component
+        self.link_lost_s = float(link_lost_s)
+        self.target_system: int = target_system or 0
+        self.target_component: int = 0
+        self._want_system = target_system
+        self._tlog = tlog
+        self._send_lock = threading.Lock()
+        self._subs_lock = threading.Lock()
+        self._subs: dict[int, tuple[str | None, Callback]] = {}
+        self._sub_id = 0
+        self._event_subs: dict[str, dict[int, Callable[[], None]]] = {"lost": {}, "recovered": {}}
+        self._stop = threading.Event()
+        self._got_vehicle = threading.Event()
+        self._last_vehicle_hb = 0.0  # monotonic
+        self._link_ok = False
+        self._state_lock = threading.Lock()
+        self._last: dict[str, Any] = {}
+        self._cmd_locks: dict[int, threading.Lock] = {}
+        self.stats = {
+            "received": 0,
+            "sent": 0,
+            "bad_data": 0,
+            "bytes_bad": 0,
+            "gcs_heartbeats": 0,
+            "reconnects": 0,
+        }
+        self.closed = False
+        self._reader = threading.Thread(target=self._read_loop, name="mavlink-reader")
+        self._ticker = threading.Thread(target=self._tick_loop, name="mavlink-heartbeat")
+
+    # --- construction ----------------------------------------------------------------------------
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        *,
+        timeout_s: float = 10.0,
+        source_system: int = 255,
+        source_component: int = 190,
+        tlog_path: str | os.PathLike | None = None,
+        signing_key: str | os.PathLike | bytes | None = None,
+        link_lost_s: float = 5.0,
+        target_system: int | None = None,
+    ) -> Link:
+        """Open ``url`` and wait for a vehicle HEARTBEAT.
+
+        Args:
+            url: ``tcp:HOST:PORT``, ``udpin:HOST:PORT``, ``udpout:HOST:PORT``, ``tcpin:HOST:PORT``
+                or a serial device ``/dev/ttyUSB0:57600`` (see :func:`parse_endpoint`).
+            timeout_s: Total time allowed to open the endpoint and hear the vehicle, seconds.
+                A refused TCP connect is retried within it (SITL may still be starting).
+            source_system: Our MAVLink system id.
+            source_component: Our MAVLink component id.
+            tlog_path: Write every message received and sent to this ``.tlog`` file.
+            signing_key: MAVLink 2 signing: a key file path (see :func:`load_signing_key`) or the
+                32-byte key. Outgoing messages are signed; incoming unsigned or badly signed
+                messages are dropped (RADIO_STATUS from a local radio excepted).
+            link_lost_s: No vehicle HEARTBEAT for this long = link lost, seconds.
+            target_system: Only accept this vehicle system id (default: the first vehicle heard).
+
+        Returns:
+            The connected :class:`Link`, reader and heartbeat threads running.
+
+        Raises:
+            InputError: The URL or the key file is invalid.
+            LinkError: The endpoint cannot be opened or no vehicle HEARTBEAT arrived within
+                ``timeout_s``; the message names the endpoint and what was heard instead.
+        """
+        ep = parse_endpoint(url)
+        key = None
+        if signing_key is not None:
+            key = signing_key if isinstance(signing_key, bytes) else load_signing_key(signing_key)
+            if len(key) != 32:
+                raise InputError("signing key must be 32 bytes")
+        deadline = time.monotonic() + float(timeout_s)
+        conn = _open_connection(ep, deadline, source_system, source_component)
+        # Always MAVLink 2, independent of pymavlink's MAVLINK20 environment switch.
+        conn.mav = MAV.MAVLink(conn, srcSystem=source_system, srcComponent=source_component)
+        conn.mav.robust_parsing = True
+        conn.WIRE_PROTOCOL_VERSION = "2.0"
+        conn.first_byte = False
+        if key is not None:
+            conn.setup_signing(
+                key,
+                sign_outgoing=True,
+                allow_unsigned_callback=lambda _mav, msg_id: (
+                    msg_id == MAV.MAVLINK_MSG_ID_RADIO_STATUS
+                ),
+            )
+        tlog = None
+        try:
+            tlog = TlogWriter(tlog_path) if tlog_path else None
+        except OSError as exc:
+            conn.close()
+            raise InputError(f"tlog {tlog_path}: cannot write it ({exc.strerror or exc})") from None
+        link = cls(
+            conn,
+            ep,
+            source_system=source_system,
+            source_component=source_component,
+            tlog=tlog,
+            link_lost_s=link_lost_s,
+            target_system=target_system,
+        )
+        link._signing = key is not None
+        link._reader.start()
+        link._ticker.start()
+        remaining = max(0.0, deadline - time.monotonic())
+        if not link._got_vehicle.wait(remaining):
+            why = link._silence_reason()
+            link.close()
+            raise LinkError(
+                f"no vehicle HEARTBEAT from {ep.url} within {float(timeout_s):g} s{why}"
+            )
+        log.info(
+            "connected to %s: vehicle sysid %d compid %d",
+            ep.url,
+            link.target_system,
+            link.target_component,
+        )
+        return link
+
+    _signing = False
+
+    def _silence_reason(self) -> str:
+        s = self.stats
+        mav = getattr(self._conn, "mav", None)
+        rejected = getattr(getattr(mav, "signing", None), "reject_count", 0) + getattr(
+            getattr(mav, "signing", None), "badsig_count", 0
+        )
+        if self._signing and rejected:
+            return (
+                f" ({rejected} messages had no valid signature: is the vehicle signing with "
+                "this key?)"
+            )
+        if s["received"] == 0 and s["bad_data"]:
+            return (
+                f" (received {s['bytes_bad']} bytes that are not MAVLink: wrong baud rate or "
+                "not a MAVLink port?)"
+            )
+        if s["gcs_heartbeats"] and s["received"] == s["gcs_heartbeats"]:
+            return " (only ground-station heartbeats were heard)"
+        if s["received"]:
+            return f" ({s['received']} MAVLink messages, but none a vehicle HEARTBEAT)"
+        return " (nothing received)"
+
+    # --- properties ------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The endpoint URL."""
+        return self.endpoint.url
+
+    @property
+    def link_ok(self) -> bool:
+        """True while vehicle heartbeats arrive at least every ``link_lost_s`` seconds."""
+        return self._link_ok
+
+    @property
+    def seconds_since_heartbeat(self) -> float:
+        """Seconds since the last vehicle HEARTBEAT (inf before the first)."""
+        if not self._last_vehicle_hb:
+            return float("inf")
+        return time.monotonic() - self._last_vehicle_hb
+
+    @property
+    def mav(self) -> Any:
+        """The pymavlink ``MAVLink`` encoder; use its ``*_encode`` methods to build messages."""
+        return self._conn.mav
+
+    def last(self, msg_type: str) -> Any | None:
+        """The most recent message of ``msg_type`` from the vehicle, or None."""
+        with self._state_lock:
+            return self._last.get(msg_type)
+
+    # --- subscriptions ---------------------------------------------------------------------------
+    def subscribe(self, msg_type: str | None, callback: Callback) -> Callable[[], None]:
+        """Call ``callback(msg)`` in the reader thread for each message from the vehicle.
+
+        Args:
+            msg_type: A MAVLink message name (``"HEARTBEAT"``) or None for every message.
+            callback: Called with the pymavlink message; must return quickly and not block
+                (exceptions are logged, never propagated into the reader).
+
+        Returns:
+            A function that unsubscribes (idempotent).
+        """
+        with self._subs_lock:
+            self._sub_id += 1
+            sid = self._sub_id
+            self._subs[sid] = (msg_type, callback)
+
+        def unsubscribe() -> None:
+            with self._subs_lock:
+                self._subs.pop(sid, None)
+
+        return unsubscribe
+
+    def queue(self, types: Iterable[str] | str | None = None, maxsize: int = 10000) -> MessageQueue:
+        """A :class:`MessageQueue` receiving messages of ``types`` (None = all) from now on."""
+        if isinstance(types, str):
+            types = [types]
+        return MessageQueue(self, types, maxsize)
+
+    def wait_message(
+        self,
+        msg_type: str | Iterable[str],
+        condition: Callable[[Any], bool] | None = None,
+        timeout_s: float = 5.0,
+    ) -> Any | None:
+        """Wait for the next message of ``msg_type`` (a name or several) satisfying ``condition``.
+
+        Only messages arriving after the call are considered; to wait for the answer to a
+        request without a race, create a :meth:`queue` before sending the request.
+
+        Returns:
+            The message, or None after ``timeout_s`` seconds.
+        """
+        deadline = time.monotonic() + timeout_s
+        with self.queue(msg_type) as q:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                msg = q.get(remaining)
+                if msg is None:
+                    return None
+                if condition is None or condition(msg):
+                    return msg
+
+    def on_link_lost(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` when the link is lost; returns an unsubscribe function."""
+        return self._add_event("lost", callback)
+
+    def on_link_recovered(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` when heartbeats return after a loss; returns an unsubscribe function."""
+        return self._add_event("recovered", callback)
+
+    def _add_event(self, kind: str, callback: Callable[[], None]) -> Callable[[], None]:
+        with self._subs_lock:
+            self._sub_id += 1
+            sid = self._sub_id
+            self._event_subs[kind][sid] = callback
+
+        def unsubscribe() -> None:
+            with self._subs_lock:
+                self._event_subs[kind].pop(sid, None)
+
+        return unsubscribe
+
+    def _fire(self, kind: str) -> None:
+        with self._subs_lock:
+            callbacks = list(self._event_subs[kind].values())
+        for cb in callbacks:
+            try:
+                cb()
+            except Exception:
+                log.exception("link %s callback failed", kind)
+
+    # --- sending ---------------------------------------------------------------------------------
+    def send(self, msg: Any) -> None:
+        """Send a pymavlink message (thread-safe); it is also written to the tlog.
+
+        Build messages with ``link.mav.<name>_encode(...)``. Sending on a closed link is a no-op.
+        """
+        if self.closed:
+            return
+        with self._send_lock:
+            try:
+                self._conn.mav.send(msg)
+            except OSError as exc:
+                log.debug("send failed: %s", exc)
+                return
+            self.stats["sent"] += 1
+            if self._tlog is not None:
+                self._tlog.write(msg.get_msgbuf())
+
+    def command_long(
+        self,
+        command: int,
+        params: Iterable[float] = (),
+        *,
+        timeout_s: float = 1.5,
+        retries: int = 3,
+        target_component: int | None = None,
+    ) -> Any | None:
+        """Send COMMAND_LONG and wait for its COMMAND_ACK, re-sending on timeout.
+
+        Protocol: MAVLink command microservice (https://mavlink.io/en/services/command.html):
+        ``confirmation`` is incremented on each re-send; an ACK with MAV_RESULT_IN_PROGRESS is
+        followed by a final one.
+
+        Args:
+            command: MAV_CMD number.
+            params: Up to 7 parameters (missing ones are 0).
+            timeout_s: Wait for the ACK this long per attempt, seconds.
+            retries: Re-sends after the first attempt.
+            target_component: Default: the autopilot's component id.
+
+        Returns:
+            The final COMMAND_ACK message, or None when no ACK arrived after all attempts.
+        """
+        p = [float(v) for v in params][:7]
+        p += [0.0] * (7 - len(p))
+        lock = self._cmd_locks.setdefault(int(command), threading.Lock())
+        with lock, self.queue("COMMAND_ACK") as q:
+            for attempt in range(retries + 1):
+                self.send(
+                    self.mav.command_long_encode(
+                        self.target_system,
+                        self.target_component if target_component is None else target_component,
+                        int(command),
+                        min(attempt, 255),
+                        *p,
+                    )
+                )
+                deadline = time.monotonic() + timeout_s
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    ack = q.get(remaining)
+                    if ack is None:
+                        break
+                    if ack.command != int(command) or not self._ack_is_for_us(ack):
+                        continue
+                    if ack.result == MAV.MAV_RESULT_IN_PROGRESS:
+                        deadline = time.monotonic() + max(timeout_s, 5.0)
+                        continue
+                    return ack
+        return None
+
+    def _ack_is_for_us(self, ack: Any) -> bool:
+        ts = getattr(ack, "target_system", 0)
+        return ts in (0, self.source_system)
+
+    def request_message_interval(self, msg: int | str, hz: float, *, timeout_s: float = 1.5) -> str:
+        """Ask the vehicle to stream one message at ``hz``.
+
+        Uses MAV_CMD_SET_MESSAGE_INTERVAL (param1 message id, param2 interval in microseconds;
+        -1 disables). When the vehicle does not accept it (no ACK, or UNSUPPORTED/DENIED/FAILED),
+        falls back to REQUEST_DATA_STREAM for ArduPilot's stream group holding that message
+        (:data:`DATA_STREAM_OF_MESSAGE`), the pre-2019 way.
+
+        Args:
+            msg: Message name (``"GLOBAL_POSITION_INT"``) or id.
+            hz: Rate in Hz; 0 stops the message.
+            timeout_s: Wait for the COMMAND_ACK this long per attempt.
+
+        Returns:
+            ``"interval"`` when SET_MESSAGE_INTERVAL was accepted, ``"data_stream"`` when the
+            fallback was sent, ``"unsupported"`` when neither applies.
+
+        Raises:
+            InputError: Unknown message name.
+        """
+        if isinstance(msg, str):
+            msg_id = getattr(MAV, f"MAVLINK_MSG_ID_{msg.upper()}", None)
+            if msg_id is None:
+                raise InputError(f"unknown MAVLink message {msg!r}")
+            name = msg.upper()
+        else:
+            msg_id = int(msg)
+            cls = MAV.mavlink_map.get(msg_id)
+            name = cls.msgname if cls is not None else str(msg_id)
+        interval_us = -1.0 if hz <= 0 else 1e6 / hz
+        ack = self.command_long(
+            MAV.MAV_CMD_SET_MESSAGE_INTERVAL, (msg_id, interval_us), timeout_s=timeout_s, retries=2
+        )
+        if ack is not None and ack.result == MAV.MAV_RESULT_ACCEPTED:
+            return "interval"
+        stream = DATA_STREAM_OF_MESSAGE.get(name)
+        if stream is None:
+            return "unsupported"
+        rate = 0 if hz <= 0 else max(1, round(hz))
+        self.send(
+            self.mav.request_data_stream_encode(
+                self.target_system, self.target_component, stream, rate, 1 if hz > 0 else 0
+            )
+        )
+        return "data_stream"
+
+    # --- threads ---------------------------------------------------------------------------------
+    def _read_loop(self) -> None:
+        conn = self._conn
+        while not self._stop.is_set():
+            try:
+                fd = getattr(conn, "fd", None)
+                if fd is None:
+                    time.sleep(0.05)
+                else:
+                    try:
+                        readable, _, _ = select.select([fd], [], [], 0.2)
+                    except (OSError, ValueError):
+                        if self._stop.is_set():
+                            return
+                        raise _PeerClosed("the connection was closed") from None
+                    if not readable:
+                        continue
+                for _ in range(1000):
+                    msg = conn.recv_msg()
+                    if msg is None:
+                        break
+                    self._handle(msg)
+            except _PeerClosed as exc:
+                if self._stop.is_set():
+                    return
+                self._reconnect(str(exc))
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("MAVLink reader error on %s", self.url)
+                self._stop.wait(0.2)
+
+    def _reconnect(self, why: str) -> None:
+        """Re-open a closed TCP connection, every second until it works or the link is closed."""
+        log.warning("%s: %s; reconnecting", self.url, why)
+        conn = self._conn
+        with self._send_lock:
+            conn.close()
+        if self._link_ok:
+            self._link_ok = False
+            self._fire("lost")
+        if not isinstance(conn, _TcpConnection):
+            self._stop.wait(1.0)
+            return
+        conn._connect_timeout_s = 1.0
+        while not self._stop.is_set():
+            try:
+                with self._send_lock:
+                    conn.do_connect()
+                    conn.mav.buf = bytearray()
+                    conn.mav.buf_index = 0
+                self.stats["reconnects"] += 1
+                log.info("%s: TCP connection re-established", self.url)
+                return
+            except OSError:
+                self._stop.wait(1.0)
+
+    def _handle(self, msg: Any) -> None:
+        mtype = msg.get_type()
+        if mtype == "BAD_DATA":
+            self.stats["bad_data"] += 1
+            self.stats["bytes_bad"] += len(getattr(msg, "data", b"") or b"")
+            return
+        now = time.time()
+        if self._tlog is not None:
+            self._tlog.write(msg.get_msgbuf(), now)
+        src = msg.get_srcSystem()
+        if mtype == "HEARTBEAT":
+            if not self._is_vehicle_heartbeat(msg):
+                self.stats["gcs_heartbeats"] += 1
+                self.stats["received"] += 1
+                return
+            if not self.target_system:
+                if self._want_system and src != self._want_system:
+                    return
+                self.target_system = src
+                self.target_component = msg.get_srcComponent()
+            if src == self.target_system and msg.get_srcComponent() == self.target_component:
+                self._last_vehicle_hb = time.monotonic()
+                if not self._link_ok:
+                    self._link_ok = True
+                    if self._got_vehicle.is_set():
+                        log.warning("%s: link recovered", self.url)
+                        self._fire("recovered")
+                    self._got_vehicle.set()
+        self.stats["received"] += 1
+        if not self.target_system or src != self.target_system:
+            return
+        with self._state_lock:
+            self._last[mtype] = msg
+        with self._subs_lock:
+            subs = list(self._subs.values())
+        for want, cb in subs:
+            if want is None or want == mtype:
+                try:
+                    cb(msg)
+                except Exception:
+                    log.exception("subscriber for %s failed", want or "all messages")
+
+    @staticmethod
+    def _is_vehicle_heartbeat(msg: Any) -> bool:
+        if msg.get_srcComponent() == MAV.MAV_COMP_ID_GIMBAL:
+            return False
+        if msg.type in _NOT_A_VEHICLE_TYPES:
+            return False
+        return msg.autopilot != MAV.MAV_AUTOPILOT_INVALID
+
+    def _tick_loop(self) -> None:
+        next_hb = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if now >= next_hb:
+                next_hb = now + GCS_HEARTBEAT_PERIOD_S
+                self.send(
+                    self.mav.heartbeat_encode(
+                        MAV.MAV_TYPE_GCS, MAV.MAV_AUTOPILOT_INVALID, 0, 0, MAV.MAV_STATE_ACTIVE
+                    )
+                )
+                if self._tlog is not None:
+                    self._tlog.flush()
+            if (
+                self._link_ok
+                and self._last_vehicle_hb
+                and now - self._last_vehicle_hb > self.link_lost_s
+            ):
+                self._link_ok = False
+                log.warning(
+                    "%s: link lost (no vehicle HEARTBEAT for %.1f s)", self.url, self.link_lost_s
+                )
+                self._fire("lost")
+            self._stop.wait(0.1)
+
+    # --- closing ---------------------------------------------------------------------------------
+    def close(self, timeout_s: float = 3.0) -> None:
+        """Stop both threads (joined with ``timeout_s``), close the connection and the tlog.
+
+        Idempotent. Messages already received stay in the tlog.
+        """
+        if self.closed:
+            return
+        self.closed = True
+        self._stop.set()
+        for t in (self._reader, self._ticker):
+            if t.is_alive() and t is not threading.current_thread():
+                t.join(timeout_s)
+                if t.is_alive():
+                    log.warning("%s did not stop within %.1f s", t.name, timeout_s)
+        with self._send_lock, contextlib.suppress(Exception):
+            self._conn.close()
+        if self._tlog is not None:
+            self._tlog.close()
+
+    def __enter__(self) -> Link:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"Link({self.url!r}, vehicle {self.target_system}/{self.target_component}, "
+            f"{'ok' if self._link_ok else 'lost'})"
+        )
