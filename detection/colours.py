@@ -70,7 +70,7 @@ def name_pixels(hsv: np.ndarray) -> np.ndarray:
             h < 160,
             h < 195,
             h < 255,
-            h < 290,
+            h < 315,
             h < 340,
         ],
         [

@@ -71,7 +71,9 @@ class _OnnxRuntimeRunner:
         self.output_names = [o.name for o in self.session.get_outputs()]
 
     def run(self, blob: np.ndarray) -> dict[str, np.ndarray]:
-        return dict(zip(self.output_names, self.session.run(None, {self.input_name: blob}), strict=False))
+        return dict(
+            zip(self.output_names, self.session.run(None, {self.input_name: blob}), strict=False)
+        )
 
 
 class _OpenCVRunner:

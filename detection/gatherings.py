@@ -130,6 +130,8 @@ class GatheringDetector:
         conf = np.asarray(confidence, dtype=float) if confidence is not None else None
         if self.stills:
             self._candidates = []
+        # forget candidates not seen for a while (short gaps are tolerated: missed detections)
+        self._candidates = [g for g in self._candidates if t_s - g.last_seen_s <= s.gap_s]
         clusters = cluster_positions(xy, s.eps_m, s.min_people)
         current: list[Gathering] = []
         used: set[int] = set()
@@ -164,10 +166,6 @@ class GatheringDetector:
                 cand.confidence = mean_conf
             used.add(cand.id)
             current.append(cand)
-        # forget candidates not seen for a while (short gaps are tolerated: missed detections)
-        self._candidates = [
-            g for g in self._candidates if g.id in used or t_s - g.last_seen_s <= s.gap_s
-        ]
         self._recent = [r for r in self._recent if t_s - r.t_s < s.cooldown_s]
         to_alert = []
         for g in current:

@@ -76,6 +76,40 @@ def tile_grid(width_px: int, height_px: int, imgsz: int) -> tuple[int, int]:
     return cols, rows
 
 
+def merge_full_and_tiles(
+    full: sv.Detections, tiles: sv.Detections, ios_thresh: float = 0.6
+) -> sv.Detections:
+    """Merge a full-frame pass with tiled detections (SAHI's "standard prediction" step).
+
+    A person cut by a tile border appears in the tiles as partial boxes; the full-frame pass sees
+    the whole person. Every full-frame box is kept; a tile box is added only when no full-frame
+    box covers most of it (intersection over the smaller box below ``ios_thresh``).
+
+    Args:
+        full: Detections of the full-frame pass.
+        tiles: Merged detections of the tiles.
+        ios_thresh: Intersection-over-smaller above which a tile box is a duplicate.
+
+    Returns:
+        The union, full-frame boxes first.
+    """
+    if len(full) == 0 or len(tiles) == 0:
+        return full if len(tiles) == 0 else tiles
+    a, b = full.xyxy, tiles.xyxy
+    ix = np.clip(
+        np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]), 0, None
+    )
+    iy = np.clip(
+        np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]), 0, None
+    )
+    inter = ix * iy
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    ios = inter / np.maximum(np.minimum(area_a[:, None], area_b[None, :]), 1e-6)
+    keep = ios.max(axis=0) < ios_thresh
+    return sv.Detections.merge([full, tiles[keep]])
+
+
 class PersonDetector:
     """YOLO person detector.
 
@@ -100,6 +134,12 @@ class PersonDetector:
         self.iou = iou
         self.imgsz = imgsz
         self.tile_overlap = tile_overlap
+        # One warm-up pass builds Ultralytics' predictor (and the runtime's compiled model); the
+        # class names of an exported model are only known after it (reading them first would
+        # build the backend twice).
+        self.model.predict(
+            np.zeros((imgsz, imgsz, 3), np.uint8), imgsz=imgsz, conf=conf, verbose=False
+        )
         self.class_id = person_class_id(model)
         self._slicers: dict[tuple[int, int], sv.InferenceSlicer] = {}
 
@@ -119,7 +159,8 @@ class PersonDetector:
 
         Args:
             image: BGR uint8, shape (H, W, 3).
-            tiled: Run on overlapping tiles (see :func:`tile_grid`) instead of the whole frame.
+            tiled: Also run on overlapping tiles (see :func:`tile_grid`) and merge with the
+                full-frame pass (:func:`merge_full_and_tiles`).
 
         Returns:
             ``supervision.Detections`` with ``xyxy`` (N, 4) pixels, ``confidence`` (N,) and
@@ -144,7 +185,8 @@ class PersonDetector:
                 thread_workers=1,
             )
             self._slicers[key] = slicer
-        dets = slicer(image)
-        if len(dets) and dets.class_id is not None:
-            dets = dets[dets.class_id == self.class_id]
-        return dets
+        tiles = slicer(image)
+        if len(tiles) and tiles.class_id is not None:
+            tiles = tiles[tiles.class_id == self.class_id]
+        full = self._predict(image)
+        return merge_full_and_tiles(full, tiles)

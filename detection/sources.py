@@ -369,6 +369,8 @@ class StreamSource(FrameSource):
         return got_any
 
     def read(self, timeout_s: float = 5.0) -> Frame | None:
+        if self._stop.is_set():
+            return None
         with self._cond:
             self._cond.wait_for(
                 lambda: (

@@ -1,18 +1,233 @@
-"""``dronepatrol detect``: PLACEHOLDER registered by the foundation; replaced by the issue that builds it."""
+"""``dronepatrol detect``: run the crowd and mask detection pipeline on a video, photos or a stream."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from pathlib import Path
+
+from groundstation.cli import HelpFormatter, add_config_args, config_from_args
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".m4v")
+
+EPILOG = """\
+examples:
+  dronepatrol detect clip.mp4 --alt 30 --pitch -90 --hfov 80 --out annotated.mp4 --alerts alerts.jsonl
+  dronepatrol detect photos/ --alt 25 --pitch -45 --lat 41.79 --lon 123.43 --alerts a.jsonl --snapshots snaps/
+  dronepatrol detect rtsp://192.0.2.10:8554/cam --alt 40 --max-seconds 60 --alerts live.jsonl
+  dronepatrol detect 0 --tiling off          # first local camera
+
+The camera pose (--alt height above ground, --pitch gimbal pitch, --yaw heading) is used for every
+frame; give --lat/--lon to geotag alerts (without them positions are in metres only). A folder of
+photos is judged photo by photo: one crowd photo can raise a gathering alert on its own.
+"""
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
-    """Add the ``detect`` subcommand (placeholder)."""
-    p = sub.add_parser("detect", parents=[common], help="(not built yet)")
+    """Add the ``detect`` subcommand."""
+    p = sub.add_parser(
+        "detect",
+        parents=[common],
+        help="detect gatherings and unmasked people in a video, photos or a stream",
+        description=(
+            "Find people (YOLO), track them, project them onto the ground, flag gatherings "
+            "(DBSCAN in metres, persisting) and unmasked faces; write alerts as JSON lines, "
+            "an annotated video and snapshot crops."
+        ),
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("source", metavar="SOURCE", help="video file, photo folder, camera index or URL")
+    p.add_argument("--model", metavar="M", help="person weights (.pt, .onnx, OpenVINO folder)")
+    p.add_argument("--face-model", metavar="F", help="face-mask weights (.onnx)")
+    p.add_argument("--alt", type=float, default=30.0, help="camera height above ground, m")
+    p.add_argument(
+        "--pitch",
+        type=float,
+        default=None,
+        help="gimbal pitch, deg (-90 nadir); default camera.gimbal_pitch_deg",
+    )
+    p.add_argument(
+        "--hfov",
+        type=float,
+        default=None,
+        help="horizontal field of view, deg; default camera.hfov_deg",
+    )
+    p.add_argument(
+        "--yaw", type=float, default=0.0, help="camera heading, deg clockwise from north"
+    )
+    p.add_argument("--lat", type=float, default=None, help="camera latitude, deg (geotags alerts)")
+    p.add_argument("--lon", type=float, default=None, help="camera longitude, deg")
+    p.add_argument(
+        "--tiling",
+        choices=["auto", "on", "off"],
+        default=None,
+        help="tiled inference (default detection.tiling)",
+    )
+    p.add_argument("--conf", type=float, default=None, help="person confidence threshold")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        type=Path,
+        help="annotated video (.mp4) or, for photos, a folder of annotated images",
+    )
+    p.add_argument("--alerts", metavar="FILE", type=Path, help="write alerts as JSON lines")
+    p.add_argument("--snapshots", metavar="DIR", type=Path, help="write a JPEG crop per alert")
+    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument(
+        "--max-seconds", type=float, default=None, help="stop after this long (live sources)"
+    )
+    add_config_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Placeholder: fails with a clear message."""
-    from missions.errors import DronePatrolError
+    """Run detection; returns 0 (also when interrupted after writing what was found)."""
+    import cv2
 
-    raise DronePatrolError("'dronepatrol detect' is not built yet")
+    from detection.errors import SourceError
+    from detection.pipeline import DetectionPipeline
+    from detection.sources import FrameTimeout, open_source
+    from missions.errors import InputError
+    from missions.geo import Pose, check_lat_lon
+
+    overrides = {
+        "detection.model": args.model,
+        "detection.mask.face_model": args.face_model,
+        "detection.tiling": args.tiling,
+        "detection.conf": args.conf,
+        "camera.hfov_deg": args.hfov,
+        "camera.gimbal_pitch_deg": args.pitch,
+    }
+    cfg = config_from_args(args, overrides)
+    if (args.lat is None) != (args.lon is None):
+        raise InputError("give both --lat and --lon, or neither")
+    geotag = args.lat is not None
+    if geotag:
+        check_lat_lon(args.lat, args.lon, "--lat/--lon")
+    if args.alt <= 0:
+        raise InputError(f"--alt {args.alt}: the camera height above ground must be positive")
+
+    source = open_source(args.source)
+    out_file = None
+    alerts_fh = None
+    writer = None
+    n_frames = 0
+    counts: dict[str, int] = {}
+    max_persons = 0
+    t_begin = time.monotonic()
+    progress = None
+    try:
+        pipe = DetectionPipeline(
+            cfg.detection,
+            cfg.camera,
+            stills=source.is_stills,
+            snapshot_dir=args.snapshots,
+            geotag=geotag,
+            fps=source.fps,
+        )
+        if args.alerts is not None:
+            args.alerts.parent.mkdir(parents=True, exist_ok=True)
+            alerts_fh = args.alerts.open("a", encoding="utf-8")
+        out_folder = None
+        if args.out is not None:
+            if source.is_stills and args.out.suffix.lower() not in VIDEO_SUFFIXES:
+                out_folder = args.out
+                out_folder.mkdir(parents=True, exist_ok=True)
+            else:
+                out_file = args.out
+                out_file.parent.mkdir(parents=True, exist_ok=True)
+        if sys.stderr.isatty() and source.frame_count:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            progress = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                transient=True,
+            )
+            progress.start()
+            task = progress.add_task("detect", total=source.frame_count)
+        while True:
+            if args.max_frames is not None and n_frames >= args.max_frames:
+                break
+            if args.max_seconds is not None and time.monotonic() - t_begin >= args.max_seconds:
+                break
+            try:
+                frame = source.read(timeout_s=10.0)
+            except FrameTimeout as exc:
+                print(f"warning: {exc}", file=sys.stderr)
+                continue
+            if frame is None:
+                break
+            pose = frame.pose or Pose(
+                t_s=frame.t_s,
+                lat_deg=args.lat if geotag else 0.0,
+                lon_deg=args.lon if geotag else 0.0,
+                alt_m=args.alt,
+                yaw_deg=args.yaw % 360.0,
+                gimbal_pitch_deg=cfg.camera.gimbal_pitch_deg,
+            )
+            result = pipe.process(frame.image, frame.t_s, pose, frame.index)
+            n_frames += 1
+            max_persons = max(max_persons, len(result.persons))
+            for alert in result.alerts:
+                counts[alert.kind.value] = counts.get(alert.kind.value, 0) + 1
+                if alerts_fh is not None:
+                    alerts_fh.write(alert.to_json() + "\n")
+                    alerts_fh.flush()
+                where = (
+                    f" at {alert.lat_deg:.6f},{alert.lon_deg:.6f}"
+                    if alert.lat_deg is not None
+                    else ""
+                )
+                colour = f" ({alert.colour}/{alert.colour_zh})" if alert.colour else ""
+                name = f" {frame.path.name}" if frame.path is not None else ""
+                print(
+                    f"frame {frame.index}{name}: {alert.kind.value} count={alert.count}{where}{colour}",
+                    flush=True,
+                )
+            if out_folder is not None:
+                name = (
+                    frame.path.stem if frame.path else f"frame_{frame.index:06d}"
+                ) + "_annotated.jpg"
+                cv2.imwrite(str(out_folder / name), result.annotate(frame.image))
+            elif out_file is not None:
+                annotated = result.annotate(frame.image)
+                if writer is None:
+                    h, w = annotated.shape[:2]
+                    fps = source.fps or (1.0 if source.is_stills else 10.0)
+                    writer = cv2.VideoWriter(
+                        str(out_file), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h)
+                    )
+                    if not writer.isOpened():
+                        raise SourceError(f"{out_file}: cannot write a video here")
+                    size = (w, h)
+                if (annotated.shape[1], annotated.shape[0]) != size:
+                    annotated = cv2.resize(annotated, size)
+                writer.write(annotated)
+            if progress is not None:
+                progress.update(task, advance=1)
+    except KeyboardInterrupt:
+        print("interrupted: stopping, files written so far are kept", file=sys.stderr)
+    finally:
+        if progress is not None:
+            progress.stop()
+        source.close()
+        if writer is not None:
+            writer.release()
+        if alerts_fh is not None:
+            alerts_fh.close()
+    elapsed = max(1e-6, time.monotonic() - t_begin)
+    summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no alerts"
+    print(
+        f"{n_frames} frame(s) in {elapsed:.1f} s ({n_frames / elapsed:.1f} frames/s), "
+        f"up to {max_persons} person(s) per frame; {summary}"
+    )
+    if args.alerts is not None:
+        print(f"alerts: {args.alerts}")
+    if out_file is not None or (args.out is not None):
+        print(f"annotated: {args.out}")
+    return 0
