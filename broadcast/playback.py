@@ -371,9 +371,9 @@ class Player:
             finished_callback=finished,
         )
         pb._stream = stream
+        stream.start()
         assert pb.result is not None
         pb.result.started_s = time.monotonic()
-        stream.start()
 
 
 def _resample(samples: np.ndarray, src_hz: int, dst_hz: int) -> np.ndarray:
