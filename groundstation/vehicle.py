@@ -1053,6 +1053,47 @@ class Vehicle:
             f"set speed {speed_m_s:g} m/s", MAV.MAV_CMD_DO_CHANGE_SPEED, (1, speed_m_s, -1, 0)
         )
 
+    def start_mission(
+        self,
+        takeoff_alt_m: float,
+        *,
+        first_seq: int | None = 1,
+        arm_timeout_s: float = 60.0,
+        takeoff_timeout_s: float = 90.0,
+    ) -> None:
+        """Take off and fly the uploaded mission, the way ArduCopter requires.
+
+        GUIDED -> arm (waiting for readiness) -> MAV_CMD_NAV_TAKEOFF -> wait for 95 % of
+        ``takeoff_alt_m`` -> AUTO (ArduCopter cannot arm in AUTO; ``../shared/notes/ardupilot.md``).
+        If the take-off fails while still on the ground, the vehicle is disarmed again.
+
+        Args:
+            takeoff_alt_m: Take-off altitude above home, metres.
+            first_seq: Make this item current before AUTO (1 = first item after home);
+                None keeps the vehicle's current item.
+            arm_timeout_s: Wait for readiness and arming this long.
+            takeoff_timeout_s: Wait for the take-off altitude this long.
+
+        Raises:
+            ArmError: Arming refused (PreArm reasons in the message).
+            CommandError, VehicleError, MissionTransferError: A step failed; the message says which.
+        """
+        if first_seq is not None:
+            from groundstation.mission_transfer import set_current
+
+            set_current(self.link, first_seq)
+        self.set_mode("GUIDED")
+        self.arm(arm_timeout_s)
+        try:
+            self.takeoff(takeoff_alt_m, wait=True, timeout_s=takeoff_timeout_s)
+        except DronePatrolError:
+            s = self.state()
+            if s.armed and s.pose is not None and s.pose.alt_m < 0.5:
+                with contextlib.suppress(DronePatrolError):
+                    self.disarm()
+            raise
+        self.set_mode("AUTO")
+
     def rtl(self) -> None:
         """Return to launch (RTL mode)."""
         self.set_mode("RTL")

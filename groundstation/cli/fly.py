@@ -1,18 +1,381 @@
-"""``dronepatrol fly``: PLACEHOLDER registered by the foundation; replaced by the issue that builds it."""
+"""``dronepatrol fly``: upload a mission (or every sortie of a plan folder) and fly it.
+
+For each sortie: upload and verify the fence and rally points (first sortie) and the mission,
+take off the way ArduCopter requires (GUIDED -> arm -> NAV_TAKEOFF -> AUTO), show a live status
+line, and finish when the vehicle has landed and disarmed. Ctrl-C never leaves the vehicle
+without a command: ``--on-interrupt rtl`` (default) or ``land`` commands that mode, ``continue``
+lets the mission go on; an armed vehicle still on the ground is disarmed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import re
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
-    """Add the ``fly`` subcommand (placeholder)."""
-    p = sub.add_parser("fly", parents=[common], help="(not built yet)")
+    """Add the ``fly`` subcommand."""
+    from groundstation.cli import HelpFormatter, add_config_args
+
+    p = sub.add_parser(
+        "fly",
+        parents=[common],
+        help="upload a mission or plan folder, take off, fly it in AUTO until landed and disarmed",
+        description=(
+            "Upload and verify the mission (and fence and rally points), arm, take off, fly the "
+            "mission in AUTO and wait until the vehicle has landed and disarmed. A plan folder's "
+            "sorties are flown one after another."
+        ),
+        epilog=(
+            "examples:\n"
+            "  dronepatrol fly plan/sortie_1.waypoints --connect tcp:127.0.0.1:5760\n"
+            "  dronepatrol fly plan/ --connect udpin:0.0.0.0:14550 --on-interrupt land\n"
+            "  dronepatrol fly plan/ --connect sim --set sim.speedup=10"
+        ),
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument(
+        "target",
+        metavar="MISSION_FILE|PLAN_DIR",
+        help="a mission file (WPL, .plan, .mission) or a folder written by 'dronepatrol plan'",
+    )
+    p.add_argument(
+        "--connect",
+        metavar="URL",
+        default=None,
+        help="vehicle endpoint (tcp:HOST:PORT, udpin:HOST:PORT, udpout:HOST:PORT, "
+        "/dev/ttyUSB0:57600) or sim; default: connection.url of the config",
+    )
+    p.add_argument(
+        "--on-interrupt",
+        choices=["rtl", "land", "continue"],
+        default="rtl",
+        help="what the vehicle does on Ctrl-C (or a failure) while flying",
+    )
+    p.add_argument(
+        "--takeoff-alt",
+        type=float,
+        default=None,
+        metavar="M",
+        help="take-off altitude above home; default: the mission's NAV_TAKEOFF altitude",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="maximum time for one sortie from take-off to disarm, seconds",
+    )
+    p.add_argument("--tlog", metavar="FILE", default=None, help="write a telemetry log (.tlog)")
+    add_config_args(p)
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Placeholder: fails with a clear message."""
-    from missions.errors import DronePatrolError
+# --- what to fly -------------------------------------------------------------------------------------
 
-    raise DronePatrolError("'dronepatrol fly' is not built yet")
+
+@dataclass
+class Sortie:
+    """One flight: mission items (seq 0 = home) and the fence/rally lists to upload before it."""
+
+    name: str
+    mission: list
+    fence: list = field(default_factory=list)
+    rally: list = field(default_factory=list)
+
+
+def _natural_key(path: Path) -> tuple:
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name))
+
+
+def load_sorties(target: str | Path) -> list[Sortie]:
+    """The sorties of a mission file or of a plan folder.
+
+    A plan folder holds ``sortie_N.waypoints`` files (flown in N order) and optionally
+    ``patrol.plan`` (its fence and rally lists are used) or ``fence.waypoints`` /
+    ``rally.waypoints``.
+
+    Raises:
+        InputError: Nothing to fly. MissionFileError: A file cannot be read.
+    """
+    from missions.errors import InputError
+    from missions.formats import read_mission_file
+
+    path = Path(target)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if path.is_file():
+        mf = read_mission_file(path)
+        if len(mf.mission) < 2:
+            raise InputError(f"{path}: holds no mission items to fly")
+        return [Sortie(path.name, mf.mission, mf.fence, mf.rally)]
+    files = sorted(path.glob("sortie_*.waypoints"), key=_natural_key) or sorted(
+        path.glob("sortie_*.plan"), key=_natural_key
+    )
+    if not files:
+        raise InputError(
+            f"{path}: no sortie_N.waypoints files (write them with 'dronepatrol plan')"
+        )
+    fence, rally = [], []
+    if (path / "patrol.plan").is_file():
+        whole = read_mission_file(path / "patrol.plan")
+        fence, rally = whole.fence, whole.rally
+    for name, dest in (("fence", fence), ("rally", rally)):
+        f = path / f"{name}.waypoints"
+        if not dest and f.is_file():
+            dest.extend(read_mission_file(f).items(name))
+    sorties = []
+    for i, f in enumerate(files):
+        mf = read_mission_file(f)
+        if len(mf.mission) < 2:
+            raise InputError(f"{f}: holds no mission items to fly")
+        sorties.append(
+            Sortie(
+                f.name,
+                mf.mission,
+                (fence or mf.fence) if i == 0 else [],
+                rally if i == 0 else mf.rally,
+            )
+        )
+    return sorties
+
+
+def takeoff_altitude(mission: list, default: float | None = None) -> float:
+    """Altitude of the mission's first NAV_TAKEOFF (param7), else ``default``.
+
+    Raises:
+        InputError: No NAV_TAKEOFF and no default.
+    """
+    from missions.errors import InputError
+    from missions.items import MAV_CMD_NAV_TAKEOFF
+
+    for it in mission[1:]:
+        if it.command == MAV_CMD_NAV_TAKEOFF and it.z > 0:
+            return float(it.z)
+    if default is not None:
+        return float(default)
+    raise InputError("the mission has no NAV_TAKEOFF altitude: give --takeoff-alt")
+
+
+# --- status output -----------------------------------------------------------------------------------
+
+
+class StatusPrinter:
+    """The live one-line status (rewritten in place on a TTY, a line every 10 s otherwise) and
+    one line per notable vehicle event."""
+
+    def __init__(self, stream=None, tty: bool | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty() if tty is None else tty
+        self._lock = threading.Lock()
+        self._line = ""
+        self._last_plain = 0.0
+        self.total_items: int | None = None
+
+    def status(self, state) -> None:
+        line = state.summary()
+        if self.total_items and state.mission_seq is not None and state.mission_count is None:
+            line = line.replace(
+                f"item {state.mission_seq}/?", f"item {state.mission_seq}/{self.total_items}"
+            )
+        with self._lock:
+            if self.tty:
+                self.stream.write("\r\x1b[K" + line)
+                self.stream.flush()
+                self._line = line
+            elif time.monotonic() - self._last_plain >= 10.0:
+                self._last_plain = time.monotonic()
+                print(f"status: {line}", file=self.stream, flush=True)
+
+    def event(self, text: str) -> None:
+        with self._lock:
+            if self.tty and self._line:
+                self.stream.write("\r\x1b[K")
+            print(text, file=self.stream, flush=True)
+            if self.tty and self._line:
+                self.stream.write(self._line)
+                self.stream.flush()
+
+    def done(self) -> None:
+        with self._lock:
+            if self.tty and self._line:
+                self.stream.write("\n")
+                self.stream.flush()
+            self._line = ""
+
+    def on_vehicle_event(self, ev) -> None:
+        d = ev.data
+        if ev.kind == "mode":
+            self.event(f"mode {d['mode']}")
+        elif ev.kind in ("armed", "disarmed"):
+            self.event(ev.kind)
+        elif ev.kind == "mission_item_reached":
+            self.event(f"reached item {d['seq']}")
+        elif ev.kind == "statustext" and d["severity"] <= 4:
+            self.event(f"vehicle: {d['text']}")
+        elif ev.kind == "low_battery":
+            self.event(f"LOW BATTERY: {d['remaining_pct']:.0f}%")
+        elif ev.kind == "link_lost":
+            self.event("LINK LOST: the vehicle's failsafe decides what it does")
+        elif ev.kind == "link_recovered":
+            self.event("link recovered")
+
+
+# --- flying ------------------------------------------------------------------------------------------
+
+
+def fly_sortie(
+    vehicle, sortie: Sortie, *, takeoff_alt_m: float, timeout_s: float, printer
+) -> list[int]:
+    """Upload (verified), take off, fly in AUTO and wait until landed and disarmed.
+
+    Returns:
+        The seqs of MISSION_ITEM_REACHED in the order they came.
+
+    Raises:
+        MissionTransferError, ArmError, CommandError, VehicleError, VehicleTimeoutError.
+    """
+    from groundstation import mission_transfer as mt
+    from groundstation.cli.mission_transfer import transfer_progress
+    from groundstation.vehicle import VehicleError, VehicleTimeoutError
+
+    link = vehicle.link
+    s = vehicle.state()
+    if s.armed:
+        raise VehicleError(
+            f"{sortie.name}: the vehicle is already armed ({s.mode}); land and disarm it first"
+        )
+    for name, items, mtype in (("fence", sortie.fence, 1), ("rally", sortie.rally, 2)):
+        if items:
+            with transfer_progress(f"upload {name}", printer.tty) as progress:
+                mt.upload_and_verify(link, items, mtype, progress=progress)
+            printer.event(f"{sortie.name}: {name} of {len(items)} items uploaded and verified")
+    with transfer_progress("upload mission", printer.tty) as progress:
+        mt.upload_and_verify(link, sortie.mission, 0, progress=progress)
+    n = len(sortie.mission) - 1
+    printer.total_items = n
+    printer.event(f"{sortie.name}: mission of {n} items uploaded and verified")
+    reached: list[int] = []
+    unsub = vehicle.on_event(lambda ev: reached.append(ev.data["seq"]), ["mission_item_reached"])
+    try:
+        printer.event(f"{sortie.name}: GUIDED, arm, take off to {takeoff_alt_m:g} m, then AUTO")
+        vehicle.start_mission(takeoff_alt_m)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            state = vehicle.state()
+            printer.status(state)
+            if not state.armed and state.on_ground:
+                break
+            if time.monotonic() > deadline:
+                raise VehicleTimeoutError(
+                    f"{sortie.name}: still flying after --timeout {timeout_s:g} s ({state.summary()})"
+                )
+            with contextlib.suppress(VehicleTimeoutError):
+                vehicle.wait_until(lambda s: not s.armed, 0.5)
+        printer.done()
+    finally:
+        unsub()
+    return reached
+
+
+def on_interrupt(vehicle, action: str, printer) -> None:
+    """Give the vehicle a command after Ctrl-C or a failure (never leave it without one).
+
+    Disarmed: nothing. Armed on the ground: disarm. Flying: ``rtl``/``land`` switch to that mode
+    (RTL falls back to LAND when refused); ``continue`` leaves the current mode.
+    """
+    from groundstation.vehicle import VehicleError
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        s = vehicle.state()
+        if not s.armed:
+            printer.event("the vehicle is disarmed: nothing to command")
+            return
+        if s.on_ground or (s.pose is not None and s.pose.alt_m < 0.5):
+            try:
+                vehicle.disarm()
+                printer.event("the vehicle was armed on the ground: disarmed")
+            except VehicleError as exc:
+                printer.event(f"could not disarm: {exc}")
+            return
+        if action == "continue":
+            printer.event(f"--on-interrupt continue: the vehicle goes on in {s.mode}")
+            return
+        order = ["rtl", "land"] if action == "rtl" else ["land", "rtl"]
+        for what in order:
+            try:
+                getattr(vehicle, what)()
+                printer.event(
+                    f"{what.upper()} commanded (the vehicle is in {vehicle.state().mode})"
+                )
+                return
+            except VehicleError as exc:
+                printer.event(f"could not command {what.upper()}: {exc}")
+        printer.event("no command was accepted: the vehicle's own failsafes (GCS loss) apply")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fly a mission file or every sortie of a plan folder (see the module docstring).
+
+    Returns:
+        0 when every sortie landed and disarmed; 130 after Ctrl-C.
+    """
+    from groundstation.cli import config_from_args
+    from groundstation.cli.mission_transfer import vehicle_link
+    from groundstation.vehicle import Vehicle
+
+    overrides = {"connection.url": args.connect} if args.connect else {}
+    cfg = config_from_args(args, overrides)
+    sorties = load_sorties(args.target)
+    default_alt = cfg.survey.takeoff_alt_m or cfg.survey.alt_m
+    alts = [
+        args.takeoff_alt if args.takeoff_alt else takeoff_altitude(s.mission, default_alt)
+        for s in sorties
+    ]
+    printer = StatusPrinter()
+    with vehicle_link(cfg.connection.url, config=cfg, tlog_path=args.tlog) as link:
+        printer.event(f"connected to {link.url} (vehicle {link.target_system})")
+        vehicle = Vehicle(link, gimbal_pitch_deg=cfg.camera.gimbal_pitch_deg)
+        vehicle.on_event(printer.on_vehicle_event)
+        try:
+            for i, (sortie, alt) in enumerate(zip(sorties, alts, strict=True), 1):
+                printer.event(f"sortie {i}/{len(sorties)}: {sortie.name}")
+                t0 = time.monotonic()
+                reached = fly_sortie(
+                    vehicle, sortie, takeoff_alt_m=alt, timeout_s=args.timeout, printer=printer
+                )
+                printer.event(
+                    f"sortie {i}/{len(sorties)}: landed and disarmed after "
+                    f"{time.monotonic() - t0:.0f} s; items reached: "
+                    f"{', '.join(map(str, reached)) or 'none'}"
+                )
+        except KeyboardInterrupt:
+            printer.done()
+            printer.event("interrupted")
+            on_interrupt(vehicle, args.on_interrupt, printer)
+            vehicle.close()
+            return 130
+        except BaseException:
+            printer.done()
+            with contextlib.suppress(Exception):
+                on_interrupt(vehicle, args.on_interrupt, printer)
+            vehicle.close()
+            raise
+        vehicle.close()
+    return 0
