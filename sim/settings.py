@@ -21,6 +21,31 @@ class FaultSettings(StrictModel):
     """Added one-way delay, milliseconds."""
 
 
+class BatterySettings(StrictModel):
+    """The simulated flight battery (a 3S LiPo by default, like ArduPilot SITL's 12.6 V pack).
+
+    Current draw is ``hover_current_a + speed_current_a_per_m2s2 * groundspeed**2`` in the air
+    (plus ``climb_current_a_per_m_s`` per m/s of climb), ``idle_current_a`` on the ground.
+    """
+
+    capacity_mah: float = Field(default=5200.0, gt=0)
+    """Usable capacity, mAh (also the BATT_CAPACITY parameter)."""
+    cells: int = Field(default=3, ge=1, le=14)
+    """Cells in series; the open-circuit voltage curve is per cell (4.20 V full, 3.27 V empty)."""
+    hover_current_a: float = Field(default=16.0, ge=0)
+    """Current while hovering, A."""
+    speed_current_a_per_m2s2: float = Field(default=0.05, ge=0)
+    """Extra current per (m/s)^2 of ground speed, A."""
+    climb_current_a_per_m_s: float = Field(default=2.0, ge=0)
+    """Extra current per m/s of climb rate, A."""
+    idle_current_a: float = Field(default=0.6, ge=0)
+    """Current on the ground (avionics; motors at idle when armed add 1 A), A."""
+    internal_resistance_ohm: float = Field(default=0.03, ge=0)
+    """Pack resistance: the voltage sags by current * resistance, ohm."""
+    initial_remaining: float = Field(default=1.0, gt=0, le=1)
+    """State of charge at start, 0..1."""
+
+
 class SimSettings(StrictModel):
     """The embedded simulator started by ``dronepatrol patrol`` when ``connection.url`` is ``sim``."""
 
@@ -30,10 +55,15 @@ class SimSettings(StrictModel):
     """Simulated time runs this many times faster than wall time."""
     port: int = Field(default=5760, ge=0, le=65535)
     """TCP port of the MAVLink endpoint on 127.0.0.1 (0 picks a free port)."""
+    udp_port: int | None = Field(default=None, ge=0, le=65535)
+    """Also listen for MAVLink on this UDP port of 127.0.0.1 (None = no UDP, 0 = a free port)."""
     sysid: int = Field(default=1, ge=1, le=255)
     """MAVLink system id of the vehicle."""
     ready_delay_s: float = Field(default=3.0, ge=0)
     """Simulated seconds from start until the EKF is ready and arming is allowed."""
+    battery: BatterySettings = BatterySettings()
+    params: dict[str, float] = Field(default_factory=dict)
+    """ArduCopter parameters to set at boot, e.g. {FS_GCS_ENABLE: 1, WPNAV_SPEED: 800}."""
     faults: FaultSettings = FaultSettings()
     scene: SceneSettings = SceneSettings()
     """What the simulated camera sees (``detection.source: sim``): see :mod:`sim.scene`."""

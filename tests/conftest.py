@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["sim.testing"]  # vehicle_endpoint / sim_factory fixtures (built-in sim or SITL)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("DRONEPATROL_SHARED", REPO_ROOT.parent / "shared")).resolve()
 

@@ -1,0 +1,121 @@
+"""pytest plugin: a vehicle to fly in integration tests, built-in simulator or real SITL.
+
+Registered from ``tests/conftest.py`` with ``pytest_plugins = ["sim.testing"]``.
+
+Fixtures:
+    vehicle_endpoint: A :class:`VehicleEndpoint` (``.url``, ``.kind``, ``.speedup``, ``.sysid``).
+        The built-in simulator by default (speed-up ``DRONEPATROL_SIM_SPEEDUP`` or 20); a real
+        ArduPilot SITL when ``ARDUPILOT_SITL`` names an ``arducopter`` binary (with
+        ``ARDUPILOT_DEFAULTS`` a copter.parm). Options per test with the marker
+        ``@pytest.mark.vehicle(speedup=30, params={"FS_GCS_ENABLE": 1}, ready_delay_s=2)``
+        (``params`` are applied at boot on the built-in sim; tests needing them on SITL must
+        set them over MAVLink).
+    sim_factory: ``make(**start_sim_kwargs) -> SimHandle``; every simulator made is stopped at
+        teardown. Always the built-in simulator (for fault injection, several vehicles...).
+
+Helpers:
+    requires_sitl(): skip the calling test unless a real SITL is configured.
+    requires_builtin(endpoint): skip unless ``endpoint.kind == "builtin"``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from sim.runner import SimHandle, start_sim
+from sim.sitl import sitl_binary, start_sitl
+
+DEFAULT_TEST_SPEEDUP = 20.0
+
+
+@dataclass
+class VehicleEndpoint:
+    """Where a test connects, and what is behind it.
+
+    Attributes:
+        url: pymavlink connection string (``tcp:127.0.0.1:PORT``).
+        kind: ``"builtin"`` or ``"sitl"``.
+        speedup: Simulated seconds per wall second.
+        sysid: The vehicle's MAVLink system id.
+        handle: The :class:`~sim.runner.SimHandle` or :class:`~sim.sitl.SitlHandle`.
+    """
+
+    url: str
+    kind: str
+    speedup: float
+    sysid: int
+    handle: object = field(repr=False)
+
+    def wall_s(self, sim_seconds: float) -> float:
+        """Wall seconds that ``sim_seconds`` of simulated time take (for timeouts)."""
+        return sim_seconds / self.speedup
+
+
+def requires_sitl() -> None:
+    """Skip the calling test unless ``ARDUPILOT_SITL`` names a SITL binary."""
+    if sitl_binary() is None:
+        pytest.skip("needs a real ArduPilot SITL: set ARDUPILOT_SITL to an 'arducopter' binary")
+
+
+def requires_builtin(endpoint: VehicleEndpoint) -> None:
+    """Skip unless the endpoint is the built-in simulator."""
+    if endpoint.kind != "builtin":
+        pytest.skip("checks a built-in simulator feature")
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "vehicle(speedup=..., params=..., ready_delay_s=...): options of the vehicle_endpoint fixture",
+    )
+
+
+def _speedup_default() -> float:
+    raw = os.environ.get("DRONEPATROL_SIM_SPEEDUP", "")
+    try:
+        return float(raw) if raw else DEFAULT_TEST_SPEEDUP
+    except ValueError:
+        return DEFAULT_TEST_SPEEDUP
+
+
+@pytest.fixture
+def vehicle_endpoint(request) -> Iterator[VehicleEndpoint]:
+    """A vehicle to connect to over MAVLink (see module docstring)."""
+    marker = request.node.get_closest_marker("vehicle")
+    opts = dict(marker.kwargs) if marker else {}
+    speedup = float(opts.pop("speedup", _speedup_default()))
+    if sitl_binary() is not None:
+        handle = start_sitl(speedup=speedup)
+        try:
+            yield VehicleEndpoint(handle.url, "sitl", speedup, handle.sysid, handle)
+        finally:
+            handle.stop()
+        return
+    from sim.settings import SimSettings
+
+    settings = SimSettings(ready_delay_s=float(opts.pop("ready_delay_s", 3.0)))
+    sim = start_sim(settings, port=0, speedup=speedup, **opts)
+    try:
+        yield VehicleEndpoint(sim.url, "builtin", speedup, sim.sysid, sim)
+    finally:
+        sim.stop()
+
+
+@pytest.fixture
+def sim_factory() -> Iterator[Callable[..., SimHandle]]:
+    """Factory of built-in simulators (port 0 by default), all stopped at teardown."""
+    made: list[SimHandle] = []
+
+    def make(**kwargs) -> SimHandle:
+        kwargs.setdefault("port", 0)
+        handle = start_sim(**kwargs)
+        made.append(handle)
+        return handle
+
+    yield make
+    for handle in made:
+        handle.stop()
