@@ -420,3 +420,39 @@ def test_real_speech_through_the_file_sink(tmp_path):
     for rec, (samples, rate) in zip(records, played, strict=True):
         kept, kept_rate = read_wav(rec["wav"])
         assert rate == kept_rate and find_in(samples, kept) is not None
+
+
+def test_without_output_device_the_broadcast_is_recorded_not_played(tmp_path):
+    """No sound card: a warning, played=False, and the audio still kept in wav_dir."""
+    from broadcast.testing import alsa_no_device_env
+
+    code = f"""
+        import json
+        from broadcast.announcer import Announcer
+        from broadcast.playback import Player, list_devices
+        from broadcast.settings import BroadcastSettings
+        from broadcast.speech import Synthesizer
+        from detection.alerts import Alert
+
+        if list_devices():
+            print(json.dumps("has a sound card"))
+            raise SystemExit(0)
+        s = BroadcastSettings(languages=["zh"])
+        records = []
+        with Synthesizer(s, cache_dir={str(tmp_path / "cache")!r}) as synth:
+            ann = Announcer(s, synth, Player(), on_broadcast=records.append,
+                            wav_dir={str(tmp_path / "wavs")!r}).start(prewarm=False)
+            t = ann.submit(Alert(kind="gathering", t_s=0, lat_deg=41.8, lon_deg=123.4))
+            assert t.wait(120) and t.outcome == "spoken", t
+            assert ann.stop(10)
+        print(json.dumps([r.to_dict() for r in records], ensure_ascii=False))
+    """
+    r = run_python(code, alsa_no_device_env(tmp_path))
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    if out == "has a sound card":
+        pytest.skip("this machine has a sound card: cannot simulate its absence")
+    [rec] = out
+    assert rec["played"] is False and rec["device"] is None and rec["duration_s"] > 1
+    samples, rate = read_wav(rec["wav"])
+    assert len(samples) / rate == pytest.approx(rec["duration_s"], abs=1e-3)
+    assert "recorded but not played" in r.stderr

@@ -203,7 +203,7 @@ def test_timeout_kills_the_worker_and_the_next_call_recovers(tmp_path):
     s = BroadcastSettings(synth_timeout_s=1e-6)
     with Synthesizer(s, cache_dir=tmp_path) as synth:
         with pytest.raises(SpeechError, match="did not finish"):
-            synth.synthesize("这是一句相当长的句子，" * 20, "zh")
+            synth.synthesize("这是一句相当长的句子，" * 150, "zh")
         synth.settings = BroadcastSettings()
         assert rms(read_wav(synth.synthesize("恢复了。", "zh"))[0]) > 0.02
 
