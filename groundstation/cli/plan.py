@@ -1,18 +1,235 @@
-"""``dronepatrol plan``: PLACEHOLDER registered by the foundation; replaced by the issue that builds it."""
+"""``dronepatrol plan``: turn a district into a survey patrol (sorties, fence, rally) and write its files."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+EPILOG = """\
+examples:
+  dronepatrol plan configs/districts/demo.geojson --alt 40 --out plan/
+  dronepatrol plan district.kml --alt 60 --angle 30 --side-overlap 0.3 --endurance 25
+  dronepatrol plan --config configs/demo.yaml --set survey.turnaround_m=10
+
+AREA is GeoJSON (interior rings are no-fly holes), KML/KMZ, a QGroundControl .plan (geoFence:
+inclusion = area, exclusion = no-fly), a fence .waypoints list or a Mission Planner fence .txt.
+Output folder: sortie_N.waypoints / sortie_N.plan per sortie, fence.waypoints, rally.waypoints,
+route.geojson, area.geojson, preview.png and plan.json (see docs/planning.md).
+"""
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
-    """Add the ``plan`` subcommand (placeholder)."""
-    p = sub.add_parser("plan", parents=[common], help="(not built yet)")
+    """Add the ``plan`` subcommand."""
+    from groundstation.cli import HelpFormatter, add_config_args
+
+    p = sub.add_parser(
+        "plan",
+        parents=[common],
+        help="plan a survey patrol over a district and write mission files",
+        description=(
+            "Plan lawnmower transects that cover the district with the camera footprint, route "
+            "around no-fly holes and along concave edges, split the route into sorties that fit "
+            "the battery, and write mission, fence and rally files. Flags override the config."
+        ),
+        epilog=EPILOG,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument(
+        "area",
+        nargs="?",
+        metavar="AREA",
+        help="district file; default: area.district of the config",
+    )
+    p.add_argument(
+        "--alt", type=float, metavar="M", help="altitude above home, metres (survey.alt_m)"
+    )
+    p.add_argument(
+        "--angle",
+        metavar="DEG|auto",
+        help="transect direction, degrees from north, or auto (survey.angle_deg)",
+    )
+    p.add_argument(
+        "--side-overlap", type=float, metavar="F", help="side overlap 0..1 (survey.side_overlap)"
+    )
+    p.add_argument(
+        "--spacing",
+        type=float,
+        metavar="M",
+        help="transect spacing, metres; overrides the overlap (survey.spacing_m)",
+    )
+    p.add_argument(
+        "--turnaround",
+        type=float,
+        metavar="M",
+        help="distance past each transect end; negative keeps turns inside (survey.turnaround_m)",
+    )
+    p.add_argument("--speed", type=float, metavar="M/S", help="ground speed (survey.speed_m_s)")
+    p.add_argument(
+        "--start-corner",
+        choices=["auto", "sw", "se", "nw", "ne"],
+        help="corner of the first transect (survey.start_corner)",
+    )
+    p.add_argument(
+        "--endurance",
+        type=float,
+        metavar="MIN",
+        help="battery endurance, minutes (sorties.endurance_min)",
+    )
+    p.add_argument(
+        "--reserve",
+        type=float,
+        metavar="PCT",
+        help="battery reserve, percent (sorties.reserve_pct)",
+    )
+    p.add_argument(
+        "--home", metavar="LAT,LON[,ALT]", help="home position; ALT is AMSL metres (area.home)"
+    )
+    p.add_argument(
+        "--fence-margin",
+        type=float,
+        metavar="M",
+        help="inclusion fence margin around the district (fence.margin_m)",
+    )
+    p.add_argument(
+        "--no-fence", action="store_true", help="do not write fence items (fence.enabled: false)"
+    )
+    p.add_argument("-o", "--out", metavar="DIR", default="plan", help="output folder")
+    p.add_argument("--no-preview", action="store_true", help="skip preview.png")
+    p.add_argument("--json", action="store_true", help="print the stats as JSON instead of tables")
+    add_config_args(p)
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Placeholder: fails with a clear message."""
-    from missions.errors import DronePatrolError
+def overrides_from_args(args: argparse.Namespace) -> dict:
+    """Dotted config keys set by the dedicated flags (None = flag not given)."""
+    from missions.errors import ConfigError
 
-    raise DronePatrolError("'dronepatrol plan' is not built yet")
+    angle = None
+    if args.angle is not None:
+        text = str(args.angle).strip().lower()
+        if text == "auto":
+            angle = "auto"
+        else:
+            try:
+                angle = float(text)
+            except ValueError:
+                raise ConfigError(
+                    f"--angle: expected degrees or 'auto', got {args.angle!r}"
+                ) from None
+    home = None
+    if args.home is not None:
+        parts = [t for t in args.home.replace(";", ",").split(",") if t.strip()]
+        try:
+            vals = [float(t) for t in parts]
+        except ValueError:
+            vals = []
+        if len(vals) not in (2, 3):
+            raise ConfigError(f"--home: expected LAT,LON or LAT,LON,ALT, got {args.home!r}")
+        home = {"lat_deg": vals[0], "lon_deg": vals[1], "alt_m": vals[2] if len(vals) == 3 else 0.0}
+    return {
+        "area.district": args.area,
+        "area.home": home,
+        "survey.alt_m": args.alt,
+        "survey.angle_deg": angle,
+        "survey.side_overlap": args.side_overlap,
+        "survey.spacing_m": args.spacing,
+        "survey.turnaround_m": args.turnaround,
+        "survey.speed_m_s": args.speed,
+        "survey.start_corner": args.start_corner,
+        "sorties.endurance_min": args.endurance,
+        "sorties.reserve_pct": args.reserve,
+        "fence.margin_m": args.fence_margin,
+        "fence.enabled": False if args.no_fence else None,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan, print the stats and the sorties, write the files."""
+    import json
+
+    from groundstation.cli import config_from_args
+    from missions.errors import ConfigError
+
+    cfg = config_from_args(args, overrides_from_args(args))
+    if cfg.area.district is None:
+        raise ConfigError(
+            "no area given: pass AREA (a district file) or set area.district in the config"
+        )
+    from missions.plan_io import write_plan_outputs
+    from missions.planner import plan_from_config
+
+    if sys.stdout.isatty() and not args.json:
+        from rich.console import Console
+
+        with Console(stderr=True).status("planning…"):
+            plan = plan_from_config(cfg)
+            files = write_plan_outputs(plan, args.out, preview=not args.no_preview)
+    else:
+        plan = plan_from_config(cfg)
+        files = write_plan_outputs(plan, args.out, preview=not args.no_preview)
+    for w in plan.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if args.json:
+        doc = {
+            "stats": plan.stats.as_dict(),
+            "sorties": [
+                {"index": s.index, "waypoints": len(s.waypoints_local), "length_m": s.length_m,
+                 "flight_time_s": s.flight_time_s}
+                for s in plan.sorties
+            ],
+            "files": {k: str(v) for k, v in sorted(files.items())},
+        }  # fmt: skip
+        print(json.dumps(doc, indent=2))
+        return 0
+    print_plan(plan, angle_auto=cfg.survey.angle_deg == "auto")
+    print(f"wrote {len(files)} files to {args.out}/ (plan.json lists them)")
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s"
+
+
+def print_plan(plan, angle_auto: bool = False) -> None:
+    """Print the stats table and the per-sortie table."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    st = plan.stats
+    console = Console(width=max(100, Console().width))
+    t = Table(title=f"{plan.area.name} ({plan.area.source})", box=box.SIMPLE, show_header=False)
+    t.add_column("", style="bold")
+    t.add_column("")
+    t.add_row(
+        "area",
+        f"{st.area_m2:,.0f} m² ({st.area_m2 / 1e4:,.1f} ha, no-fly excluded; {st.holes} no-fly zone(s))",
+    )
+    t.add_row("transects", f"{st.transects} segments on {st.transect_lines} lines")
+    t.add_row("waypoints", f"{st.waypoints}")
+    t.add_row("route length", f"{st.route_length_m / 1000:,.2f} km")
+    t.add_row("flight time", _duration(st.flight_time_s))
+    t.add_row("sorties", f"{st.sorties} (battery budget {st.sortie_budget_s / 60:.1f} min each)")
+    t.add_row("GSD", f"{st.gsd_cm_px:.2f} cm/px")
+    t.add_row("coverage", f"{st.coverage_pct:.2f} % (camera footprint along the transects)")
+    t.add_row(
+        "grid angle",
+        f"{st.angle_deg:.1f}° from north" + (" (auto: shortest route)" if angle_auto else ""),
+    )
+    t.add_row(
+        "spacing",
+        f"{st.spacing_m:.1f} m (footprint {st.footprint_w_m:.1f} × {st.footprint_h_m:.1f} m)",
+    )
+    t.add_row("altitude / speed", f"{st.alt_m:g} m above home / {st.speed_m_s:g} m/s")
+    t.add_row("home", f"{plan.home.lat_deg:.6f}, {plan.home.lon_deg:.6f}")
+    t.add_row("planning time", f"{st.planning_time_s:.2f} s")
+    console.print(t)
+    s_t = Table(box=box.SIMPLE)
+    for col in ("sortie", "waypoints", "transects", "length (m)", "flight time"):
+        s_t.add_column(col, justify="right")
+    for s in plan.sorties:
+        s_t.add_row(str(s.index), str(len(s.waypoints_local)), str(len(s.transects)),
+                    f"{s.length_m:,.0f}", _duration(s.flight_time_s))  # fmt: skip
+    console.print(s_t)
