@@ -64,6 +64,7 @@ class FaultInjector:
         self.state = FaultState(loss, duplicate, reorder, latency_ms)
         self.rng = random.Random(seed)
         self._lock = threading.Lock()
+        self.stats = {"dropped": 0, "duplicated": 0, "reordered": 0}
 
     def set(
         self,
@@ -119,17 +120,22 @@ class DelayLine:
     def push(self, item: object, now: float) -> None:
         """Pass one packet through the faults."""
         s = self.faults.state
+        stats = self.faults.stats
         if s.cut_until:
             if now < s.cut_until:
+                stats["dropped"] += 1
                 return
             self.faults.state = FaultState(s.loss, s.duplicate, s.reorder, s.latency_ms, 0.0)
         rng = self.faults.rng
         if s.loss and rng.random() < s.loss:
+            stats["dropped"] += 1
             return
         release = now + s.latency_ms / 1000.0
         copies = 2 if s.duplicate and rng.random() < s.duplicate else 1
+        stats["duplicated"] += copies - 1
         if s.reorder and self._held is None and rng.random() < s.reorder:
             self._held = (item, now + REORDER_HOLD_MAX_S)
+            stats["reordered"] += 1
             return
         for _ in range(copies):
             heapq.heappush(self._heap, (release, next(self._counter), item))

@@ -326,6 +326,11 @@ class SimHandle:
         except ValueError as exc:
             raise InputError(str(exc)) from None
 
+    @property
+    def fault_stats(self) -> dict[str, int]:
+        """Packets dropped, duplicated and reordered by fault injection so far (both directions)."""
+        return dict(self._faults.stats)
+
     def cut_link(self, seconds: float) -> None:
         """Drop every packet in both directions for ``seconds`` of wall time (TCP stays open)."""
         self._faults.cut(seconds)

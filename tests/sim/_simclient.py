@@ -13,6 +13,14 @@ from pymavlink import mavutil
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from missions.items import MissionItem
+from sim.mission_store import store_fence_item, store_mission_item, store_rally_item
+
+
+def stored_form(item: MissionItem) -> MissionItem:
+    """What ArduPilot stores for an uploaded item (to compare with a download)."""
+    store = {0: store_mission_item, 1: store_fence_item, 2: store_rally_item}[item.mission_type]
+    return store(item)[1] or item
+
 
 MODES = {"STABILIZE": 0, "AUTO": 3, "GUIDED": 4, "LOITER": 5, "RTL": 6, "LAND": 9, "BRAKE": 17}
 LOAD_ALLOWANCE_S = 20.0
@@ -217,6 +225,17 @@ class Gcs:
             elif kind == "MISSION_ACK" and msg.mission_type == mission_type:
                 if msg.type == mavlink.MAV_MISSION_INVALID_SEQUENCE:
                     continue  # ArduPilot keeps going after this NACK
+                if msg.type == mavlink.MAV_MISSION_ERROR and last_sent == count - 1 and retries:
+                    # The ACCEPTED ack was lost and our re-sent last item arrived after the
+                    # transfer ended (ArduPilot answers MAV_MISSION_ERROR): verify by download.
+                    back = self.download(mission_type, item_wall_s=item_wall_s)
+                    same = len(back) == count and all(
+                        MissionItem.from_wire(b).same_on_wire(stored_form(i), ignore_seq=True)
+                        for b, i in list(zip(back, items, strict=True))[
+                            1 if mission_type == 0 else 0 :
+                        ]
+                    )
+                    return (mavlink.MAV_MISSION_ACCEPTED if same else msg.type), seen
                 return msg.type, seen
         raise Timeout("mission upload gave up")
 
