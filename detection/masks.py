@@ -2,7 +2,8 @@
 
 A face-mask detector (:mod:`detection.faces`) runs once per frame on the region that covers the
 heads of the people who need a look: people whose box could hold a face of ``min_face_px`` and
-whose label is not settled yet (settled tracks are looked at again every ``recheck_frames``).
+whose label is not settled yet (settled tracks, and tracks looked at ``2 * frames_to_confirm``
+times without a usable face, are looked at again every ``recheck_frames``).
 Each face at least ``min_face_px`` tall gives one vote to its person; smaller faces or none give
 no vote, so the label stays ``unknown`` instead of a guess. A track's label is the majority of its
 votes once it has ``frames_to_confirm`` of them (one for still photos).
@@ -117,6 +118,8 @@ def find_faces(
 class _TrackVotes:
     votes: Counter = field(default_factory=Counter)
     last_look: int = -(10**9)
+    looks: int = 0
+    look_height_px: float = 0.0
     alerted: bool = False
     best_face: FaceMask | None = None
 
@@ -139,17 +142,34 @@ class MaskVoter:
         """Votes needed before a label is settled."""
         return 1 if self.stills else self.settings.frames_to_confirm
 
-    def needs_look(self, track_id: int, frame_index: int) -> bool:
-        """Whether this track's face should be looked at on this frame."""
+    def needs_look(self, track_id: int, frame_index: int, height_px: float = 0.0) -> bool:
+        """Whether this track's face should be looked at on this frame.
+
+        Args:
+            track_id: Track id.
+            frame_index: Current frame index.
+            height_px: The person's box height now: a person seen 25 % bigger than at the last
+                look (walking towards the camera) is looked at again at once.
+        """
         tv = self._tracks.get(track_id)
-        if tv is None or sum(tv.votes.values()) < self.votes_needed:
+        if tv is None:
             return True
+        unsettled = sum(tv.votes.values()) < self.votes_needed
+        if unsettled and tv.looks < 2 * self.votes_needed:
+            return True  # unsettled and not looked at much yet: every frame
+        if unsettled and height_px >= 1.25 * tv.look_height_px:
+            return True  # seen bigger now: the face may have become usable
+        # settled, or looked at often without a usable face (turned away, too small): back off
         return frame_index - tv.last_look >= self.settings.recheck_frames
 
-    def add(self, track_id: int, face: FaceMask | None, frame_index: int) -> None:
+    def add(
+        self, track_id: int, face: FaceMask | None, frame_index: int, height_px: float = 0.0
+    ) -> None:
         """Record a look: a vote when the face is big enough, nothing otherwise."""
         tv = self._tracks.setdefault(track_id, _TrackVotes())
         tv.last_look = frame_index
+        tv.looks += 1
+        tv.look_height_px = height_px
         if face is None or face.height_px < self.settings.min_face_px:
             return
         tv.votes[face.label] += 1

@@ -404,12 +404,13 @@ class DetectionPipeline:
             look = [
                 i
                 for i in range(n)
-                if could_show_face(xyxy[i], min_px) and self.masks.needs_look(keys[i], frame_index)
+                if could_show_face(xyxy[i], min_px)
+                and self.masks.needs_look(keys[i], frame_index, xyxy[i, 3] - xyxy[i, 1])
             ]
             if look:
                 faces = find_faces(self.face_detector, image, xyxy[look])
                 for i, face in zip(look, faces, strict=False):
-                    self.masks.add(keys[i], face, frame_index)
+                    self.masks.add(keys[i], face, frame_index, xyxy[i, 3] - xyxy[i, 1])
                     if face is not None:
                         faces_by_index[i] = face.xyxy
         t5 = time.perf_counter()
