@@ -104,3 +104,18 @@ def test_local_frame_offsets_add_to_the_camera_position():
     pose = Pose(0, float(lat2), float(lon2), 30.0, gimbal_pitch_deg=-90)
     _, xy = ground_points(INTR, pose, CENTRE, frame)
     assert xy[0] == pytest.approx([100.0, -50.0], abs=1e-3)
+
+
+@pytest.mark.parametrize("pitch", [-90.0, -60.0])
+def test_gsd_and_field_of_view_agree_with_the_planner_camera_model(pitch):
+    """detection.geometry and missions.camera describe the same camera (planner vs detector)."""
+    camera_mod = pytest.importorskip("missions.camera")
+    cam = CameraSettings(
+        hfov_deg=80.0, image_width_px=1280, image_height_px=720, gimbal_pitch_deg=pitch
+    )
+    intr = CameraIntrinsics.from_settings(cam)
+    hfov, vfov = camera_mod.fields_of_view(cam)
+    assert intr.hfov_deg == pytest.approx(hfov) and intr.vfov_deg == pytest.approx(vfov)
+    fp = camera_mod.footprint(cam, 30.0)
+    pose = Pose(0, LAT, LON, 30.0, gimbal_pitch_deg=pitch)
+    assert gsd_cm_px(intr, pose) == pytest.approx(fp.gsd_cm_px, rel=1e-6)
