@@ -48,6 +48,8 @@ class Gcs:
         self.texts: list[str] = []
         self.reached: list[int] = []
         self.received: list = []
+        if url.startswith("udp"):
+            self.heartbeat_send()  # a UDP vehicle answers whoever sent the last datagram
         hb = self.recv("HEARTBEAT", sim_s=30)
         self.heartbeat = hb
         self.sysid = hb.get_srcSystem()
