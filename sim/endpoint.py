@@ -365,11 +365,15 @@ class Endpoint:
                 v.mission.start_or_resume()
             return ACCEPTED
         if c == R.MAV_CMD_DO_SET_MISSION_CURRENT:
+            # param2 = 1 resets jump counters and makes a completed mission active again
+            # (GCS_Common.cpp handle_command_do_set_mission_current)
             seq = int(a.p1)
-            if int(a.p2) == 1:
+            reset = int(a.p2) == 1
+            if reset:
                 v.mission.reset()
-                v.mission.state = v.mission.STOPPED
             ok = v.mission.set_current(seq)
+            if ok and reset:
+                v.mission.resume()
             return (
                 ACCEPTED if ok else FAILED,
                 lambda: telemetry.send(ch.mav, telemetry.ID["MISSION_CURRENT"], v),
