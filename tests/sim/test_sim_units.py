@@ -1,0 +1,143 @@
+"""Unit tests of the simulator's pieces: storage rules, fence geometry, battery, parameters, model."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from pymavlink.dialects.v20 import ardupilotmega as mavlink
+
+from missions.geo import LocalFrame, offset
+from missions.items import MissionItem
+from sim.battery import Battery, cell_voltage
+from sim.fence import (
+    FENCE_TYPE_ALT_MAX,
+    FENCE_TYPE_CIRCLE,
+    FENCE_TYPE_POLYGON,
+    FenceGeometry,
+    breaches,
+)
+from sim.mission_store import store_fence_item, store_mission_item, store_rally_item, validate_fence
+from sim.params import ParameterStore
+from sim.settings import BatterySettings, SimSettings
+from sim.vehicle import Mode, Vehicle, sqrt_controller
+
+HOME = (41.79, 123.43)
+
+
+def test_mission_storage_matches_ardupilot_rules():
+    wp = MissionItem(seq=3, frame=6, command=16, param1=3.9, param2=7.0, param4=math.nan,
+                     x=41.7912345678, y=123.4312345678, z=33.339)  # fmt: skip
+    result, stored = store_mission_item(wp)
+    assert result == mavlink.MAV_MISSION_ACCEPTED
+    assert stored.frame == 3  # _INT frame reads back as the plain one
+    assert (stored.param1, stored.param2, stored.param4) == (3.0, 0.0, 0.0)
+    assert stored.to_wire()["x"] == 417912346 and stored.z == pytest.approx(33.33)
+    speed = MissionItem(seq=4, frame=3, command=178, param1=1, param2=7.5, param3=-1, x=5, y=6, z=7)
+    _, stored = store_mission_item(speed)
+    assert (stored.frame, stored.x, stored.z, stored.param3) == (0, 0.0, 0.0, 255.0)
+    rtl = MissionItem(seq=5, frame=3, command=20, x=41.0, y=123.0, z=30)
+    assert store_mission_item(rtl)[1].z == 0.0
+    assert store_mission_item(MissionItem(seq=1, frame=3, command=16, x=95, y=0, z=1))[0] == (
+        mavlink.MAV_MISSION_INVALID_PARAM5_X
+    )
+    assert store_mission_item(MissionItem(seq=1, frame=3, command=16, param1=math.inf))[0] == (
+        mavlink.MAV_MISSION_INVALID_PARAM1
+    )
+    assert (
+        store_mission_item(MissionItem(seq=1, frame=3, command=0))[0] == mavlink.MAV_MISSION_INVALID
+    )
+
+
+def test_fence_and_rally_storage():
+    circle = MissionItem(
+        seq=0, frame=3, command=5003, param1=55.5, x=41.79, y=123.43, mission_type=1
+    )
+    result, stored = store_fence_item(circle)
+    assert result == 0 and stored.frame == 0 and stored.param1 == 55.5
+    assert store_fence_item(MissionItem(seq=0, frame=2, command=5003))[0] == (
+        mavlink.MAV_MISSION_UNSUPPORTED_FRAME
+    )
+    assert store_fence_item(MissionItem(seq=0, frame=3, command=16))[0] == (
+        mavlink.MAV_MISSION_UNSUPPORTED
+    )
+    rally = MissionItem(seq=0, frame=6, command=5100, x=41.79, y=123.43, z=-12.7, mission_type=2)
+    assert store_rally_item(rally)[1].z == -12.0
+    tri = [MissionItem(seq=i, frame=3, command=5001, param1=3, x=41.79 + i * 1e-3, y=123.43)
+           for i in range(3)]  # fmt: skip
+    assert validate_fence(tri) is None
+    assert "incomplete" in validate_fence(tri[:2])
+    bad_circle = [MissionItem(seq=0, frame=3, command=5004, param1=0, x=41.79, y=123.43)]
+    assert "radius" in validate_fence(bad_circle)
+
+
+def test_fence_breaches():
+    frame = LocalFrame(*HOME)
+    ring = [offset(*HOME, b, 100.0) for b in (0, 90, 180, 270)]
+    items = [MissionItem(seq=i, frame=3, command=5001, param1=4, x=la, y=lo) for i, (la, lo) in
+             enumerate(ring)]  # fmt: skip
+    c = offset(*HOME, 90, 30.0)
+    items.append(MissionItem(seq=4, frame=3, command=5004, param1=10, x=c[0], y=c[1]))
+    geo = FenceGeometry(items, frame)
+    assert not geo.polygon_breached(0.0, 0.0)
+    assert geo.polygon_breached(30.0, 0.0)  # inside the exclusion circle
+    assert geo.polygon_breached(70.0, 70.0)  # outside the diamond
+    home_xy = (0.0, 0.0)
+    kw = dict(home_xy=home_xy, radius_m=50.0, alt_max_m=40.0, alt_min_m=-10.0)
+    assert breaches(geo, 7, 0.0, 0.0, 10.0, **kw) == 0
+    assert breaches(geo, 7, 0.0, 60.0, 45.0, **kw) == FENCE_TYPE_ALT_MAX | FENCE_TYPE_CIRCLE
+    assert breaches(geo, FENCE_TYPE_POLYGON, 70.0, 70.0, 10.0, **kw) == FENCE_TYPE_POLYGON
+
+
+def test_battery_drains_and_sags():
+    b = Battery(
+        BatterySettings(capacity_mah=1000, hover_current_a=20, internal_resistance_ohm=0.05)
+    )
+    assert b.voltage_v == pytest.approx(12.6, abs=0.1)
+    b.step(36.0, armed=True, airborne=True, speed_m_s=0.0, climb_m_s=0.0)  # 20 A for 36 s
+    assert b.consumed_mah == pytest.approx(200.0)
+    assert b.remaining == pytest.approx(0.8)
+    assert b.voltage_v == pytest.approx(3 * cell_voltage(0.8) - 20 * 0.05)
+    assert cell_voltage(0.0) < cell_voltage(0.5) < cell_voltage(1.0) == pytest.approx(4.2)
+
+
+def test_parameter_store_types_and_errors():
+    p = ParameterStore({"wpnav_speed": 500})
+    assert p["WPNAV_SPEED"] == 500.0
+    assert p.set("DISARM_DELAY", 300.0) and p["DISARM_DELAY"] == 127  # INT8 clamps
+    assert not p.set("MIS_TOTAL", 3) and p.set("MIS_TOTAL", 3, force=True)
+    assert not p.set("NOPE", 1)
+    with pytest.raises(KeyError, match="WPNAV_SPEED"):
+        ParameterStore({"WPNAV_SPED": 1})
+
+
+def test_sqrt_controller_brakes_within_acceleration():
+    assert sqrt_controller(0.5, 1.0, 2.5) == pytest.approx(0.5)
+    v = sqrt_controller(100.0, 1.0, 2.5)
+    assert v == pytest.approx(math.sqrt(2 * 2.5 * (100 - 1.25)))
+    assert sqrt_controller(-100.0, 1.0, 2.5) == -v
+
+
+def test_vehicle_model_takeoff_goto_and_yaw_toward_travel():
+    v = Vehicle(SimSettings(ready_delay_s=1.0), ParameterStore())
+    for _ in range(40):
+        v.step(0.05)
+    assert v.ekf_ready and v.home is not None
+    assert v.set_mode(Mode.GUIDED) and v.arm() == mavlink.MAV_RESULT_ACCEPTED
+    assert v.user_takeoff(10.0) == mavlink.MAV_RESULT_ACCEPTED
+    for _ in range(400):
+        v.step(0.05)
+    assert v.relative_alt_m == pytest.approx(10.0, abs=0.2)
+    lat, lon = offset(*HOME, 90.0, 200.0)
+    assert v.guided_goto(lat, lon, 10.0, 3)
+    top = 0.0
+    for _ in range(200):
+        v.step(0.05)
+        top = max(top, v.groundspeed)
+    assert top == pytest.approx(10.0, abs=0.05)  # WPNAV_SPEED
+    assert v.yaw_deg == pytest.approx(90.0, abs=1.0)
+    assert v.pitch_deg < 0  # nose down flying forward
+    for _ in range(600):
+        v.step(0.05)
+    assert v.reached_target()
+    assert v.battery.consumed_mah > 0
