@@ -1,0 +1,292 @@
+"""The overlay hub: what the officers' page shows, fed by a live patrol or by a replay.
+
+The hub is a thread-safe store with change counters; the web app (:mod:`groundstation.overlay.app`)
+only reads it. Producers push into it from any thread:
+
+* the latest annotated video frame (:meth:`OverlayHub.push_frame`, JPEG-encoded once here);
+* the vehicle state (:meth:`OverlayHub.push_state`: position, heading, mode, battery, link...);
+* alerts (:meth:`OverlayHub.push_alert`) with their snapshot files;
+* log lines (:meth:`OverlayHub.push_log`: mode changes, holds, broadcasts, warnings);
+* the static map (:meth:`OverlayHub.set_map`: district with holes, route, fence, home).
+
+A replay (``dronepatrol replay``) feeds the same hub from a recording and installs a
+:class:`ReplayControl` (:meth:`OverlayHub.set_replay`) so that the page shows play/pause, speed
+and a seek bar; on a seek it calls :meth:`OverlayHub.reset` and pushes the alerts up to the new
+time again. See ``docs/overlay.md``.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+MAX_ALERTS = 500
+MAX_LOG = 300
+MAX_TRAIL = 2000
+
+
+@runtime_checkable
+class ReplayControl(Protocol):
+    """What a replay feeder offers the page (all methods are called from the web server thread).
+
+    ``status()`` returns ``{"t_s", "start_s", "end_s", "paused", "speed"}`` (UNIX seconds of the
+    recording's clock, the current playback time and its bounds).
+    """
+
+    def play(self) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def seek(self, t_s: float) -> None: ...
+
+    def set_speed(self, speed: float) -> None: ...
+
+    def status(self) -> dict: ...
+
+
+@dataclass
+class VideoFrame:
+    """The latest frame: JPEG bytes, its sequence number (1, 2, ...), UNIX time and index."""
+
+    seq: int
+    jpeg: bytes
+    t_s: float
+    frame_index: int
+
+
+class OverlayHub:
+    """Thread-safe state of the live overlay.
+
+    Args:
+        title: Shown in the page header.
+        mode: ``live`` or ``replay``.
+        jpeg_quality: Quality of frames encoded by :meth:`push_frame`.
+        max_width_px: Frames wider than this are scaled down before encoding (bandwidth).
+    """
+
+    def __init__(
+        self,
+        *,
+        title: str = "dronepatrol",
+        mode: str = "live",
+        jpeg_quality: int = 75,
+        max_width_px: int = 1280,
+    ) -> None:
+        self.title = title
+        self.mode = mode
+        self.jpeg_quality = jpeg_quality
+        self.max_width_px = max_width_px
+        self._lock = threading.Lock()
+        self._frame: VideoFrame | None = None
+        self._frame_seq = 0
+        self._state: dict[str, Any] = {}
+        self._state_version = 0
+        self._map: dict[str, Any] = {}
+        self._map_version = 0
+        self._alerts: collections.OrderedDict[str, dict] = collections.OrderedDict()
+        self._snapshots: dict[str, Path] = {}
+        self._log: collections.deque[dict] = collections.deque(maxlen=MAX_LOG)
+        self._trail: collections.deque[tuple[float, float]] = collections.deque(maxlen=MAX_TRAIL)
+        # every alert/log/reset message gets a sequence number; clients ask "since N"
+        self._messages: collections.deque[tuple[int, str, dict]] = collections.deque(maxlen=2000)
+        self._msg_seq = 0
+        self._epoch = 0
+        self.replay: ReplayControl | None = None
+        self.closed = False
+
+    # -- producers ---------------------------------------------------------------------------------
+
+    def push_frame(self, image: np.ndarray | bytes, t_s: float, frame_index: int = 0) -> VideoFrame:
+        """Publish a video frame (BGR array, encoded to JPEG here, or JPEG bytes)."""
+        if isinstance(image, bytes | bytearray):
+            jpeg = bytes(image)
+        else:
+            import cv2
+
+            img = image
+            if img.shape[1] > self.max_width_px:
+                scale = self.max_width_px / img.shape[1]
+                img = cv2.resize(
+                    img, (self.max_width_px, int(round(img.shape[0] * scale))), cv2.INTER_AREA
+                )
+            ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+            if not ok:
+                raise ValueError("JPEG encoding of the overlay frame failed")
+            jpeg = buf.tobytes()
+        with self._lock:
+            self._frame_seq += 1
+            self._frame = VideoFrame(self._frame_seq, jpeg, float(t_s), int(frame_index))
+            return self._frame
+
+    def push_state(self, **state: Any) -> None:
+        """Merge vehicle/patrol state fields and publish them.
+
+        Known keys (all optional): ``t_s``, ``lat_deg``, ``lon_deg``, ``alt_m``, ``yaw_deg``,
+        ``groundspeed_m_s``, ``mode``, ``armed``, ``battery_pct``, ``battery_v``, ``link_ok``,
+        ``mission_seq``, ``mission_count``, ``sortie``, ``sorties``, ``phase`` (what the patrol
+        is doing: ``takeoff``, ``survey``, ``hold``, ``rtl``...), ``gps_fix``, ``detection_fps``.
+        A position adds a point to the vehicle's trail.
+        """
+        with self._lock:
+            self._state.update(state)
+            self._state_version += 1
+            lat, lon = state.get("lat_deg"), state.get("lon_deg")
+            point = None if lat is None or lon is None else (round(lat, 7), round(lon, 7))
+            if point is not None and (not self._trail or self._trail[-1] != point):
+                self._trail.append(point)
+
+    def push_alert(self, alert, snapshot: str | Path | None = None) -> None:
+        """Publish a :class:`detection.alerts.Alert` (or its dict).
+
+        Args:
+            alert: The alert.
+            snapshot: Absolute path of its snapshot JPEG, served to the page as
+                ``/api/alerts/<id>/snapshot``; default ``alert.snapshot`` when absolute.
+        """
+        data = alert.model_dump(mode="json") if hasattr(alert, "model_dump") else dict(alert)
+        snap = snapshot if snapshot is not None else data.get("snapshot")
+        with self._lock:
+            if snap and Path(snap).is_absolute():
+                self._snapshots[data["id"]] = Path(snap)
+            data["has_snapshot"] = data["id"] in self._snapshots
+            self._alerts[data["id"]] = data
+            while len(self._alerts) > MAX_ALERTS:
+                old, _ = self._alerts.popitem(last=False)
+                self._snapshots.pop(old, None)
+            self._post("alert", data)
+
+    def push_log(self, text: str, *, level: str = "info", t_s: float | None = None) -> None:
+        """Publish a line for the page's log (``level``: info, warning, error)."""
+        entry = {"t_s": time.time() if t_s is None else t_s, "text": text, "level": level}
+        with self._lock:
+            self._log.append(entry)
+            self._post("log", entry)
+
+    def set_map(
+        self,
+        *,
+        district: dict | None = None,
+        route: list[list[tuple[float, float]]] | None = None,
+        fence: dict | None = None,
+        home: tuple[float, float] | None = None,
+        tile_url: str | None = None,
+    ) -> None:
+        """Set the static map layers.
+
+        Args:
+            district: GeoJSON geometry (Polygon/MultiPolygon, lon/lat order; interior rings are
+                no-fly holes) or a FeatureCollection.
+            route: Planned route per sortie, each a list of ``(lat_deg, lon_deg)``.
+            fence: GeoJSON geometry of the uploaded fence (inclusion ring + exclusion holes).
+            home: ``(lat_deg, lon_deg)``.
+            tile_url: Optional XYZ tile URL template (``.../{z}/{x}/{y}.png``).
+        """
+        with self._lock:
+            self._map = {
+                "district": district,
+                "route": [[list(p) for p in r] for r in (route or [])],
+                "fence": fence,
+                "home": list(home) if home else None,
+                "tile_url": tile_url,
+            }
+            self._map_version += 1
+            self._post("map", {"version": self._map_version})
+
+    def set_replay(self, control: ReplayControl | None) -> None:
+        """Install (or remove) the replay controls; the hub's mode becomes ``replay``."""
+        self.replay = control
+        if control is not None:
+            self.mode = "replay"
+
+    def reset(self) -> None:
+        """Forget alerts, log, trail and frame (a replay seek); clients reload their lists."""
+        with self._lock:
+            self._alerts.clear()
+            self._snapshots.clear()
+            self._log.clear()
+            self._trail.clear()
+            self._frame = None
+            self._epoch += 1
+            self._post("reset", {"epoch": self._epoch})
+
+    def close(self) -> None:
+        """Tell streaming clients to finish (the server is stopping)."""
+        self.closed = True
+
+    def _post(self, kind: str, data: dict) -> None:
+        self._msg_seq += 1
+        self._messages.append((self._msg_seq, kind, data))
+
+    # -- readers (web app) ------------------------------------------------------------------------------
+
+    def frame(self) -> VideoFrame | None:
+        """The latest frame, or None."""
+        with self._lock:
+            return self._frame
+
+    def frame_after(self, seq: int) -> VideoFrame | None:
+        """The latest frame when it is not frame ``seq`` (the one the client already has)."""
+        with self._lock:
+            f = self._frame
+            return f if f is not None and f.seq != seq else None
+
+    def state(self) -> tuple[int, dict]:
+        """``(version, state)``: a copy of the state with its change counter."""
+        with self._lock:
+            return self._state_version, dict(self._state)
+
+    def snapshot(self) -> dict:
+        """Everything a page needs on (re)load: title, mode, state, alerts, log, trail, replay."""
+        with self._lock:
+            out = {
+                "title": self.title,
+                "mode": self.mode,
+                "state": dict(self._state),
+                "state_version": self._state_version,
+                "alerts": list(self._alerts.values()),
+                "log": list(self._log),
+                "trail": list(self._trail),
+                "message_seq": self._msg_seq,
+                "epoch": self._epoch,
+                "map_version": self._map_version,
+                "frame_seq": self._frame.seq if self._frame else 0,
+            }
+        out["replay"] = self.replay_status()
+        return out
+
+    def map(self) -> dict:
+        with self._lock:
+            return dict(self._map)
+
+    def messages_since(self, seq: int) -> tuple[int, list[tuple[int, str, dict]]]:
+        """Alert/log/map/reset messages after ``seq``: ``(latest_seq, [(seq, kind, data)])``.
+
+        When ``seq`` is older than the buffer, a ``reset`` message comes first so the client
+        reloads.
+        """
+        with self._lock:
+            latest = self._msg_seq
+            if seq >= latest:
+                return latest, []
+            msgs = [m for m in self._messages if m[0] > seq]
+            if self._messages and self._messages[0][0] > seq + 1:
+                msgs.insert(0, (latest, "reset", {"epoch": self._epoch}))
+            return latest, msgs
+
+    def snapshot_path(self, alert_id: str) -> Path | None:
+        with self._lock:
+            return self._snapshots.get(alert_id)
+
+    def replay_status(self) -> dict | None:
+        if self.replay is None:
+            return None
+        try:
+            return dict(self.replay.status())
+        except Exception as exc:  # a feeder bug must not break the page
+            return {"error": str(exc)}

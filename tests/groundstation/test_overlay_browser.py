@@ -1,0 +1,123 @@
+"""The overlay page in Debian's headless Chromium, fed by a scripted hub (no flight).
+
+The end-to-end browser test during a real sim patrol is in ``tests/e2e/test_patrol_browser.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from detection.alerts import Alert, AlertKind
+from groundstation.overlay import OverlayHub, OverlayServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Feeder:
+    """Pushes frames and a vehicle flying east, then one alert, like a patrol would."""
+
+    def __init__(self, hub: OverlayHub):
+        self.hub = hub
+        self.stop = threading.Event()
+        self.alert = Alert(
+            kind=AlertKind.GATHERING, t_s=time.time(), lat_deg=41.7903, lon_deg=123.431, count=6
+        )
+        self.thread = threading.Thread(target=self.run)
+
+    def run(self):
+        import cv2
+
+        i = 0
+        while not self.stop.is_set():
+            img = np.zeros((180, 320, 3), np.uint8)
+            cv2.putText(img, str(i), (20, 120), cv2.FONT_HERSHEY_SIMPLEX, 3, (255, 255, 255), 4)
+            self.hub.push_frame(img, time.time(), i)
+            self.hub.push_state(
+                t_s=time.time(),
+                lat_deg=41.7902,
+                lon_deg=123.4302 + 0.00002 * i,
+                yaw_deg=90.0,
+                alt_m=20.0,
+                mode="AUTO",
+                armed=True,
+                battery_pct=90.0 - 0.05 * i,
+                link_ok=True,
+            )
+            if i == 15:
+                self.hub.push_alert(self.alert)
+            i += 1
+            self.stop.wait(0.1)
+
+
+def test_page_shows_video_vehicle_and_alerts(browser):
+    hub = OverlayHub(title="browser test")
+    ring = [[123.43, 41.79], [123.432, 41.79], [123.432, 41.791], [123.43, 41.791], [123.43, 41.79]]
+    hole = [[123.4305, 41.7903], [123.4308, 41.7903], [123.4308, 41.7906], [123.4305, 41.7903]]
+    hub.set_map(
+        district={"type": "Polygon", "coordinates": [ring, hole]},
+        route=[[(41.7901, 123.4301), (41.7901, 123.4319)]],
+        home=(41.79, 123.43),
+    )
+    feeder = Feeder(hub)
+    with OverlayServer(hub, port=0) as server:
+        feeder.thread.start()
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 800})
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.goto(server.url)
+            page.wait_for_function(
+                "() => Number(document.getElementById('video').dataset.framesShown || 0) >= 3",
+                timeout=30000,
+            )
+            seq1 = int(page.eval_on_selector("#video", "e => e.dataset.frameSeq"))
+            x1 = float(page.eval_on_selector("#vehicle", "e => e.dataset.x"))
+            page.wait_for_function(
+                f"() => Number(document.getElementById('video').dataset.frameSeq) > {seq1} + 3",
+                timeout=30000,
+            )
+            page.wait_for_function(
+                f"() => Number(document.getElementById('vehicle').dataset.x) > {x1} + 1",
+                timeout=30000,
+            )
+            page.wait_for_selector(
+                f"#alerts li[data-id='{feeder.alert.id}'][data-kind='gathering']", timeout=30000
+            )
+            assert page.locator(f"#layer-alerts circle[data-id='{feeder.alert.id}']").count() == 1
+            assert page.locator("#layer-district path.hole").count() == 1
+            assert page.locator("#layer-route polyline").count() == 1
+            assert page.text_content("#st-mode") == "AUTO"
+            assert page.text_content("#st-link") == "OK"
+            assert page.is_hidden("#replay-bar")
+            assert errors == []
+            page.close()
+        finally:
+            feeder.stop.set()
+            feeder.thread.join()
