@@ -260,7 +260,7 @@ def _free_extension(p: np.ndarray, u: np.ndarray, length: float, space: BaseGeom
     inter = ray.intersection(space)
     best = 0.0
     for part in shapely.get_parts(inter):
-        if part.geom_type != "LineString":
+        if part.geom_type != "LineString" or part.is_empty:
             continue
         c = np.asarray(part.coords)
         t = (c - p) @ u

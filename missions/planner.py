@@ -15,9 +15,9 @@ What it guarantees (each is checked by property tests over random concave and ho
 * Each sortie starts and ends at home and fits the battery: flight time (see
   :mod:`missions.flight_time`) ≤ endurance × (1 − reserve).
 
-Grid angle ``auto`` tries every 5 degrees plus the directions of the district's long edges,
-ranks them by estimated route length, and fully plans the best three; the shortest total route
-wins.
+Grid angle ``auto`` ranks every 10 degrees plus the directions of the district's long edges by a
+straight-line tour estimate, fully plans (routing, coverage repair, sorties) the best four and the
+winner's ±5 degree neighbours; the shortest total route wins and is reported as the chosen angle.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 
 ANGLE_STEP_DEG = 5.0
 """Coarse step of the automatic grid-angle search, degrees."""
-FULL_CANDIDATES = 3
+FULL_CANDIDATES = 4
 """Number of best-estimated angles that are fully planned when the angle is ``auto``."""
 FENCE_MARGIN_M = 2.0
 """Waypoints stay this far inside the inclusion fence (ArduPilot FENCE_MARGIN default, 2 m)."""
@@ -266,12 +266,7 @@ def plan_patrol(area: Area, camera, survey, sorties, fence, rally, home) -> Patr
         angle, built = _auto_angle(ctx)
     else:
         angle = float(survey.angle_deg) % 180.0
-        built = _build(ctx, angle)
-    # a 2-opt pass over the transect order helps some layouts and hurts others once the route is
-    # cut into sorties: keep it only when the routed total gets shorter
-    improved = _build(ctx, angle, improve=True)
-    if _total(improved) < _total(built) - 1e-6:
-        built = improved
+        built = _build_best(ctx, angle)
     segs, covered, sortie_paths = built
     plan = _assemble(ctx, survey, fence, rally, angle, segs, covered, sortie_paths)
     plan.stats.planning_time_s = time.perf_counter() - t0
@@ -440,20 +435,27 @@ def _fence_polygon(area: Area, home_xy, margin: float, warnings: list[str]) -> P
 
 
 def _auto_angle(ctx: _Context):
-    cands = set(np.round(np.arange(0.0, 180.0, ANGLE_STEP_DEG), 6).tolist())
+    """Grid angle with the shortest total route (see the module notes).
+
+    The total routed length is rugged in the angle (cells, sortie cuts and coverage repair change
+    discretely), so a cheap estimate only preselects: every 10 degrees plus the directions of the
+    district's long edges are ranked by a straight-line tour estimate, the best
+    :data:`FULL_CANDIDATES` are fully planned, the winner's ±5 degree neighbours too, and the
+    winner finally gets the 2-opt variant.
+    """
     ext = np.asarray(ctx.area.polygon_local.exterior.coords)
     edges = np.diff(ext, axis=0)
     lengths = np.hypot(edges[:, 0], edges[:, 1])
+    coarse = set(np.round(np.arange(0.0, 180.0, 2 * ANGLE_STEP_DEG), 6).tolist())
     for k in np.argsort(lengths)[::-1][:6]:
-        bearing = math.degrees(math.atan2(edges[k, 0], edges[k, 1])) % 180.0
-        cands.add(round(bearing, 3))
+        coarse.add(round(math.degrees(math.atan2(edges[k, 0], edges[k, 1])) % 180.0, 3))
     mrr = ctx.area.polygon_local.minimum_rotated_rectangle
     if isinstance(mrr, Polygon):
         c = np.asarray(mrr.exterior.coords)
         for e in np.diff(c, axis=0)[:2]:
-            cands.add(round(math.degrees(math.atan2(e[0], e[1])) % 180.0, 3))
+            coarse.add(round(math.degrees(math.atan2(e[0], e[1])) % 180.0, 3))
     scored = []
-    for ang in sorted(cands):
+    for ang in sorted(coarse):
         lines = transect_lines(ctx.fly, ang, ctx.spacing)
         order = boustrophedon_order(lines, ang, ctx.home_xy, ctx.corner_xy)
         if order:
@@ -461,17 +463,39 @@ def _auto_angle(ctx: _Context):
     if not scored:
         raise PlanningError(f"{ctx.area.source}: no transect fits in the district")
     scored.sort()
-    best = None
+    built: dict[float, tuple] = {}
+
+    def full(ang: float) -> float:
+        ang = round(ang % 180.0, 3)
+        if ang not in built:
+            built[ang] = _build(ctx, ang)
+        return _total(built[ang])
+
     for _, ang in scored[:FULL_CANDIDATES]:
-        built = _build(ctx, ang)
-        total = _total(built)
-        if best is None or total < best[0] - 1e-6:
-            best = (total, ang, built)
-    return best[1], best[2]
+        full(ang)
+    best = min(built, key=lambda a: _total(built[a]))
+    full(best - ANGLE_STEP_DEG)
+    full(best + ANGLE_STEP_DEG)
+    best = min(built, key=lambda a: _total(built[a]))
+    improved = _build(ctx, best, improve=True)
+    if _total(improved) < _total(built[best]) - 1e-6:
+        return best, improved
+    return best, built[best]
 
 
 def _total(built) -> float:
     return sum(path_length(p) for p in built[2])
+
+
+def _build_best(ctx: _Context, angle: float):
+    """:func:`_build` with and without the 2-opt pass; the shorter routed total wins.
+
+    A 2-opt pass over the transect order helps some layouts and hurts others once the route is
+    cut into sorties, so both are routed and compared.
+    """
+    plain = _build(ctx, angle)
+    improved = _build(ctx, angle, improve=True)
+    return improved if _total(improved) < _total(plain) - 1e-6 else plain
 
 
 def _build(ctx: _Context, angle: float, improve: bool = False):
@@ -577,13 +601,19 @@ def _home_leg(ctx: _Context, a, b) -> list:
     return path
 
 
-def _split_sorties(ctx: _Context, order: list[Segment]):
-    """Cut the ordered transects into sorties that start and end at home and fit the battery."""
+def _split_sorties(ctx: _Context, order: list[Segment], straight: bool = False):
+    """Cut the ordered transects into sorties that start and end at home and fit the battery.
+
+    With ``straight=True`` connections and home legs are straight lines (a fast estimate used to
+    rank grid angles); otherwise they are routed inside the free area and the fence.
+    """
     home = ctx.home_xy
     model, budget = ctx.model, ctx.budget_s
     ret_cache: dict[tuple, list] = {}
 
     def ret(p):
+        if straight:
+            return [p, home]
         key = (round(p[0], 6), round(p[1], 6))
         got = ret_cache.get(key)
         if got is None:
@@ -599,7 +629,10 @@ def _split_sorties(ctx: _Context, order: list[Segment]):
         segs: list[Segment] = []
         while pending:
             s = pending[0]
-            conn = _home_leg(ctx, home, s.a) if not segs else _connect(ctx, path[-1], s.a)
+            if straight:
+                conn = [path[-1], s.a]
+            else:
+                conn = _home_leg(ctx, home, s.a) if not segs else _connect(ctx, path[-1], s.a)
             cand = [*path, *conn[1:], s.b]
             if model.sortie_s([*cand, *ret(s.b)[1:]]) <= budget:
                 path = cand

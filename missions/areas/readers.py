@@ -78,9 +78,9 @@ def read_geojson(data, source: str) -> RawArea:
         for i, feat in enumerate(features):
             _geojson_feature(feat, f"{source}: feature {i}", raw)
     elif isinstance(data, dict) and data.get("type") == "Feature":
-        _geojson_feature(data, source, raw)
+        _geojson_feature(data, f"{source}: feature", raw)
     elif isinstance(data, dict) and data.get("type") in GEOJSON_TYPES:
-        _geojson_geometry(data, source, raw, no_fly=False, name=None)
+        _geojson_geometry(data, f"{source}: {data.get('type')}", raw, no_fly=False, name=None)
     else:
         raise AreaError(
             f"{source}: not a GeoJSON Polygon, MultiPolygon, Feature or FeatureCollection"

@@ -110,7 +110,7 @@ def validate_ring(
             f"{where}: fewer than 3 distinct vertices ({distinct}); a ring needs 3 or more"
         )
     poly = Polygon(clean)
-    if poly.area == 0.0:
+    if shapely.MultiPoint(clean).convex_hull.area == 0.0:
         raise AreaError(f"{where}: the vertices are collinear (the ring has zero area)")
     if not poly.is_valid:
         reason = shapely.is_valid_reason(poly)

@@ -68,7 +68,7 @@ def is_wpl(text: str) -> bool:
         s = line.strip().lstrip("\ufeff")
         if not s or s.startswith("#"):
             continue
-        return s.upper().startswith("QGC WPL")
+        return " ".join(s.split()).upper().startswith("QGC WPL")
     return False
 
 
