@@ -1,18 +1,108 @@
-"""``dronepatrol replay``: PLACEHOLDER registered by the foundation; replaced by the issue that builds it."""
+"""``dronepatrol replay``: serve the live overlay from a flight recording.
+
+The officers' overlay page (video, map, alerts, status) plays the recording time-synchronised,
+with play/pause, speed and a seek bar. It serves until Ctrl-C (or SIGTERM).
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+import threading
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
-    """Add the ``replay`` subcommand (placeholder)."""
-    p = sub.add_parser("replay", parents=[common], help="(not built yet)")
+    """Add the ``replay`` subcommand."""
+    from groundstation.cli import HelpFormatter
+
+    p = sub.add_parser(
+        "replay",
+        parents=[common],
+        help="replay a recorded patrol in the overlay web page (video, map, alerts; pause/seek)",
+        description=(
+            "Serve the live overlay from a recording folder written by 'dronepatrol patrol': the "
+            "annotated video, the vehicle on the map and the alerts appear when they happened, "
+            "scaled by --speed. The page has play/pause, speed and a seek bar."
+        ),
+        epilog=(
+            "examples:\n"
+            "  dronepatrol replay recordings/20261129-101500\n"
+            "  dronepatrol replay recordings/20261129-101500 --speed 8 --port 8081\n"
+            "  dronepatrol replay recordings/20261129-101500 --host 0.0.0.0 --token s3cret-token"
+        ),
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("recording", metavar="RECORDING", help="a recording folder")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=4.0,
+        help="playback speed (recording seconds per second, <= 64)",
+    )
+    p.add_argument(
+        "--port", type=int, default=8080, help="TCP port of the page (0 = any free port)"
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to serve on; any non-loopback address needs --token",
+    )
+    p.add_argument(
+        "--token", default=None, help="access token required beyond this machine (>= 8 characters)"
+    )
+    p.add_argument("--paused", action="store_true", help="start paused at the beginning")
+    p.add_argument(
+        "--start",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="start this many seconds into the recording",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Placeholder: fails with a clear message."""
-    from missions.errors import DronePatrolError
+    """Serve the replay until interrupted."""
+    from groundstation.overlay import OverlayHub, OverlayServer, check_bind
+    from groundstation.replay import RecordingReplay, check_speed, load_timeline
+    from missions.errors import DronePatrolError, InputError
 
-    raise DronePatrolError("'dronepatrol replay' is not built yet")
+    check_speed(args.speed)
+    if not 0 <= args.port <= 65535:
+        raise InputError(f"--port must be 0..65535, got {args.port}")
+    check_bind(args.host, args.token)
+    timeline = load_timeline(args.recording)
+    hub = OverlayHub(title=f"dronepatrol replay · {timeline.name}", mode="replay")
+    replay = RecordingReplay(
+        timeline, hub, speed=args.speed, paused=args.paused, start_s=args.start
+    )
+    server = OverlayServer(hub, host=args.host, port=args.port, token=args.token)
+    stop = threading.Event()
+
+    def on_signal(signum, _frame):
+        stop.set()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.start()
+        replay.start()
+        length = timeline.end_s - timeline.start_s
+        for line in timeline.missing:
+            print(f"warning: partial recording: {line}", file=sys.stderr)
+        print(
+            f"replaying {timeline.name} ({length:.0f} s, {len(timeline.frames)} video frames, "
+            f"{len(timeline.alerts)} alerts) at {args.speed:g}x on {server.url}",
+            flush=True,
+        )
+        print("press Ctrl-C to stop", flush=True)
+        while not stop.wait(0.5):
+            if not replay.running:
+                raise DronePatrolError(f"replay stopped: {replay.error or 'feeder ended'}")
+    finally:
+        replay.stop()
+        server.stop()
+        for s, h in old.items():
+            signal.signal(s, h)
+    print("stopped", file=sys.stderr)
+    return 0

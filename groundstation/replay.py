@@ -1,0 +1,621 @@
+"""Replay a flight recording into the live overlay: ``dronepatrol replay``.
+
+:class:`RecordingReplay` reads a recording folder (``docs/recording.md``) and feeds the overlay's
+:class:`~groundstation.overlay.hub.OverlayHub` as the live patrol would, on a clock of its own:
+
+* the vehicle state (position, heading, mode, battery, link...) from ``telemetry.jsonl``, or from
+  the tlog when the recorder's telemetry is missing;
+* the annotated video: for the playback time ``t``, the last frame of ``video/frames.jsonl`` with
+  ``t_s <= t``, decoded from its segment (``segment``, ``segment_frame``) and pushed once;
+* alerts when their ``t_s`` is reached (with their snapshots), and log lines for recorder events
+  and reminders broadcast;
+* the static map (district with no-fly holes, planned route, fence, home) from ``plan/``.
+
+It implements the hub's :class:`~groundstation.overlay.hub.ReplayControl` so the page shows
+play/pause, speed and a seek bar. A seek resets the hub and pushes again everything up to the new
+time (alerts, log, the trail flown so far), so the page looks as it did live at that moment.
+
+Playback time runs ``speed`` times the wall clock (``time.monotonic``); the feeder thread wakes every
+:data:`TICK_S` seconds (or at once on a control change) and stops at the end of the recording,
+paused. Cut recordings (SIGKILL) play as far as they go: a cut last JSONL line is skipped by the
+reader, frames the cut last segment cannot deliver are skipped.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import json
+import logging
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from groundstation.overlay.hub import OverlayHub
+from missions.errors import InputError
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.04
+"""Feeder period (25 Hz): the finest time step of state, alerts and frames."""
+MAX_SPEED = 64.0
+REBUILD_TRAIL_POINTS = 1500
+"""Trail points pushed again after a seek (the flown track up to the new time, decimated)."""
+
+
+@dataclass(frozen=True)
+class FrameRef:
+    """One indexed video frame: UNIX time, segment file name, index in it, global index."""
+
+    t_s: float
+    segment: str
+    segment_frame: int
+    frame_index: int
+
+
+@dataclass
+class ReplayTimeline:
+    """Everything a replay pushes, sorted by time.
+
+    Attributes:
+        name: Recording name (folder name).
+        states: ``(t_s, fields)`` for :meth:`OverlayHub.push_state`.
+        alerts: ``(t_s, Alert, snapshot_path | None)``.
+        logs: ``(t_s, text, level)``.
+        frames: Indexed video frames (only those of existing segment files).
+        video_dir: The ``video/`` folder.
+        map: Keyword arguments of :meth:`OverlayHub.set_map`.
+        missing: What the recording lacks (shown in the page log at start).
+    """
+
+    name: str
+    states: list[tuple[float, dict]] = field(default_factory=list)
+    alerts: list[tuple[float, object, Path | None]] = field(default_factory=list)
+    logs: list[tuple[float, str, str]] = field(default_factory=list)
+    frames: list[FrameRef] = field(default_factory=list)
+    video_dir: Path | None = None
+    map: dict = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def start_s(self) -> float:
+        return min(self._bounds()) if self._bounds() else 0.0
+
+    @property
+    def end_s(self) -> float:
+        return max(self._bounds()) if self._bounds() else 0.0
+
+    def _bounds(self) -> list[float]:
+        out = []
+        for seq in (self.states, self.alerts, self.logs):
+            if seq:
+                out += [seq[0][0], seq[-1][0]]
+        if self.frames:
+            out += [self.frames[0].t_s, self.frames[-1].t_s]
+        return out
+
+
+def load_timeline(folder: str | os.PathLike) -> ReplayTimeline:
+    """Read a recording folder into a :class:`ReplayTimeline`.
+
+    Raises:
+        InputError: Not a recording folder, or one with nothing to replay (no telemetry, tlog
+            position, video frame or alert).
+    """
+    from groundstation.recording import Recording, iter_jsonl
+    from groundstation.report.recording import cut_last_line, event_text
+
+    p = Path(folder)
+    if p.is_file() and p.name == "manifest.json":
+        p = p.parent
+    if p.is_file():
+        raise InputError(
+            f"{p}: replay needs a recording folder (a tlog alone has no video: use 'dronepatrol report')"
+        )
+    rec = Recording.open(p)
+    tl = ReplayTimeline(name=rec.manifest.get("name") or p.name, video_dir=rec.path("video"))
+    if rec.manifest and not rec.complete:
+        tl.missing.append(
+            "the recording was cut (manifest complete: false): it plays up to the cut"
+        )
+    for key in ("telemetry", "alerts", "events", "broadcasts", "frames"):
+        if cut_last_line(rec.path(key)):
+            tl.missing.append(f"{rec.path(key).name}: the last line was cut (skipped)")
+
+    # vehicle states
+    for r in iter_jsonl(rec.path("telemetry")):
+        st = _state_from_telemetry(r)
+        if st is not None:
+            tl.states.append(st)
+    if not tl.states:
+        tl.states = _states_from_tlog(rec.path("tlog"), tl.missing)
+        if tl.states:
+            tl.missing.append(
+                "telemetry.jsonl is missing or empty: the vehicle is shown from the tlog"
+            )
+    tl.states.sort(key=lambda s: s[0])
+
+    # alerts
+    for a in rec.alerts():
+        snap = None
+        if a.snapshot:
+            sp = Path(a.snapshot)
+            sp = sp if sp.is_absolute() else p / sp
+            snap = sp if sp.is_file() else None
+        tl.alerts.append((float(a.t_s), a, snap))
+    tl.alerts.sort(key=lambda x: x[0])
+
+    # log lines: events and reminders
+    for e in iter_jsonl(rec.path("events")):
+        t = _num(e.get("t_s"))
+        if t is None:
+            continue
+        kind = str(e.get("kind", ""))
+        level = "warning" if kind in ("link_lost", "interrupted") else "info"
+        tl.logs.append((t, event_text(e), level))
+    for b in iter_jsonl(rec.path("broadcasts")):
+        t = _num(b.get("t_s"))
+        if t is None:
+            continue
+        played = "" if b.get("played") else " (not played: no audio device)"
+        tl.logs.append(
+            (t, f"reminder ({b.get('language', '?')}): {b.get('text', '')}{played}", "info")
+        )
+    tl.logs.sort(key=lambda x: x[0])
+
+    # video frames of existing segments
+    existing = {s.name for s in rec.segments()}
+    for f in iter_jsonl(rec.path("frames")):
+        t = _num(f.get("t_s"))
+        seg = f.get("segment")
+        if t is None or seg not in existing:
+            continue
+        try:
+            tl.frames.append(
+                FrameRef(t, str(seg), int(f.get("segment_frame", 0)), int(f.get("frame_index", 0)))
+            )
+        except (TypeError, ValueError):
+            continue
+    tl.frames.sort(key=lambda fr: fr.t_s)
+    if not tl.frames:
+        tl.missing.append("no video frames")
+
+    tl.map = _map_layers(rec, p)
+    if not (tl.states or tl.frames or tl.alerts):
+        raise InputError(
+            f"{p}: nothing to replay (no telemetry, video frame or alert in the recording)"
+        )
+    return tl
+
+
+def _num(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+_STATE_KEYS = (
+    "mode",
+    "armed",
+    "groundspeed_m_s",
+    "battery_pct",
+    "battery_v",
+    "mission_seq",
+    "mission_count",
+    "link_ok",
+    "sortie",
+    "sorties",
+    "phase",
+)
+
+
+def _state_from_telemetry(r: dict) -> tuple[float, dict] | None:
+    t = _num(r.get("t_s"))
+    if t is None:
+        return None
+    st: dict = {"t_s": t}
+    pose = r.get("pose") if isinstance(r.get("pose"), dict) else None
+    if pose:
+        for src, dst in (
+            ("lat_deg", "lat_deg"),
+            ("lon_deg", "lon_deg"),
+            ("alt_m", "alt_m"),
+            ("yaw_deg", "yaw_deg"),
+        ):
+            v = _num(pose.get(src))
+            if v is not None:
+                st[dst] = v
+    for k in _STATE_KEYS:
+        if r.get(k) is not None:
+            st[k] = r[k]
+    return t, st
+
+
+def _states_from_tlog(path: Path, missing: list[str]) -> list[tuple[float, dict]]:
+    from groundstation.report.tlog import load_tlog
+
+    if not path.is_file() or path.stat().st_size == 0:
+        return []
+    try:
+        fl = load_tlog(path)
+    except InputError as exc:
+        missing.append(f"{path.name}: {exc}")
+        return []
+    missing.extend(fl.missing)
+    tr = fl.track
+    if not len(tr):
+        return []
+    modes = fl.mode_at(tr.t_s)
+    armed = fl.armed_at(tr.t_s)
+    b = fl.battery
+    out = []
+    for i in range(len(tr)):
+        st = {
+            "t_s": float(tr.t_s[i]),
+            "lat_deg": float(tr.lat_deg[i]),
+            "lon_deg": float(tr.lon_deg[i]),
+            "alt_m": float(tr.alt_m[i]),
+            "armed": bool(armed[i]),
+        }
+        if np.isfinite(tr.yaw_deg[i]):
+            st["yaw_deg"] = float(tr.yaw_deg[i])
+        if modes[i]:
+            st["mode"] = str(modes[i])
+        if len(b):
+            j = int(np.searchsorted(b.t_s, tr.t_s[i], side="right")) - 1
+            if j >= 0 and np.isfinite(b.remaining_pct[j]):
+                st["battery_pct"] = float(b.remaining_pct[j])
+            if j >= 0 and np.isfinite(b.voltage_v[j]):
+                st["battery_v"] = float(b.voltage_v[j])
+        out.append((st["t_s"], st))
+    return out
+
+
+def _map_layers(rec, folder: Path) -> dict:
+    """``set_map`` arguments from the recording's plan files and manifest."""
+    from shapely.geometry import Polygon, mapping
+
+    out: dict = {}
+    plan = rec.path("plan")
+    area_file = plan / "area.geojson"
+    if area_file.is_file():
+        try:
+            from missions.areas import load_area
+
+            area = load_area(area_file)
+            district = Polygon(
+                area.polygon_geo.exterior.coords, [h.exterior.coords for h in area.holes_geo]
+            )
+            out["district"] = mapping(district)
+        except Exception as exc:  # a bad plan file must not stop the replay
+            log.warning("%s: district not shown: %s", area_file, exc)
+        with contextlib.suppress(OSError, ValueError, AttributeError, TypeError):
+            obj = json.loads(area_file.read_text(encoding="utf-8-sig"))
+            for f in obj.get("features", []):
+                g = f.get("geometry") or {}
+                if (f.get("properties") or {}).get("role") == "fence" and g.get("coordinates"):
+                    coords = (
+                        g["coordinates"] if g.get("type") == "LinearRing" else g["coordinates"][0]
+                    )
+                    out["fence"] = {"type": "Polygon", "coordinates": [coords]}
+    from groundstation.report.recording import read_route
+
+    route = read_route(plan / "route.geojson")
+    if route:
+        out["route"] = route
+    home = rec.manifest.get("home") if isinstance(rec.manifest.get("home"), dict) else None
+    if home and home.get("lat_deg") is not None:
+        out["home"] = (float(home["lat_deg"]), float(home["lon_deg"]))
+    return out
+
+
+class _SegmentReader:
+    """Decodes frames of video segments, sequentially within a segment (seeks reopen it)."""
+
+    def __init__(self, video_dir: Path) -> None:
+        self.video_dir = video_dir
+        self._seg: str | None = None
+        self._cap = None
+        self._jpegs: list[tuple[int, int]] | None = None
+        self._data: bytes = b""
+        self._pos = 0
+        self._readable: dict[str, int] = {}  # segment -> frames it could deliver (cut file)
+
+    def read(self, segment: str, n: int):
+        """Frame ``n`` (0-based) of ``segment`` as a BGR array, or None when it cannot be read."""
+        import cv2
+
+        if n >= self._readable.get(segment, 1 << 30):
+            return None
+        path = self.video_dir / segment
+        if segment.endswith(".mjpeg"):
+            if self._seg != segment:
+                self._open_mjpeg(path, segment)
+            if n >= len(self._jpegs or []):
+                self._readable[segment] = len(self._jpegs or [])
+                return None
+            a, b = self._jpegs[n]
+            return cv2.imdecode(np.frombuffer(self._data[a:b], np.uint8), cv2.IMREAD_COLOR)
+        if self._seg != segment or n < self._pos or self._cap is None:
+            self.close()
+            self._cap = cv2.VideoCapture(str(path))
+            self._seg = segment
+            self._pos = 0
+        while self._pos < n:
+            if not self._cap.grab():
+                self._readable[segment] = self._pos
+                return None
+            self._pos += 1
+        ok, img = self._cap.read()
+        if not ok:
+            self._readable[segment] = self._pos
+            return None
+        self._pos += 1
+        return img
+
+    def _open_mjpeg(self, path: Path, segment: str) -> None:
+        self.close()
+        self._seg = segment
+        self._data = path.read_bytes() if path.is_file() else b""
+        spans, i = [], 0
+        while True:
+            a = self._data.find(b"\xff\xd8", i)
+            if a < 0:
+                break
+            b = self._data.find(b"\xff\xd9", a + 2)
+            if b < 0:
+                break
+            spans.append((a, b + 2))
+            i = b + 2
+        self._jpegs = spans
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+        self._cap = None
+        self._seg = None
+        self._jpegs = None
+        self._data = b""
+
+
+class RecordingReplay:
+    """Plays a recording into an :class:`OverlayHub` (implements ``ReplayControl``).
+
+    Args:
+        folder: The recording folder (or a :class:`ReplayTimeline` already loaded).
+        hub: The hub the overlay server reads.
+        speed: Playback speed, recording seconds per wall second (0 < speed <= 64).
+        paused: Start paused at the beginning.
+        start_s: Start this many seconds into the recording.
+        clock: Monotonic wall clock (tests may pass a fake one).
+
+    Raises:
+        InputError: See :func:`load_timeline`; a speed out of range.
+
+    Example:
+        >>> hub = OverlayHub(title="replay")
+        >>> with RecordingReplay("recordings/20261129-101500", hub, speed=4):  # doctest: +SKIP
+        ...     ...  # serve the hub with OverlayServer
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike | ReplayTimeline,
+        hub: OverlayHub,
+        *,
+        speed: float = 1.0,
+        paused: bool = False,
+        start_s: float = 0.0,
+        clock=time.monotonic,
+    ) -> None:
+        self.timeline = folder if isinstance(folder, ReplayTimeline) else load_timeline(folder)
+        check_speed(speed)
+        self.hub = hub
+        self.clock = clock
+        tl = self.timeline
+        self._state_t = [s[0] for s in tl.states]
+        self._alert_t = [a[0] for a in tl.alerts]
+        self._log_t = [x[0] for x in tl.logs]
+        self._frame_t = [f.t_s for f in tl.frames]
+        self._cond = threading.Condition()
+        self._speed = float(speed)
+        self._paused = bool(paused)
+        self._anchor_t = min(tl.end_s, tl.start_s + max(0.0, float(start_s)))
+        self._anchor_wall = clock()
+        self._needs_rebuild = True
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._cursor = tl.start_s
+        self._i_state = self._i_alert = self._i_log = 0
+        self._shown_frame = -1
+        self._reader = _SegmentReader(tl.video_dir) if tl.video_dir else None
+        self.frames_pushed = 0
+        self.frames_unreadable = 0
+        self.error: str | None = None
+
+    # -- ReplayControl --------------------------------------------------------------------------------
+
+    def position(self) -> float:
+        """Current playback time (UNIX seconds of the recording's clock)."""
+        with self._cond:
+            return self._position_locked()
+
+    def _position_locked(self) -> float:
+        t = self._anchor_t
+        if not self._paused:
+            t += (self.clock() - self._anchor_wall) * self._speed
+        return min(max(t, self.timeline.start_s), self.timeline.end_s)
+
+    def _reanchor_locked(self) -> None:
+        self._anchor_t = self._position_locked()
+        self._anchor_wall = self.clock()
+
+    def play(self) -> None:
+        """Resume (from the start again when at the end)."""
+        with self._cond:
+            self._reanchor_locked()
+            if self._anchor_t >= self.timeline.end_s:
+                self._anchor_t = self.timeline.start_s
+                self._needs_rebuild = True
+            self._paused = False
+            self._cond.notify_all()
+
+    def pause(self) -> None:
+        with self._cond:
+            self._reanchor_locked()
+            self._paused = True
+            self._cond.notify_all()
+
+    def seek(self, t_s: float) -> None:
+        """Jump to UNIX time ``t_s`` (clamped to the recording)."""
+        with self._cond:
+            self._anchor_t = min(max(float(t_s), self.timeline.start_s), self.timeline.end_s)
+            self._anchor_wall = self.clock()
+            self._needs_rebuild = True
+            self._cond.notify_all()
+
+    def set_speed(self, speed: float) -> None:
+        check_speed(speed)
+        with self._cond:
+            self._reanchor_locked()
+            self._speed = float(speed)
+            self._cond.notify_all()
+
+    def status(self) -> dict:
+        """``{"t_s", "start_s", "end_s", "paused", "speed", "name"}``."""
+        with self._cond:
+            t = self._position_locked()
+            return {
+                "t_s": round(t, 3),
+                "start_s": round(self.timeline.start_s, 3),
+                "end_s": round(self.timeline.end_s, 3),
+                "paused": self._paused or t >= self.timeline.end_s,
+                "speed": self._speed,
+                "name": self.timeline.name,
+            }
+
+    # -- running --------------------------------------------------------------------------------------------
+
+    def start(self) -> RecordingReplay:
+        """Install the controls in the hub, set the map and start the feeder thread."""
+        self.hub.set_replay(self)
+        if self.timeline.map:
+            self.hub.set_map(**self.timeline.map)
+        self._thread = threading.Thread(target=self._run, name="replay-feeder")
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the feeder thread and close the video (idempotent)."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log.warning("replay feeder did not stop within %.0f s", timeout_s)
+            self._thread = None
+        if self._reader is not None:
+            self._reader.close()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def __enter__(self) -> RecordingReplay:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    if self._stop:
+                        return
+                    t = self._position_locked()
+                    rebuild, self._needs_rebuild = self._needs_rebuild, False
+                    if not self._paused and t >= self.timeline.end_s:
+                        self._reanchor_locked()
+                        self._paused = True
+                if rebuild or t < self._cursor:
+                    self._rebuild(t)
+                else:
+                    self._advance(t)
+                self._show_frame(t)
+                with self._cond:
+                    if self._stop:
+                        return
+                    self._cond.wait(TICK_S)
+        except Exception as exc:  # keep the page informative instead of dying silently
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.exception("replay feeder failed")
+            with contextlib.suppress(Exception):
+                self.hub.push_log(f"replay stopped: {self.error}", level="error")
+
+    def _rebuild(self, t: float) -> None:
+        tl = self.timeline
+        self.hub.reset()
+        for line in tl.missing:
+            self.hub.push_log(f"recording: {line}", level="warning", t_s=tl.start_s)
+        self._i_alert = bisect.bisect_right(self._alert_t, t)
+        for _, alert, snap in tl.alerts[: self._i_alert]:
+            self.hub.push_alert(alert, snapshot=snap)
+        self._i_log = bisect.bisect_right(self._log_t, t)
+        for lt, text, level in tl.logs[max(0, self._i_log - 300) : self._i_log]:
+            self.hub.push_log(text, level=level, t_s=lt)
+        self._i_state = bisect.bisect_right(self._state_t, t)
+        past = tl.states[: self._i_state]
+        if past:
+            step = max(1, len(past) // REBUILD_TRAIL_POINTS)
+            for _, st in past[:-1:step]:
+                if "lat_deg" in st:
+                    self.hub.push_state(lat_deg=st["lat_deg"], lon_deg=st["lon_deg"])
+            self.hub.push_state(**past[-1][1])
+        self._cursor = t
+        self._shown_frame = -1
+
+    def _advance(self, t: float) -> None:
+        tl = self.timeline
+        j = bisect.bisect_right(self._state_t, t)
+        for _, st in tl.states[self._i_state : j]:
+            self.hub.push_state(**st)
+        self._i_state = j
+        j = bisect.bisect_right(self._alert_t, t)
+        for _, alert, snap in tl.alerts[self._i_alert : j]:
+            self.hub.push_alert(alert, snapshot=snap)
+        self._i_alert = j
+        j = bisect.bisect_right(self._log_t, t)
+        for lt, text, level in tl.logs[self._i_log : j]:
+            self.hub.push_log(text, level=level, t_s=lt)
+        self._i_log = j
+        self._cursor = t
+
+    def _show_frame(self, t: float) -> None:
+        if self._reader is None or not self._frame_t:
+            return
+        i = bisect.bisect_right(self._frame_t, t) - 1
+        if i < 0 or i == self._shown_frame:
+            return
+        fr = self.timeline.frames[i]
+        img = self._reader.read(fr.segment, fr.segment_frame)
+        self._shown_frame = i
+        if img is None:
+            self.frames_unreadable += 1
+            return
+        self.hub.push_frame(img, fr.t_s, fr.frame_index)
+        self.frames_pushed += 1
+
+
+def check_speed(speed: float) -> None:
+    """Raises InputError unless ``0 < speed <= 64``."""
+    if not (isinstance(speed, int | float) and 0 < float(speed) <= MAX_SPEED):
+        raise InputError(f"replay speed must be in (0, {MAX_SPEED:g}], got {speed}")

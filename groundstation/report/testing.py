@@ -1,0 +1,566 @@
+"""Test helpers for reports and replays: a DataFlash log writer and a synthetic recording.
+
+* :class:`DataFlashWriter` writes ArduPilot DataFlash logs byte for byte as ``AP_Logger`` does
+  (``libraries/AP_Logger/LogStructure.h``): every message is ``0xA3 0x95 <type>`` + a packed
+  little-endian payload; the first message is the FMT message describing FMT itself (type 128,
+  length 89, format ``BBnNZ``), and every other type is described by an FMT message before its
+  first use. Field format characters: ``b B h H i I f d`` as in C, ``n``/``N``/``Z`` char[4/16/64],
+  ``c``/``C`` int16/uint16 ×100, ``e``/``E`` int32/uint32 ×100, ``L`` int32 degrees ×1e7, ``M``
+  uint8 flight mode, ``q``/``Q`` int64/uint64. No real .bin ships with pymavlink or on this
+  machine, so tests use this writer with the message layouts of ArduCopter 4.5
+  (:data:`COPTER_FORMATS`).
+* :func:`synthetic_survey` gives a small lawnmower flight (take-off, survey in AUTO, RTL, land);
+  :func:`write_dataflash_flight` and :func:`write_synthetic_recording` store it as a DataFlash log
+  or as a recording folder written by the real :class:`~groundstation.recording.FlightRecorder`
+  (with generated video frames, alerts with snapshots, reminders and events).
+
+These produce inputs for unit tests of the readers; the end-to-end tests use a recording made by
+``dronepatrol patrol`` on the simulator.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from missions.geo import LocalFrame
+
+HEAD = b"\xa3\x95"
+FMT_TYPE = 128
+_STRUCT = {
+    "b": "b",
+    "B": "B",
+    "h": "h",
+    "H": "H",
+    "i": "i",
+    "I": "I",
+    "f": "f",
+    "d": "d",
+    "n": "4s",
+    "N": "16s",
+    "Z": "64s",
+    "c": "h",
+    "C": "H",
+    "e": "i",
+    "E": "I",
+    "L": "i",
+    "M": "B",
+    "q": "q",
+    "Q": "Q",
+}
+_SCALE = {"c": 100.0, "C": 100.0, "e": 100.0, "E": 100.0, "L": 1e7}
+
+COPTER_FORMATS = {
+    # name: (type id, format, columns) as ArduCopter 4.5 logs them
+    "MSG": (129, "QZ", "TimeUS,Message"),
+    "MODE": (130, "QMBB", "TimeUS,Mode,ModeNum,Rsn"),
+    "EV": (131, "QB", "TimeUS,Id"),
+    "ERR": (132, "QBB", "TimeUS,Subsys,ECode"),
+    "GPS": (
+        133,
+        "QBBIHBcLLeffffB",
+        "TimeUS,I,Status,GMS,GWk,NSats,HDop,Lat,Lng,Alt,Spd,GCrs,VZ,Yaw,U",
+    ),
+    "POS": (134, "QLLfff", "TimeUS,Lat,Lng,Alt,RelHomeAlt,RelOriginAlt"),
+    "ATT": (135, "QccccCCCCB", "TimeUS,DesRoll,Roll,DesPitch,Pitch,DesYaw,Yaw,ErrRP,ErrYaw,AEKF"),
+    "BAT": (
+        136,
+        "QBfffffcfBBB",
+        "TimeUS,Inst,Volt,VoltR,Curr,CurrTot,EnrgTot,Temp,Res,RemPct,H,SH",
+    ),
+    "ORGN": (137, "QBLLe", "TimeUS,Type,Lat,Lng,Alt"),
+}
+"""DataFlash message layouts used by :func:`write_dataflash_flight` (LogStructure.h names)."""
+
+COPTER_MODE_NUMBERS = {"STABILIZE": 0, "AUTO": 3, "GUIDED": 4, "LOITER": 5, "RTL": 6, "LAND": 9}
+GPS_EPOCH_UNIX = 315_964_800
+"""1980-01-06T00:00:00Z, the GPS epoch, in UNIX seconds."""
+GPS_LEAP_S = 18
+"""GPS − UTC since 2017 (pymavlink's DFReader uses the same constant)."""
+
+
+class DataFlashWriter:
+    """Build a DataFlash log in memory.
+
+    Example:
+        >>> w = DataFlashWriter()
+        >>> w.define("EV", 131, "QB", "TimeUS,Id")
+        >>> w.write("EV", 1_000_000, 10)
+        >>> data = w.getvalue()
+    """
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._types: dict[str, tuple[int, str, str, struct.Struct]] = {}
+        self._emit_fmt(FMT_TYPE, 89, "FMT", "BBnNZ", "Type,Length,Name,Format,Columns")
+
+    def _emit_fmt(self, type_id: int, length: int, name: str, fmt: str, cols: str) -> None:
+        body = struct.pack(
+            "<BB4s16s64s",
+            type_id,
+            length,
+            name.encode("ascii"),
+            fmt.encode("ascii"),
+            cols.encode("ascii"),
+        )
+        self._buf += HEAD + bytes([FMT_TYPE]) + body
+
+    def define(self, name: str, type_id: int, fmt: str, columns: str) -> None:
+        """Describe a message type (writes its FMT message)."""
+        st = struct.Struct("<" + "".join(_STRUCT[c] for c in fmt))
+        self._types[name] = (type_id, fmt, columns, st)
+        self._emit_fmt(type_id, 3 + st.size, name, fmt, columns)
+
+    def write(self, name: str, *values) -> None:
+        """Append one message; values in column order, in natural units (scaled here)."""
+        type_id, fmt, _, st = self._types[name]
+        packed = []
+        for c, v in zip(fmt, values, strict=True):
+            if c in _SCALE:
+                v = int(round(float(v) * _SCALE[c]))
+            elif c in "nNZ":
+                v = str(v).encode("ascii", errors="replace")
+            elif c in "bBhHiIMqQ":
+                v = int(v)
+            packed.append(v)
+        self._buf += HEAD + bytes([type_id]) + st.pack(*packed)
+
+    def getvalue(self) -> bytes:
+        return bytes(self._buf)
+
+
+def gps_week_ms(t_unix: float) -> tuple[int, int]:
+    """UNIX seconds -> ``(GPS week, milliseconds of week)`` (GPS time = UTC + 18 s)."""
+    g = t_unix - GPS_EPOCH_UNIX + GPS_LEAP_S
+    week = int(g // 604800)
+    return week, int(round((g - week * 604800) * 1000))
+
+
+@dataclass
+class SurveySample:
+    """One sample of a synthetic flight."""
+
+    t_s: float
+    lat_deg: float
+    lon_deg: float
+    alt_m: float
+    yaw_deg: float
+    mode: str
+    armed: bool
+    battery_pct: float
+    battery_v: float
+    consumed_mah: float
+
+
+DEFAULT_HOME = (41.79, 123.43, 50.0)
+DEFAULT_BLOCK = (60.0, 40.0, 260.0, 160.0)
+"""Survey block ``(x0, y0, x1, y1)``, local metres east/north of home."""
+
+
+def block_polygon_geo(home=DEFAULT_HOME, block=DEFAULT_BLOCK) -> list[tuple[float, float]]:
+    """The survey block's corners as (lon, lat), closed (GeoJSON ring order)."""
+    f = LocalFrame(home[0], home[1])
+    x0, y0, x1, y1 = block
+    ring = []
+    for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)):
+        lat, lon = f.to_geo(x, y)
+        ring.append((round(float(lon), 8), round(float(lat), 8)))
+    return ring
+
+
+def synthetic_survey(
+    t0: float,
+    *,
+    home=DEFAULT_HOME,
+    block=DEFAULT_BLOCK,
+    alt_m: float = 40.0,
+    spacing_m: float = 50.0,
+    speed_m_s: float = 8.0,
+    rate_hz: float = 5.0,
+) -> list[SurveySample]:
+    """A lawnmower survey flight: GUIDED take-off, AUTO transects (north-south), RTL, land.
+
+    Args:
+        t0: UNIX time of the first sample.
+        home: ``(lat, lon, alt AMSL)``.
+        block: Survey rectangle ``(x0, y0, x1, y1)`` in metres east/north of home.
+        alt_m: Survey altitude above home.
+        spacing_m: Distance between transects.
+        speed_m_s: Horizontal speed.
+        rate_hz: Samples per second.
+
+    Returns:
+        Samples in time order.
+    """
+    frame = LocalFrame(home[0], home[1])
+    x0, y0, x1, y1 = block
+    xs = np.arange(x0 + spacing_m / 2, x1, spacing_m)
+    pts = [(0.0, 0.0)]
+    for i, x in enumerate(xs):
+        a, b = (y0, y1) if i % 2 == 0 else (y1, y0)
+        pts += [(float(x), a), (float(x), b)]
+    pts.append((0.0, 0.0))
+    dt = 1.0 / rate_hz
+    rows: list[tuple[float, float, float, float, str]] = []  # t, x, y, alt, mode
+    t = t0
+    # 2 s on the ground, climb at 2.5 m/s in GUIDED
+    for _ in range(int(2 / dt)):
+        rows.append((t, 0.0, 0.0, 0.0, "STABILIZE"))
+        t += dt
+    alt = 0.0
+    while alt < alt_m:
+        alt = min(alt_m, alt + 2.5 * dt)
+        rows.append((t, 0.0, 0.0, alt, "GUIDED"))
+        t += dt
+    for (ax, ay), (bx, by) in zip(pts[:-2], pts[1:-1], strict=True):
+        n = max(1, int(math.hypot(bx - ax, by - ay) / (speed_m_s * dt)))
+        for k in range(1, n + 1):
+            rows.append((t, ax + (bx - ax) * k / n, ay + (by - ay) * k / n, alt_m, "AUTO"))
+            t += dt
+    (ax, ay), (bx, by) = pts[-2], pts[-1]
+    n = max(1, int(math.hypot(bx - ax, by - ay) / (speed_m_s * dt)))
+    for k in range(1, n + 1):
+        rows.append((t, ax + (bx - ax) * k / n, ay + (by - ay) * k / n, alt_m, "RTL"))
+        t += dt
+    alt = alt_m
+    while alt > 0:
+        alt = max(0.0, alt - 1.5 * dt)
+        rows.append((t, 0.0, 0.0, alt, "LAND"))
+        t += dt
+    for _ in range(int(2 / dt)):
+        rows.append((t, 0.0, 0.0, 0.0, "LAND"))
+        t += dt
+    out = []
+    n = len(rows)
+    xy = np.array([(r[1], r[2]) for r in rows])
+    lat, lon = frame.to_geo(xy[:, 0], xy[:, 1])
+    armed_until = n - int(1 / dt)
+    for i, (t, x, y, alt, mode) in enumerate(rows):
+        j = min(i + 1, n - 1)
+        dx, dy = xy[j, 0] - x, xy[j, 1] - y
+        yaw = math.degrees(math.atan2(dx, dy)) % 360 if (dx or dy) else 0.0
+        frac = i / max(1, n - 1)
+        out.append(
+            SurveySample(
+                t_s=t,
+                lat_deg=float(lat[i]),
+                lon_deg=float(lon[i]),
+                alt_m=alt,
+                yaw_deg=yaw,
+                mode=mode,
+                armed=2 / dt <= i < armed_until,
+                battery_pct=round(100.0 - 30.0 * frac),
+                battery_v=12.6 - 1.0 * frac,
+                consumed_mah=1500.0 * frac,
+            )
+        )
+    return out
+
+
+def write_dataflash_flight(
+    path: str | os.PathLike,
+    samples: list[SurveySample],
+    *,
+    home=DEFAULT_HOME,
+    gcs_failsafe: tuple[float, float] | None = None,
+    boot_s: float = 30.0,
+) -> Path:
+    """Write ``samples`` as an ArduCopter DataFlash log (see :class:`DataFlashWriter`).
+
+    Args:
+        path: Output ``.bin``.
+        samples: The flight (:func:`synthetic_survey`).
+        home: Home ``(lat, lon, alt AMSL)`` (ORGN type 1).
+        gcs_failsafe: ``(start_s, end_s)`` of a ground-station failsafe (ERR subsystem 8).
+        boot_s: Seconds since boot at the first sample (TimeUS offset).
+
+    Returns:
+        The path.
+    """
+    w = DataFlashWriter()
+    for name, (tid, fmt, cols) in COPTER_FORMATS.items():
+        w.define(name, tid, fmt, cols)
+    t0 = samples[0].t_s
+
+    def us(t: float) -> int:
+        return int(round((boot_s + t - t0) * 1e6))
+
+    w.write("MSG", us(t0), "ArduCopter V4.5.7 (2a3dc4b7)")
+    w.write("MSG", us(t0), "Frame: QUAD/X")
+    week, ms = gps_week_ms(t0)
+    w.write("GPS", us(t0), 0, 6, ms, week, 14, 0.7, home[0], home[1], home[2], 0, 0, 0, 0, 1)
+    w.write("ORGN", us(t0), 1, home[0], home[1], home[2])
+    prev_mode, prev_armed = None, None
+    for i, s in enumerate(samples):
+        tu = us(s.t_s)
+        if s.mode != prev_mode:
+            w.write("MODE", tu, COPTER_MODE_NUMBERS[s.mode], COPTER_MODE_NUMBERS[s.mode], 2)
+            prev_mode = s.mode
+        if s.armed != prev_armed:
+            w.write("EV", tu, 10 if s.armed else 11)
+            prev_armed = s.armed
+        week, ms = gps_week_ms(s.t_s)
+        w.write(
+            "GPS",
+            tu,
+            0,
+            6,
+            ms,
+            week,
+            14,
+            0.7,
+            s.lat_deg,
+            s.lon_deg,
+            home[2] + s.alt_m,
+            8.0,
+            s.yaw_deg,
+            0,
+            0,
+            1,
+        )
+        w.write("POS", tu, s.lat_deg, s.lon_deg, home[2] + s.alt_m, s.alt_m, s.alt_m)
+        w.write("ATT", tu, 0, 0, 0, 0, s.yaw_deg, s.yaw_deg, 0, 0, 3)
+        if i % 5 == 0:
+            w.write(
+                "BAT",
+                tu,
+                0,
+                s.battery_v,
+                s.battery_v,
+                15.0,
+                s.consumed_mah,
+                0.0,
+                25.0,
+                0.02,
+                s.battery_pct,
+                1,
+                100,
+            )
+        if gcs_failsafe and samples[i - 1].t_s < gcs_failsafe[0] <= s.t_s:
+            w.write("ERR", tu, 8, 1)
+            w.write("MSG", tu, "GCS Failsafe")
+        if gcs_failsafe and samples[i - 1].t_s < gcs_failsafe[1] <= s.t_s:
+            w.write("ERR", tu, 8, 0)
+    p = Path(path)
+    p.write_bytes(w.getvalue())
+    return p
+
+
+def _frame_image(n: int, t_s: float, w: int = 320, h: int = 240) -> np.ndarray:
+    import cv2
+
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:] = (40 + (n * 7) % 160, 90, 140)
+    cv2.putText(img, f"frame {n}", (12, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
+    cv2.putText(img, f"{t_s:.2f}", (12, 110), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
+    return img
+
+
+def write_synthetic_recording(
+    root: str | os.PathLike,
+    *,
+    t0: float = 1_795_000_000.0,
+    video_fps: float = 5.0,
+    segment_s: float = 20.0,
+    close: bool = True,
+    name: str = "synthetic",
+) -> Path:
+    """A recording folder of :func:`synthetic_survey` written by the real recorder.
+
+    Contents: telemetry (5 Hz), events (mode, armed/disarmed, a link loss and recovery, hold and
+    resume), three alerts (two gatherings, one unmasked person) with JPEG snapshots, two reminders
+    with WAV files, a plan folder (district, route, plan.json), video at ``video_fps`` with each
+    frame showing its number.
+
+    Args:
+        root: Record directory (the folder is created inside).
+        t0: UNIX time the flight starts.
+        video_fps: Video frame rate.
+        segment_s: Video segment length.
+        close: Close the recorder cleanly (False leaves ``complete: false`` as a killed patrol).
+        name: Folder name suffix.
+
+    Returns:
+        The recording folder.
+    """
+    import cv2
+
+    from detection.alerts import Alert, AlertKind
+    from groundstation.recording import FlightRecorder
+
+    samples = synthetic_survey(t0)
+    clock_now = [t0]
+    rec = FlightRecorder(
+        root,
+        name=name,
+        connection="synthetic",
+        home={"lat_deg": DEFAULT_HOME[0], "lon_deg": DEFAULT_HOME[1], "alt_m": DEFAULT_HOME[2]},
+        segment_s=segment_s,
+        video_fps=video_fps,
+        clock=lambda: clock_now[0],
+    )
+    folder = rec.folder
+    # plan files
+    ring = block_polygon_geo()
+    (folder / "plan" / "area.geojson").write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "synthetic block"},
+                        "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    }
+                ],
+            }
+        )
+    )
+    auto = [s for s in samples if s.mode == "AUTO"]
+    (folder / "plan" / "route.geojson").write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"sortie": 1},
+                        "geometry": {
+                            "type": "LineString",
+                            "coordinates": [[s.lon_deg, s.lat_deg] for s in auto[::10]],
+                        },
+                    }
+                ],
+            }
+        )
+    )
+    (folder / "plan" / "plan.json").write_text(
+        json.dumps({"stats": {"coverage_pct": 100.0, "alt_m": 40.0}})
+    )
+
+    # alerts at a third and two thirds of the survey, plus a person
+    picks = [auto[len(auto) // 3], auto[len(auto) // 2], auto[2 * len(auto) // 3]]
+    kinds = [(AlertKind.GATHERING, 5), (AlertKind.UNMASKED, 1), (AlertKind.GATHERING, 8)]
+    alerts = []
+    for i, (s, (kind, count)) in enumerate(zip(picks, kinds, strict=True)):
+        snap = folder / "snapshots" / f"alert_{i}.jpg"
+        img = np.full((120, 160, 3), (30, 30 + 60 * i, 200), np.uint8)
+        cv2.putText(img, f"alert {i}", (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
+        cv2.imwrite(str(snap), img)
+        alerts.append(
+            Alert(
+                kind=kind,
+                t_s=s.t_s,
+                lat_deg=s.lat_deg + 0.0001,
+                lon_deg=s.lon_deg,
+                count=count,
+                confidence=0.8,
+                radius_m=4.0 if kind == AlertKind.GATHERING else None,
+                colour="red" if kind == AlertKind.UNMASKED else None,
+                snapshot=str(snap),
+            )
+        )
+    loss = (auto[len(auto) // 4].t_s, auto[len(auto) // 4].t_s + 6.0)
+
+    prev_mode, prev_armed, ai, frame_n = None, None, 0, 0
+    next_frame_t = samples[0].t_s
+    for k, s in enumerate(samples):
+        clock_now[0] = s.t_s
+        if s.mode != prev_mode:
+            rec.event("mode", t_s=s.t_s, mode=s.mode)
+            prev_mode = s.mode
+        if s.armed != prev_armed:
+            rec.event("armed" if s.armed else "disarmed", t_s=s.t_s)
+            prev_armed = s.armed
+        if loss[0] <= s.t_s < loss[0] + 0.2:
+            rec.event("link_lost", t_s=s.t_s)
+        if loss[1] <= s.t_s < loss[1] + 0.2:
+            rec.event("link_recovered", t_s=s.t_s)
+        link_ok = not (loss[0] <= s.t_s < loss[1])
+        if link_ok:
+            rec.telemetry(
+                {
+                    "t_s": s.t_s,
+                    "pose": {
+                        "t_s": s.t_s,
+                        "lat_deg": s.lat_deg,
+                        "lon_deg": s.lon_deg,
+                        "alt_m": s.alt_m,
+                        "yaw_deg": s.yaw_deg,
+                    },
+                    "mode": s.mode,
+                    "armed": s.armed,
+                    "groundspeed_m_s": 8.0 if s.mode == "AUTO" else 0.0,
+                    "battery_pct": s.battery_pct,
+                    "battery_v": s.battery_v,
+                    "mission_seq": k // 40,
+                    "link_ok": True,
+                    "sortie": 1,
+                }
+            )
+        while ai < len(alerts) and alerts[ai].t_s <= s.t_s:
+            a = alerts[ai]
+            rec.alert(a)
+            if a.kind == AlertKind.GATHERING:
+                rec.event("hold", t_s=a.t_s, alert_id=a.id)
+                wav = folder / "broadcasts" / f"{a.id}.wav"
+                _write_wav(wav)
+                rec.broadcast(
+                    {
+                        "t_s": a.t_s + 0.5,
+                        "alert_id": a.id,
+                        "text": "请不要聚集 Please do not gather",
+                        "language": "zh",
+                        "duration_s": 2.0,
+                        "device": None,
+                        "wav": str(wav),
+                        "played": False,
+                    }
+                )
+                rec.event("resume", t_s=a.t_s + 3.0)
+            ai += 1
+        while next_frame_t <= s.t_s:
+            img = _frame_image(frame_n, next_frame_t)
+            pose = {
+                "t_s": next_frame_t,
+                "lat_deg": s.lat_deg,
+                "lon_deg": s.lon_deg,
+                "alt_m": s.alt_m,
+            }
+            deadline = time.monotonic() + 10.0
+            while not rec.video_frame(img, next_frame_t, frame_n, pose):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("video writer does not accept frames")
+                time.sleep(0.005)
+            frame_n += 1
+            next_frame_t += 1.0 / video_fps
+    if close:
+        rec.close("landed", summary={"alerts_by_kind": {"gathering": 2, "unmasked": 1}})
+    else:
+        # what a SIGKILL leaves: files flushed line by line, the manifest not marked complete
+        if rec.video is not None:
+            rec.video.close()
+        for w in (rec.telemetry_w, rec.alerts_w, rec.events_w, rec.broadcasts_w):
+            w.close()
+        rec.write_manifest()
+    return folder
+
+
+def _write_wav(path: Path, seconds: float = 0.2, rate: int = 16000) -> None:
+    import wave
+
+    samples = (
+        0.2 * 32767 * np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate)
+    ).astype("<i2")
+    with wave.open(str(path), "wb") as wf:
+        wf.setnchannels(1)
+        wf.setsampwidth(2)
+        wf.setframerate(rate)
+        wf.writeframes(samples.tobytes())
