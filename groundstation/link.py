@@ -762,9 +762,9 @@ class Link:
         """Ask the vehicle to stream one message at ``hz``.
 
         Uses MAV_CMD_SET_MESSAGE_INTERVAL (param1 message id, param2 interval in microseconds;
-        -1 disables). When the vehicle does not accept it (no ACK, or UNSUPPORTED/DENIED/FAILED),
-        falls back to REQUEST_DATA_STREAM for ArduPilot's stream group holding that message
-        (:data:`DATA_STREAM_OF_MESSAGE`), the pre-2019 way.
+        -1 disables). When the vehicle does not know the command (no ACK, or
+        MAV_RESULT_UNSUPPORTED), falls back to REQUEST_DATA_STREAM for ArduPilot's stream group
+        holding that message (:data:`DATA_STREAM_OF_MESSAGE`), the pre-2019 way.
 
         Args:
             msg: Message name (``"GLOBAL_POSITION_INT"``) or id.
@@ -773,7 +773,7 @@ class Link:
 
         Returns:
             ``"interval"`` when SET_MESSAGE_INTERVAL was accepted, ``"data_stream"`` when the
-            fallback was sent, ``"unsupported"`` when neither applies.
+            fallback was sent, ``"unsupported"`` when the vehicle refused this message.
 
         Raises:
             InputError: Unknown message name.
@@ -793,6 +793,11 @@ class Link:
         )
         if ack is not None and ack.result == MAV.MAV_RESULT_ACCEPTED:
             return "interval"
+        if ack is not None and ack.result != MAV.MAV_RESULT_UNSUPPORTED:
+            # The command works but this message is not available (ArduPilot: FAILED/DENIED for
+            # a message it does not have): a data-stream request would only disturb the rates
+            # of the other messages of its group.
+            return "unsupported"
         stream = DATA_STREAM_OF_MESSAGE.get(name)
         if stream is None:
             return "unsupported"

@@ -309,8 +309,9 @@ class Vehicle:
         self.gimbal_pitch_deg = float(gimbal_pitch_deg)
         self.low_battery_pct = float(low_battery_pct)
         self.pose_history_s = float(pose_history_s)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
+        self._version = 0
         self._listeners: dict[
             int, tuple[frozenset[str] | None, Callable[[VehicleEvent], None]]
         ] = {}
@@ -400,6 +401,7 @@ class Vehicle:
         events: list[VehicleEvent] = []
         with self._lock:
             handler(msg, now, events)
+            self._version += 1
             self._changed.notify_all()
         for ev in events:
             self._emit(ev)
@@ -576,11 +578,13 @@ class Vehicle:
 
     def _on_link_lost(self) -> None:
         with self._lock:
+            self._version += 1
             self._changed.notify_all()
         self._emit(VehicleEvent("link_lost", time.time(), {"endpoint": self.link.url}))
 
     def _on_link_recovered(self) -> None:
         with self._lock:
+            self._version += 1
             self._changed.notify_all()
         self._emit(VehicleEvent("link_recovered", time.time(), {"endpoint": self.link.url}))
         if self._closed:
@@ -733,18 +737,22 @@ class Vehicle:
             VehicleTimeoutError: Not true within ``timeout_s``; the message gives the state.
         """
         deadline = time.monotonic() + timeout_s
-        with self._lock:
-            while True:
+        while True:
+            with self._lock:
                 snap = self._snapshot()
-                if predicate(snap):
-                    return snap
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise VehicleTimeoutError(
-                        f"timed out after {timeout_s:g} s waiting for {what} "
-                        f"({snap.summary().strip()})"
-                    )
-                self._changed.wait(min(remaining, 0.5))
+                version = self._version
+            # The predicate runs without the lock: it may call any Vehicle method.
+            if predicate(snap):
+                return snap
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise VehicleTimeoutError(
+                    f"timed out after {timeout_s:g} s waiting for {what} "
+                    f"({snap.summary().strip()})"
+                )
+            with self._lock:
+                if self._version == version:
+                    self._changed.wait(min(remaining, 0.5))
 
     def wait_landed_disarmed(self, timeout_s: float) -> VehicleState:
         """Wait until the vehicle is disarmed (ArduCopter disarms after touchdown).
@@ -841,12 +849,20 @@ class Vehicle:
             return s.ekf_ok and s.gps.fix_type >= 3
         return s.gps.fix_type >= 3 and s.home is not None
 
+    def initialising(self, state: VehicleState | None = None) -> bool:
+        """True while the vehicle has no EKF position (when reported), no 3D fix or no home."""
+        s = state or self.state()
+        if self._s["ekf_flags"] is not None and not s.ekf_ok:
+            return True
+        return s.gps.fix_type < 3 or s.home is None
+
     def arm(self, timeout_s: float = 60.0, *, wait_ready: bool = True) -> None:
         """Arm the motors, waiting up to ``timeout_s`` for the vehicle to become ready.
 
-        While the vehicle is not ready (EKF without position, no home: see :meth:`ready_to_arm`)
-        the command is retried every few seconds. A refusal while the vehicle looks ready is
-        retried once, then reported.
+        While the vehicle is still initialising (EKF without position, no 3D GPS fix, no home;
+        ArduCopter SITL needs ~40 s after boot) the command is retried every few seconds. A
+        refusal once it has initialised (a persistent PreArm failure such as a low battery, or
+        "AUTO mode not armable") is retried once, then reported.
 
         Raises:
             ArmError: Arming refused or not done in time; the message contains the PreArm/Arm
@@ -866,7 +882,7 @@ class Vehicle:
                         max(0.0, min(3.0, deadline - time.monotonic())),
                         "pre-arm checks",
                     )
-            ready = self.ready_to_arm()
+            settled = not self.initialising()
             attempt_t = time.time()
             ack = self.link.command_long(
                 MAV.MAV_CMD_COMPONENT_ARM_DISARM, (1,), timeout_s=1.5, retries=2
@@ -878,7 +894,7 @@ class Vehicle:
                 except VehicleTimeoutError:
                     pass
             last_result = None if ack is None else ack.result
-            if ready and ack is not None:
+            if settled and ack is not None:
                 refused_ready += 1
             time.sleep(0.3)  # let the PreArm STATUSTEXTs arrive
             if self.state().armed:

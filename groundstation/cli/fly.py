@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import re
 import signal
 import sys
 import threading
@@ -94,22 +93,20 @@ class Sortie:
     rally: list = field(default_factory=list)
 
 
-def _natural_key(path: Path) -> tuple:
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name))
-
-
 def load_sorties(target: str | Path) -> list[Sortie]:
     """The sorties of a mission file or of a plan folder.
 
-    A plan folder holds ``sortie_N.waypoints`` files (flown in N order) and optionally
-    ``patrol.plan`` (its fence and rally lists are used) or ``fence.waypoints`` /
-    ``rally.waypoints``.
+    A plan folder is one written by ``dronepatrol plan --out`` (its ``plan.json`` lists the
+    sorties in flight order; :func:`missions.plan_io.read_plan_dir`). Its fence and rally lists
+    are uploaded before the first sortie. A mission file's own fence/rally lists (a ``.plan``
+    file's geoFence and rally points) are uploaded with it.
 
     Raises:
         InputError: Nothing to fly. MissionFileError: A file cannot be read.
     """
     from missions.errors import InputError
     from missions.formats import read_mission_file
+    from missions.plan_io import read_plan_dir
 
     path = Path(target)
     if not path.exists():
@@ -119,33 +116,17 @@ def load_sorties(target: str | Path) -> list[Sortie]:
         if len(mf.mission) < 2:
             raise InputError(f"{path}: holds no mission items to fly")
         return [Sortie(path.name, mf.mission, mf.fence, mf.rally)]
-    files = sorted(path.glob("sortie_*.waypoints"), key=_natural_key) or sorted(
-        path.glob("sortie_*.plan"), key=_natural_key
-    )
-    if not files:
-        raise InputError(
-            f"{path}: no sortie_N.waypoints files (write them with 'dronepatrol plan')"
-        )
-    fence, rally = [], []
-    if (path / "patrol.plan").is_file():
-        whole = read_mission_file(path / "patrol.plan")
-        fence, rally = whole.fence, whole.rally
-    for name, dest in (("fence", fence), ("rally", rally)):
-        f = path / f"{name}.waypoints"
-        if not dest and f.is_file():
-            dest.extend(read_mission_file(f).items(name))
+    pd = read_plan_dir(path)
+    if not pd.sorties:
+        raise InputError(f"{path}: the plan has no sorties")
     sorties = []
-    for i, f in enumerate(files):
-        mf = read_mission_file(f)
+    for i, mf in enumerate(pd.sorties):
+        name = Path(mf.path).name if mf.path else f"sortie_{i + 1}"
         if len(mf.mission) < 2:
-            raise InputError(f"{f}: holds no mission items to fly")
+            raise InputError(f"{path / name}: holds no mission items to fly")
+        first = i == 0
         sorties.append(
-            Sortie(
-                f.name,
-                mf.mission,
-                (fence or mf.fence) if i == 0 else [],
-                rally if i == 0 else mf.rally,
-            )
+            Sortie(name, mf.mission, pd.fence if first else [], pd.rally if first else [])
         )
     return sorties
 
@@ -330,6 +311,19 @@ def on_interrupt(vehicle, action: str, printer) -> None:
             signal.signal(signal.SIGINT, previous)
 
 
+def _between_sorties(conn, printer, i: int, n: int) -> None:
+    """Before sortie ``i``: a fresh battery. The embedded simulator swaps it itself (when it can);
+    an operator at a terminal is asked to swap it and press Enter; otherwise the next sortie
+    starts at once (ArduCopter refuses to arm on a low battery, with the PreArm reason)."""
+    swap = getattr(conn.sim, "swap_battery", None)
+    if callable(swap):
+        swap()
+        printer.event(f"sortie {i}/{n}: simulator battery swapped")
+        return
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        input(f"swap the battery, then press Enter to fly sortie {i}/{n} (Ctrl-C to stop) ")
+
+
 def run(args: argparse.Namespace) -> int:
     """Fly a mission file or every sortie of a plan folder (see the module docstring).
 
@@ -349,12 +343,15 @@ def run(args: argparse.Namespace) -> int:
         for s in sorties
     ]
     printer = StatusPrinter()
-    with vehicle_link(cfg.connection.url, config=cfg, tlog_path=args.tlog) as link:
+    with vehicle_link(cfg.connection.url, config=cfg, tlog_path=args.tlog) as conn:
+        link = conn.link
         printer.event(f"connected to {link.url} (vehicle {link.target_system})")
         vehicle = Vehicle(link, gimbal_pitch_deg=cfg.camera.gimbal_pitch_deg)
         vehicle.on_event(printer.on_vehicle_event)
         try:
             for i, (sortie, alt) in enumerate(zip(sorties, alts, strict=True), 1):
+                if i > 1:
+                    _between_sorties(conn, printer, i, len(sorties))
                 printer.event(f"sortie {i}/{len(sorties)}: {sortie.name}")
                 t0 = time.monotonic()
                 reached = fly_sortie(

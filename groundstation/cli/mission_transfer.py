@@ -11,8 +11,10 @@ import contextlib
 import logging
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from groundstation.link import Link
 from missions.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,14 @@ def transfer_progress(
         yield update
 
 
+@dataclass
+class Connection:
+    """What :func:`vehicle_link` yields: the link, and the embedded simulator when it started one."""
+
+    link: Link
+    sim: object | None = None
+
+
 @contextlib.contextmanager
 def vehicle_link(
     url: str,
@@ -65,8 +75,8 @@ def vehicle_link(
     config=None,
     timeout_s: float | None = None,
     tlog_path: str | Path | None = None,
-) -> Iterator:
-    """Connect to ``url`` (a :class:`groundstation.link.Link`), closing it on exit.
+) -> Iterator[Connection]:
+    """Connect to ``url``, closing the link on exit.
 
     ``url == "sim"`` starts the embedded simulator in-process on a free loopback port with the
     config's ``sim`` section (``sim.speedup``...) and stops it on exit.
@@ -77,11 +87,13 @@ def vehicle_link(
         timeout_s: Heartbeat timeout (default ``connection.heartbeat_timeout_s``).
         tlog_path: Optional telemetry log.
 
+    Yields:
+        A :class:`Connection` (``.link``; ``.sim`` is the :class:`sim.SimHandle` for ``sim``).
+
     Raises:
         LinkError: No vehicle. InputError: Bad URL or signing key.
     """
     from groundstation.config import load_config
-    from groundstation.link import Link
 
     cfg = config if config is not None else load_config(None)
     conn = cfg.connection
@@ -101,7 +113,7 @@ def vehicle_link(
             tlog_path=tlog_path,
         )
         try:
-            yield link
+            yield Connection(link, handle)
         finally:
             link.close()
     finally:
@@ -160,7 +172,8 @@ def run_transfer(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     kind = args.type
     lists = _load_items(args.file, kind) if action == "upload" else None
-    with vehicle_link(args.connect, config=cfg, timeout_s=args.timeout) as link:
+    with vehicle_link(args.connect, config=cfg, timeout_s=args.timeout) as conn:
+        link = conn.link
         if action == "upload":
             for name, items in lists.items():
                 with transfer_progress(f"upload {name}") as progress:
