@@ -415,8 +415,8 @@ class RecordingReplay:
         start_s: float = 0.0,
         clock=time.monotonic,
     ) -> None:
-        self.timeline = folder if isinstance(folder, ReplayTimeline) else load_timeline(folder)
         check_speed(speed)
+        self.timeline = folder if isinstance(folder, ReplayTimeline) else load_timeline(folder)
         self.hub = hub
         self.clock = clock
         tl = self.timeline
@@ -503,11 +503,18 @@ class RecordingReplay:
 
     # -- running --------------------------------------------------------------------------------------------
 
-    def start(self) -> RecordingReplay:
-        """Install the controls in the hub, set the map and start the feeder thread."""
+    def attach(self) -> RecordingReplay:
+        """Install the replay controls in the hub and set the map (no thread; see :meth:`step`)."""
         self.hub.set_replay(self)
         if self.timeline.map:
             self.hub.set_map(**self.timeline.map)
+        return self
+
+    def start(self) -> RecordingReplay:
+        """:meth:`attach` and start the feeder thread."""
+        if self._thread is not None:
+            return self
+        self.attach()
         self._thread = threading.Thread(target=self._run, name="replay-feeder")
         self._thread.start()
         return self
@@ -535,22 +542,32 @@ class RecordingReplay:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def step(self) -> float:
+        """Bring the hub to the current playback time once (what the feeder does every tick).
+
+        Returns:
+            The playback time shown.
+        """
+        with self._cond:
+            t = self._position_locked()
+            rebuild, self._needs_rebuild = self._needs_rebuild, False
+            if not self._paused and t >= self.timeline.end_s:
+                self._reanchor_locked()
+                self._paused = True
+        if rebuild or t < self._cursor:
+            self._rebuild(t)
+        else:
+            self._advance(t)
+        self._show_frame(t)
+        return t
+
     def _run(self) -> None:
         try:
             while True:
                 with self._cond:
                     if self._stop:
                         return
-                    t = self._position_locked()
-                    rebuild, self._needs_rebuild = self._needs_rebuild, False
-                    if not self._paused and t >= self.timeline.end_s:
-                        self._reanchor_locked()
-                        self._paused = True
-                if rebuild or t < self._cursor:
-                    self._rebuild(t)
-                else:
-                    self._advance(t)
-                self._show_frame(t)
+                self.step()
                 with self._cond:
                     if self._stop:
                         return

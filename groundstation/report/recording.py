@@ -430,10 +430,11 @@ def count_video_packets(path: Path, timeout_s: float = 30.0) -> int | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    try:
-        return int(out.stdout.strip().split(",")[0])
-    except (ValueError, IndexError):
-        return 0 if path.stat().st_size == 0 else None
+    for line in out.stdout.splitlines():
+        field = line.strip().split(",")[0]
+        if field.isdigit():
+            return int(field)
+    return 0 if path.stat().st_size == 0 else None
 
 
 def _video_info(rec, missing: list[str], check: bool) -> dict | None:

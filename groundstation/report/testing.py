@@ -353,6 +353,120 @@ def write_dataflash_flight(
     return p
 
 
+def write_tlog(
+    path: str | os.PathLike,
+    samples: list[SurveySample],
+    *,
+    home=DEFAULT_HOME,
+    sysid: int = 1,
+    gcs_sysid: int = 255,
+    silence: tuple[float, float] | None = None,
+    vehicle_clock_ratio: float = 1.0,
+    texts: list[tuple[float, str]] = (),
+) -> Path:
+    """Write ``samples`` as a tlog of real MAVLink 2 packets (pymavlink's ArduPilot dialect).
+
+    Per sample: the vehicle's HEARTBEAT (MAV_TYPE_QUADROTOR, ArduPilot, ArduCopter custom_mode,
+    MAV_MODE_FLAG_SAFETY_ARMED), GLOBAL_POSITION_INT, SYS_STATUS and BATTERY_STATUS; once:
+    HOME_POSITION; the ground station's own HEARTBEAT (MAV_TYPE_GCS) each second, also during
+    ``silence``, when the vehicle sends nothing (a link loss as the ground station logs it).
+
+    Args:
+        path: Output file.
+        samples: The flight.
+        home: Home ``(lat, lon, alt AMSL)``.
+        sysid: Vehicle system id.
+        gcs_sysid: Ground-station system id.
+        silence: ``(start_s, end_s)`` without vehicle packets.
+        vehicle_clock_ratio: ``time_boot_ms`` advances this many times faster than the log clock
+            (a sped-up simulator).
+        texts: ``(t_s, text)`` STATUSTEXTs of the vehicle.
+
+    Returns:
+        The path.
+    """
+    from pymavlink.dialects.v20 import ardupilotmega as mavlink2
+
+    veh = mavlink2.MAVLink(None, srcSystem=sysid, srcComponent=1)
+    gcs = mavlink2.MAVLink(None, srcSystem=gcs_sysid, srcComponent=190)
+    out = bytearray()
+
+    def rec(t: float, msg, mav) -> None:
+        out.extend(struct.pack(">Q", int(t * 1e6) & ~3) + msg.pack(mav))
+
+    t0 = samples[0].t_s
+    next_gcs = t0
+    pending = sorted(texts)
+    rec(
+        t0,
+        veh.home_position_encode(
+            int(home[0] * 1e7),
+            int(home[1] * 1e7),
+            int(home[2] * 1000),
+            0,
+            0,
+            0,
+            [1, 0, 0, 0],
+            0,
+            0,
+            0,
+        ),
+        veh,
+    )
+    for s in samples:
+        while next_gcs <= s.t_s:
+            rec(next_gcs, gcs.heartbeat_encode(6, 8, 0, 0, 4), gcs)
+            next_gcs += 1.0
+        if silence and silence[0] <= s.t_s < silence[1]:
+            continue
+        boot_ms = int((10.0 + (s.t_s - t0) * vehicle_clock_ratio) * 1000)
+        base = 1 | (128 if s.armed else 0)  # CUSTOM_MODE_ENABLED | SAFETY_ARMED
+        rec(s.t_s, veh.heartbeat_encode(2, 3, base, COPTER_MODE_NUMBERS[s.mode], 4), veh)
+        rec(
+            s.t_s,
+            veh.global_position_int_encode(
+                boot_ms,
+                int(round(s.lat_deg * 1e7)),
+                int(round(s.lon_deg * 1e7)),
+                int((home[2] + s.alt_m) * 1000),
+                int(s.alt_m * 1000),
+                0,
+                0,
+                0,
+                int(s.yaw_deg * 100) % 36000,
+            ),
+            veh,
+        )
+        rec(
+            s.t_s,
+            veh.sys_status_encode(
+                0, 0, 0, 500, int(s.battery_v * 1000), 1500, int(s.battery_pct), 0, 0, 0, 0, 0, 0
+            ),
+            veh,
+        )
+        rec(
+            s.t_s,
+            veh.battery_status_encode(
+                0,
+                0,
+                0,
+                2500,
+                [int(s.battery_v * 1000)] + [65535] * 9,
+                1500,
+                int(s.consumed_mah),
+                -1,
+                int(s.battery_pct),
+            ),
+            veh,
+        )
+        while pending and pending[0][0] <= s.t_s:
+            _, text = pending.pop(0)
+            rec(s.t_s, veh.statustext_encode(6, text.encode("ascii")[:50]), veh)
+    p = Path(path)
+    p.write_bytes(bytes(out))
+    return p
+
+
 def _frame_image(n: int, t_s: float, w: int = 320, h: int = 240) -> np.ndarray:
     import cv2
 
