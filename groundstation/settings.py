@@ -26,11 +26,31 @@ class ConnectionSettings(StrictModel):
 
 
 class PolicySettings(StrictModel):
-    """What the patrol does when an alert is raised."""
+    """What the patrol does when an alert is raised (``docs/patrol.md``).
+
+    Durations are vehicle time: with the embedded simulator at speed-up N they pass N times faster
+    than wall-clock time, like everything else the vehicle does.
+    """
 
     alert_policy: Literal["hover_and_speak", "speak_only", "log_only"] = "hover_and_speak"
+    """``hover_and_speak``: hold over a gathering (inside the fence), speak the reminder, wait
+    ``hover_s``, resume the mission at the same item; reminders for people without masks are
+    spoken in flight. ``speak_only``: speak and keep flying. ``log_only``: record only."""
     hover_s: float = Field(default=15.0, ge=0)
-    """After the reminder, wait this long over the gathering before resuming the mission."""
+    """After the reminder, wait this long over the gathering before resuming the mission, s."""
+    confirm_s: float = Field(default=10.0, ge=0)
+    """hover_and_speak: when several people close together are seen in flight, hold and watch
+    them this long for the detector to confirm a gathering (tracking and persistence need a
+    steady view), seconds; then resume if none is confirmed."""
+    revisit_s: float = Field(default=300.0, ge=0)
+    """No second hold within ``revisit_m`` of a place held over less than this long ago, s."""
+    revisit_m: float = Field(default=30.0, ge=0)
+    """Radius of a place for ``revisit_s``, metres."""
+    low_battery_pct: float = Field(default=25.0, ge=0, le=100)
+    """A battery_low alert is raised when the remaining charge drops to this, percent."""
+    low_battery_action: Literal["rtl", "warn"] = "rtl"
+    """On battery_low while flying the survey: ``rtl`` ends the sortie (return to launch),
+    ``warn`` only alerts (the autopilot's own battery failsafe still applies)."""
 
 
 class OverlaySettings(StrictModel):
@@ -46,9 +66,11 @@ class OverlaySettings(StrictModel):
 
 
 class RecordingSettings(StrictModel):
-    """Flight recordings for analysts."""
+    """Flight recordings for analysts (``docs/recording.md``)."""
 
     dir: Path = Field(default=Path("recordings"), json_schema_extra={"cwd_relative": True})
     """Output folder; relative to the working directory (not to the config file)."""
     segment_s: float = Field(default=60.0, gt=0)
     """Length of each annotated video segment, seconds."""
+    video: bool = True
+    """Record the annotated video (ffmpeg MPEG-TS segments; JPEG segments without ffmpeg)."""
