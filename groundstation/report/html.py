@@ -254,6 +254,8 @@ def _figure_cards(report: Report) -> str:
         small.append(f"{b['start_pct']:.0f} % → {b['end_pct']:.0f} %")
     if b.get("used_mah") is not None:
         small.append(f"{b['used_mah']:.0f} mAh")
+    if b.get("swaps"):
+        small.append(f"{b['swaps'] + 1} packs (swapped between sorties)")
     if b.get("start_v") is not None:
         small.append(f"{b['start_v']:.1f} → {b['end_v']:.1f} V")
     card(

@@ -11,7 +11,9 @@ Definitions (also printed in the report so that an analyst knows what a figure m
 * maximum distance from home: largest geodesic distance of a track sample from home
   (:func:`missions.geo.distance_m`, WGS-84);
 * battery used: first minus last remaining charge reported (percent points), and the charge drawn
-  (last minus first ``current_consumed``/``CurrTot``, mAh) when the log has it;
+  (last minus first ``current_consumed``/``CurrTot``, mAh) when the log has it. A battery swap
+  between sorties (the charge rising by more than :data:`SWAP_RISE_PCT` points, or the drawn
+  charge going back) starts a new pack: the used amounts of the packs are added;
 * link losses: times without telemetry (see :class:`~groundstation.report.model.LinkLoss`).
 """
 
@@ -28,6 +30,8 @@ from missions.geo import WGS84, LocalFrame
 AIRBORNE_ALT_M = 1.0
 """Above this height over home (and armed) the vehicle counts as flying, metres."""
 CLOCK_RATIO_NOTE = 0.05
+SWAP_RISE_PCT = 10.0
+"""A remaining charge rising by more than this many points is a battery swap."""
 """A vehicle-to-log clock rate differing from 1 by more than this is reported."""
 
 
@@ -36,6 +40,32 @@ def _first_last(values: np.ndarray) -> tuple[float | None, float | None]:
     if not len(ok):
         return None, None
     return float(values[ok[0]]), float(values[ok[-1]])
+
+
+def used_per_pack(
+    values: np.ndarray, *, falling: bool, swap_step: float
+) -> tuple[float | None, int]:
+    """Amount used summed over battery packs, and the number of swaps seen.
+
+    Args:
+        values: Samples in time order (NaN skipped): remaining percent (``falling=True``) or
+            charge drawn in mAh (``falling=False``).
+        falling: True when use makes the value go down.
+        swap_step: A step against the direction of use larger than this starts a new pack.
+
+    Returns:
+        ``(used, swaps)``; ``(None, 0)`` without samples.
+    """
+    v = values[np.isfinite(values)]
+    if not len(v):
+        return None, 0
+    sign = 1.0 if falling else -1.0
+    steps = np.diff(v) * sign  # > 0: recharged / reset
+    cuts = np.flatnonzero(steps > swap_step) + 1
+    used = 0.0
+    for part in np.split(v, cuts):
+        used += (part[0] - part[-1]) * sign
+    return float(used), len(cuts)
 
 
 def clock_ratio(flight: FlightLog) -> float | None:
@@ -120,15 +150,17 @@ def summarize(flight: FlightLog, alerts=(), broadcasts=(), coverage=None, plan_s
     b = flight.battery
     p0, p1 = _first_last(b.remaining_pct)
     v0, v1 = _first_last(b.voltage_v)
-    m0, m1 = _first_last(b.consumed_mah)
+    used_pct, swaps_pct = used_per_pack(b.remaining_pct, falling=True, swap_step=SWAP_RISE_PCT)
+    used_mah, swaps_mah = used_per_pack(b.consumed_mah, falling=False, swap_step=0.0)
     out["battery"] = {
         "start_pct": p0,
         "end_pct": p1,
-        "used_pct": _r(p0 - p1) if p0 is not None else None,
+        "used_pct": _r(used_pct),
+        "swaps": max(swaps_pct, swaps_mah),
         "start_v": _r(v0, 2) if v0 is not None else None,
         "end_v": _r(v1, 2) if v1 is not None else None,
         "min_v": _r(float(np.nanmin(b.voltage_v)), 2) if v0 is not None else None,
-        "used_mah": _r(m1 - m0) if m0 is not None else None,
+        "used_mah": _r(used_mah),
     }
     losses = flight.link_losses
     known = [ll.duration_s for ll in losses if ll.duration_s is not None]

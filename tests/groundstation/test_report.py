@@ -158,6 +158,16 @@ def test_truncated_tlog_reports_what_is_there(tlog, tmp_path, district):
     assert 'id="missing"' in page and "cut or damaged" in page
 
 
+def test_battery_use_is_added_over_swapped_packs():
+    from groundstation.report.summary import used_per_pack
+
+    pct = np.array([100, 99, 90, 80, 75, np.nan, 100, 99, 85, 70, 71, 70], float)
+    assert used_per_pack(pct, falling=True, swap_step=10.0) == (25.0 + 30.0, 1)
+    mah = np.array([0, 100, 800, 1200, 5, 400, 900], float)
+    assert used_per_pack(mah, falling=False, swap_step=0.0) == (1200.0 + 895.0, 1)
+    assert used_per_pack(np.array([np.nan]), falling=True, swap_step=10.0) == (None, 0)
+
+
 # --- DataFlash --------------------------------------------------------------------------------------
 
 
