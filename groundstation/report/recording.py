@@ -200,6 +200,11 @@ def load_recording(
 
     # -- alerts and broadcasts ----------------------------------------------------------------------------
     alerts = sorted(rec.alerts(), key=lambda a: a.t_s)
+    lines = _count_lines(rec.path("alerts")) - (1 if cut_last_line(rec.path("alerts")) else 0)
+    if lines > len(alerts):
+        missing.append(
+            f"alerts.jsonl: {lines - len(alerts)} of {lines} lines are not valid alerts (skipped)"
+        )
     broadcasts = sorted(
         (b for b in iter_jsonl(rec.path("broadcasts")) if _num(b.get("t_s")) is not None),
         key=lambda b: b["t_s"],
@@ -244,6 +249,15 @@ def load_recording(
         route_geo=route,
         video=video,
     )
+
+
+def _count_lines(path: Path) -> int:
+    """Non-blank lines of a text file (0 when missing)."""
+    try:
+        with open(path, "rb") as f:
+            return sum(1 for line in f if line.strip())
+    except OSError:
+        return 0
 
 
 def _num(v) -> float | None:

@@ -330,6 +330,20 @@ def test_partial_recording_is_reported_as_far_as_it_goes(tmp_path, cli):
     assert all(f'data-alert-id="{i}"' in page for i in ids)
 
 
+def test_bad_alert_lines_are_counted(recording, tmp_path):
+    import shutil
+
+    folder = tmp_path / "rec"
+    shutil.copytree(recording, folder)
+    lines = (folder / "alerts.jsonl").read_text().splitlines()
+    lines.insert(1, '{"id": "x", "kind": "no-such-kind", "t_s": 1}')
+    lines.insert(2, "not json")
+    (folder / "alerts.jsonl").write_text("\n".join(lines) + "\n")
+    report = build_report(folder)
+    assert len(report.input.alerts) == 3
+    assert any("2 of 5 lines are not valid alerts" in m for m in report.missing)
+
+
 def test_json_format(recording, cli):
     res = cli("report", str(recording), "--format", "json")
     assert res.returncode == 0, res.stderr
