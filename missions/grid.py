@@ -317,14 +317,22 @@ def two_opt(
 
 def cheapest_insertion(order: list[Segment], seg: Segment, home_xy) -> list[Segment]:
     """Insert ``seg`` (either orientation) where it lengthens the straight-line tour least."""
+    home = np.asarray(home_xy, float)
+    if order:
+        a = np.array([s.a for s in order], float)
+        b = np.array([s.b for s in order], float)
+        outs = np.vstack([home[None, :], b])  # where the tour is before each gap
+        ins = np.vstack([a, home[None, :]])  # where it goes after each gap
+    else:
+        outs = home[None, :]
+        ins = home[None, :]
+    base = np.hypot(*(ins - outs).T)
     best = None
-    pts_out = [tuple(home_xy)] + [s.b for s in order]
-    pts_in = [s.a for s in order] + [tuple(home_xy)]
     for cand in (seg, seg.reversed()):
-        for i in range(len(order) + 1):
-            p, q = pts_out[i], pts_in[i]
-            cost = math.dist(p, cand.a) + cand.length + math.dist(cand.b, q) - math.dist(p, q)
-            if best is None or cost < best[0]:
-                best = (cost, i, cand)
+        ca, cb = np.asarray(cand.a), np.asarray(cand.b)
+        cost = np.hypot(*(outs - ca).T) + cand.length + np.hypot(*(ins - cb).T) - base
+        i = int(np.argmin(cost))
+        if best is None or cost[i] < best[0]:
+            best = (float(cost[i]), i, cand)
     _, i, cand = best
     return [*order[:i], cand, *order[i:]]

@@ -68,6 +68,8 @@ UNCOVERED_GOAL = 0.002
 """Coverage repair stops once less than this share of the free area is uncovered."""
 REPAIR_ROUNDS = 4
 """Rounds of coverage repair (each adds segments through the largest uncovered pieces)."""
+MAX_SPACE_VERTICES = 800
+"""Flyable regions with more vertices are simplified inward for planning (see ``_tame``)."""
 MIN_PARTIAL_M = 30.0
 """A sortie is filled up with part of the next transect when at least this much of it fits."""
 
@@ -222,6 +224,17 @@ class _Context:
     clearance: float
     _routers: dict = field(default_factory=dict)
 
+    @property
+    def fly_inner(self) -> BaseGeometry:
+        """The flyable region shrunk by 5 cm (points strictly inside it), cached."""
+        got = self._routers.get("_fly_inner")
+        if got is None:
+            got = self.fly.buffer(-0.05)
+            if got.is_empty:
+                got = self.fly
+            self._routers["_fly_inner"] = got
+        return got
+
     def router(self, name: str) -> Router:
         r = self._routers.get(name)
         if r is None:
@@ -339,7 +352,11 @@ def _context(area: Area, camera, survey, sorties, fence, home) -> _Context:
 
     fence_local = _fence_polygon(area, home_xy, float(fence.margin_m), warnings)
     fence_inner = fence_local.buffer(-FENCE_MARGIN_M, join_style="mitre")
-    keepout = area.keepout_local.buffer(clearance) if area.holes else Polygon()
+    keepout = (
+        area.keepout_local.buffer(clearance, join_style="mitre", mitre_limit=2.0)
+        if area.holes
+        else Polygon()
+    )
     fly = area.polygon_local.intersection(fence_inner)
     if not keepout.is_empty:
         fly = fly.difference(keepout)
@@ -349,11 +366,13 @@ def _context(area: Area, camera, survey, sorties, fence, home) -> _Context:
             f"(kept {clearance:g} m away) is empty"
         )
     turnaround = float(survey.turnaround_m)
+    fly = _tame(fly)
     transit = fly
     if turnaround > 0:
         band = area.polygon_local.buffer(turnaround, join_style="mitre").intersection(fence_inner)
-        transit = band.difference(keepout) if not keepout.is_empty else band
+        transit = _tame(band.difference(keepout) if not keepout.is_empty else band).union(fly)
     home_space = fence_inner.difference(keepout) if not keepout.is_empty else fence_inner
+    home_space = _tame(home_space).union(transit)
     corner = survey.start_corner
     corner_xy = None
     if corner != "auto":
@@ -393,6 +412,30 @@ def _context(area: Area, camera, survey, sorties, fence, home) -> _Context:
         warnings=warnings,
         clearance=clearance,
     )
+
+
+def _tame(geom: BaseGeometry, max_vertices: int = MAX_SPACE_VERTICES) -> BaseGeometry:
+    """A version of ``geom`` with at most ``max_vertices`` vertices that lies inside ``geom``.
+
+    Survey-grade or OSM boundaries can have thousands of vertices (or GPS noise) that make routing
+    slow and block visibility. The region is shrunk by a tolerance, simplified with the same
+    tolerance (Douglas-Peucker keeps every point within it), and clipped to the original, so the
+    result never reaches outside; the tolerance doubles until the vertex count fits.
+    """
+    if shapely.get_num_coordinates(geom) <= max_vertices:
+        return geom
+    tol = 0.5
+    out = geom
+    while tol < 1e4:
+        cand = geom.buffer(-tol, join_style="mitre").simplify(tol, preserve_topology=True)
+        cand = shapely.union_all([p for p in polygons_of(cand.intersection(geom)) if p.area > 1.0])
+        if cand.is_empty:
+            break
+        out = cand
+        if shapely.get_num_coordinates(out) <= max_vertices:
+            break
+        tol *= 2.0
+    return out
 
 
 def _fence_polygon(area: Area, home_xy, margin: float, warnings: list[str]) -> Polygon:
@@ -519,7 +562,9 @@ def _repair_coverage(ctx: _Context, angle: float, order: list[Segment]):
     d = direction(angle)
     covered = transects_coverage([(s.a, s.b, s.heading) for s in order], ctx.fp)
     total = ctx.target.area
-    thr = max(1.0, total * 1e-5)
+    # pieces smaller than 2 % of the footprint are slivers along a ragged boundary: not worth a
+    # detour each (they count against the coverage figure, which stays honest)
+    thr = max(1.0, total * 1e-5, 0.02 * float(ctx.fp.polygon.area))
     ys = ctx.fp.corners[:, 1]
     for _ in range(REPAIR_ROUNDS):
         uncovered = ctx.target.difference(covered)
@@ -531,7 +576,11 @@ def _repair_coverage(ctx: _Context, angle: float, order: list[Segment]):
             if q.area < thr or len(added) >= 60:
                 break
             seg = _repair_segment(ctx, q, d, float(ys.min()), float(ys.max()))
-            if seg is not None:
+            if seg is None:
+                continue
+            # a piece out of reach (a pocket of a ragged boundary) is not worth a detour
+            swept = transects_coverage([(seg.a, seg.b, seg.heading)], ctx.fp)
+            if swept.intersection(q).area >= min(0.5 * q.area, thr):
                 added.append(seg)
         if not added:
             break
@@ -546,9 +595,7 @@ def _repair_coverage(ctx: _Context, angle: float, order: list[Segment]):
 def _repair_segment(ctx: _Context, q: Polygon, d: np.ndarray, ymin: float, ymax: float):
     rp = q.representative_point()
     if not ctx.fly.covers(rp):
-        inner = ctx.fly.buffer(-0.05)
-        src = inner if not inner.is_empty else ctx.fly
-        rp = nearest_points(src, rp)[0]
+        rp = nearest_points(ctx.fly_inner, rp)[0]
     p = np.array([rp.x, rp.y])
     minx, miny, maxx, maxy = ctx.fly.bounds
     big = math.hypot(maxx - minx, maxy - miny) + 10.0
@@ -578,6 +625,8 @@ def _repair_segment(ctx: _Context, q: Polygon, d: np.ndarray, ymin: float, ymax:
 def _connect(ctx: _Context, a, b) -> list:
     path = ctx.router("transit").path(a, b)
     if path is None:
+        path = _local_path(ctx, a, b)
+    if path is None:
         path = ctx.router("home").path(a, b)
         if path is None:
             raise PlanningError(
@@ -589,6 +638,23 @@ def _connect(ctx: _Context, a, b) -> list:
             "the district (inside the fence margin)"
         )
     return path
+
+
+def _local_path(ctx: _Context, a, b):
+    """Retry a failed transit route on the part of the space around a and b, at full detail.
+
+    The global graph thins its nodes on very detailed boundaries; around two points the local
+    graph is small enough to keep every reflex vertex.
+    """
+    pa, pb = Point(a), Point(b)
+    comps = polygons_of(ctx.transit)
+    ca = [c for c in comps if c.buffer(0.05).covers(pa)]
+    if not ca or not ca[0].buffer(0.05).covers(pb):
+        return None
+    d = pa.distance(pb)
+    window = LineString([a, b]).buffer(max(3.0 * d, 100.0))
+    local = ca[0].intersection(window)
+    return Router(local, inset_m=min(0.5, ctx.clearance / 2)).path(a, b)
 
 
 def _home_leg(ctx: _Context, a, b) -> list:
@@ -645,9 +711,13 @@ def _split_sorties(ctx: _Context, order: list[Segment], straight: bool = False):
                 break
             if f * s.length < 1.0:
                 need = model.sortie_s([*cand[:-1], *ret(s.a)[1:]])
+                lat, lon = ctx.area.frame.to_geo(s.a[0], s.a[1])
+                dist_km = path_length(cand[:-1]) / 1000.0
                 raise PlanningError(
-                    f"the battery budget ({budget / 60:.1f} min after reserve) is too small: "
-                    f"reaching the district and returning already takes {need / 60:.1f} min"
+                    f"the battery budget ({budget / 60:.1f} min after the reserve) cannot reach the "
+                    f"transect at {float(lat):.6f}, {float(lon):.6f} ({dist_km:.1f} km from home) "
+                    f"and come back: that alone takes {need / 60:.1f} min; raise "
+                    "sorties.endurance_min, lower sorties.reserve_pct or take off closer"
                 )
             a, b = np.asarray(s.a), np.asarray(s.b)
             m = tuple((a + f * (b - a)).tolist())

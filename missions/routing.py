@@ -25,6 +25,9 @@ from missions.shapes import polygons_of
 
 XY = tuple[float, float]
 
+MAX_NODES = 250
+"""Upper bound on graph nodes; more detailed boundaries are simplified for node selection only."""
+
 
 class Router:
     """Shortest collision-free paths in a (multi)polygon.
@@ -55,6 +58,13 @@ class Router:
         inner = space.buffer(-inset_m, join_style="mitre", mitre_limit=3.0)
         self._inner = inner
         self.nodes = _reflex_vertices(inner)
+        # A detailed boundary (thousands of vertices from a survey or OSM) would make the graph
+        # cubic to solve: thin the candidate nodes with Douglas-Peucker (it keeps a subset of the
+        # original vertices, so nodes stay inside; visibility is still tested exactly).
+        tol = max(inset_m, 0.25)
+        while len(self.nodes) > MAX_NODES and tol < 1e4:
+            self.nodes = _reflex_vertices(inner.simplify(tol, preserve_topology=True))
+            tol *= 2.0
         n = len(self.nodes)
         self._dist = np.full((n, n), np.inf)
         self._next = np.full((n, n), -1, dtype=np.int64)

@@ -17,11 +17,12 @@ def _num(v: float, digits: int = 6) -> str:
 def items_table(items, title: str):
     """A rich Table of mission items: seq, frame, command name, params, lat/x, lon/y, alt/z."""
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
     from missions.items import command_name, frame_name
 
-    t = Table(title=title, box=box.SIMPLE, title_justify="left")
+    t = Table(title=escape(title), box=box.SIMPLE, title_justify="left")
     for col in ("seq", "frame", "command", "p1", "p2", "p3", "p4", "lat/x", "lon/y", "alt/z", "ac"):
         t.add_column(col, justify="left" if col in ("frame", "command") else "right")
     for it in items:
@@ -80,5 +81,7 @@ def run_show(args: argparse.Namespace) -> int:
         )
         shown += 1
     if shown == 0:
-        console.print(f"{args.file} [{mf.format}]: no items")
+        from rich.markup import escape
+
+        console.print(escape(f"{args.file} [{mf.format}]: no items"))
     return 0

@@ -83,6 +83,13 @@ class Area:
     return_point: tuple[float, float, float] | None = None
     coord_order: str = "[lon, lat]"
 
+    @classmethod
+    def from_config(cls, cfg, area_path=None) -> Area:
+        """The area named by a config's ``area`` section (see :func:`missions.areas.area_from_config`)."""
+        from missions.areas import area_from_config
+
+        return area_from_config(cfg, area_path)
+
     @cached_property
     def polygon_local(self) -> Polygon:
         """District boundary in local metres."""

@@ -233,6 +233,12 @@ def test_plan_geofence_v1_and_trailing_commas(tmp_path):
     mf = read_mission_file(f)
     assert [it.command for it in mf.fence] == [5001, 5001, 5001, 5000]
     assert len(mf.mission) == 1  # home only
+    # written back as geoFence version 2, the same fence items come out
+    again = read_mission_file(
+        write_plan(tmp_path / "v2.plan", mf.mission, mf.fence, mf.rally, mf.home)
+    )
+    assert same_lists(again.fence, mf.fence)
+    assert json.loads((tmp_path / "v2.plan").read_text())["geoFence"]["version"] == 2
 
 
 def test_legacy_mission_v1(tmp_path):

@@ -1,0 +1,118 @@
+"""Planning speed: the demo district, and concave districts with no-fly holes of 1, 10 and 50 km².
+
+Prints figures; asserts nothing (speed targets are measured here, never in tests).
+
+Usage:
+    python benchmarks/plan.py [--repeat N] [--alt M]
+
+The synthetic districts are the demo district's shape (concave, two holes) scaled to the target
+area; home stays at the scaled demo home. Default settings of configs/default.yaml otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def _scaled_area(base, factor: float):
+    """The base area scaled about its local origin by ``factor`` (a new Area)."""
+    import shapely
+    from shapely.geometry import Polygon
+
+    from missions.areas.model import Hole, RawArea, RawPart, build_area
+    from missions.shapes import local_to_geo
+
+    f = base.frame
+
+    def scale(geom):
+        return local_to_geo(shapely.affinity.scale(geom, factor, factor, origin=(0, 0)), f)
+
+    outer = scale(base.polygon_local)
+    raw = RawArea(source=f"{base.name} x{factor:.2f}", coord_order="[lon, lat]")
+    raw.parts.append(RawPart(outer=list(outer.exterior.coords), where="scaled"))
+    for h, poly in zip(base.holes, base.holes_local, strict=True):
+        raw.holes.append(Hole(h.name, Polygon(scale(poly).exterior), "scaled"))
+    return build_area(raw)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--repeat", type=int, default=5, help="runs per case (median reported)")
+    ap.add_argument(
+        "--alt", type=float, default=None, help="survey altitude, metres (default: config)"
+    )
+    args = ap.parse_args(argv)
+
+    from groundstation.config import load_config
+    from missions.areas import area_from_config
+    from missions.planner import plan_patrol, resolve_home
+    from missions.settings import GeoPoint
+
+    overrides = {"area.district": str(REPO / "configs/districts/demo.geojson")}
+    if args.alt:
+        overrides["survey.alt_m"] = args.alt
+    cfg = load_config(None, overrides)
+    sections = (cfg.camera, cfg.survey, cfg.sorties, cfg.fence, cfg.rally)
+
+    def run(area, home, repeat):
+        nonlocal sections
+        times, plan = [], None
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            plan = plan_patrol(area, *sections, home)
+            times.append(time.perf_counter() - t0)
+        return plan, times
+
+    print(f"dronepatrol planner benchmark (alt {cfg.survey.alt_m:g} m, speed {cfg.survey.speed_m_s:g} m/s, "
+          f"endurance {cfg.sorties.endurance_min:g} min, angle {cfg.survey.angle_deg})")  # fmt: skip
+    t0 = time.perf_counter()
+    demo = area_from_config(cfg)
+    load_s = time.perf_counter() - t0
+    home = resolve_home(cfg, demo)
+    cold_t0 = time.perf_counter()
+    plan_patrol(demo, *sections, home)
+    cold = time.perf_counter() - cold_t0
+    plan, times = run(demo, home, args.repeat)
+    header = f"{'case':<44}{'km²':>8}{'lines':>7}{'wps':>7}{'sorties':>9}{'route km':>10}{'cover %':>9}{'angle':>7}{'median s':>10}{'max s':>8}"
+    print(header)
+    print("-" * len(header))
+
+    def row(name, plan, times):
+        st = plan.stats
+        print(f"{name:<44}{st.area_m2 / 1e6:>8.2f}{st.transect_lines:>7}{st.waypoints:>7}{st.sorties:>9}"
+              f"{st.route_length_m / 1000:>10.1f}{st.coverage_pct:>9.2f}{st.angle_deg:>7.1f}"
+              f"{statistics.median(times):>10.3f}{max(times):>8.3f}")  # fmt: skip
+
+    row("demo district", plan, times)
+    print(f"  (area file load {load_s:.3f} s; first plan incl. warm-up {cold:.3f} s)")
+    base_km2 = demo.area_m2 / 1e6
+    hx, hy = demo.frame.to_local(home.lat_deg, home.lon_deg)
+    for target in (1.0, 10.0, 50.0):
+        factor = (target / base_km2) ** 0.5
+        area = _scaled_area(demo, factor)
+        lat, lon = demo.frame.to_geo(hx * factor, hy * factor)
+        h = GeoPoint(lat_deg=float(lat), lon_deg=float(lon), alt_m=home.alt_m)
+        repeat = args.repeat if target < 20 else max(1, args.repeat // 3)
+        if target >= 20:
+            # 20 minutes of battery cannot reach the far side of a 50 km² district from one home
+            sections = (cfg.camera, cfg.survey, cfg.sorties.model_copy(update={"endurance_min": 60.0}),
+                        cfg.fence, cfg.rally)  # fmt: skip
+            label = f"concave + 2 holes, {target:g} km² (60 min battery)"
+        else:
+            label = f"concave + 2 holes, {target:g} km²"
+        plan, times = run(area, h, repeat)
+        row(label, plan, times)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
