@@ -14,7 +14,7 @@ import threading
 
 def register(sub, common: argparse.ArgumentParser) -> None:
     """Add the ``replay`` subcommand."""
-    from groundstation.cli import HelpFormatter
+    from groundstation.cli import HelpFormatter, add_config_args
 
     p = sub.add_parser(
         "replay",
@@ -29,7 +29,8 @@ def register(sub, common: argparse.ArgumentParser) -> None:
             "examples:\n"
             "  dronepatrol replay recordings/20261129-101500\n"
             "  dronepatrol replay recordings/20261129-101500 --speed 8 --port 8081\n"
-            "  dronepatrol replay recordings/20261129-101500 --host 0.0.0.0 --token s3cret-token"
+            "  dronepatrol replay recordings/20261129-101500 --host 0.0.0.0 --token s3cret-token\n"
+            "  dronepatrol replay recordings/20261129-101500 --config configs/demo.yaml"
         ),
         formatter_class=HelpFormatter,
     )
@@ -59,25 +60,29 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         metavar="S",
         help="start this many seconds into the recording",
     )
+    add_config_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve the replay until interrupted."""
+    from groundstation.cli import config_from_args
     from groundstation.overlay import OverlayHub, OverlayServer, check_bind
     from groundstation.replay import RecordingReplay, check_speed, load_timeline
-    from missions.errors import DronePatrolError, InputError
+    from missions.errors import DronePatrolError
 
     check_speed(args.speed)
-    if not 0 <= args.port <= 65535:
-        raise InputError(f"--port must be 0..65535, got {args.port}")
-    check_bind(args.host, args.token)
+    cfg = config_from_args(
+        args, {"overlay.port": args.port, "overlay.host": args.host, "overlay.token": args.token}
+    )
+    host, port, token = cfg.overlay.host, cfg.overlay.port, cfg.overlay.token
+    check_bind(host, token)
     timeline = load_timeline(args.recording)
     hub = OverlayHub(title=f"dronepatrol replay · {timeline.name}", mode="replay")
     replay = RecordingReplay(
         timeline, hub, speed=args.speed, paused=args.paused, start_s=args.start
     )
-    server = OverlayServer(hub, host=args.host, port=args.port, token=args.token)
+    server = OverlayServer(hub, host=host, port=port, token=token)
     stop = threading.Event()
 
     def on_signal(signum, _frame):
