@@ -268,6 +268,11 @@ class SimHandle:
         return self._thread.is_alive()
 
     @property
+    def error(self) -> BaseException | None:
+        """The exception that ended the simulator thread, if it crashed."""
+        return self._thread.error
+
+    @property
     def sim_time_s(self) -> float:
         """Simulated seconds since the vehicle booted."""
         return self._thread.snapshot.t_sim

@@ -56,7 +56,7 @@ def test_link_cut_silences_both_directions_then_recovers(sim_factory):
     with Gcs(sim.url, sim.speedup) as gcs:
         gcs.request_streams(10)
         gcs.recv("ATTITUDE")
-        sim.cut_link(3.0)
+        sim.cut_link(5.0)
         gcs.drain(0.3)  # packets already in flight
         during = gcs.drain(1.0)
         assert during == []
