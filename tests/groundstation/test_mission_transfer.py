@@ -7,6 +7,7 @@ link cuts) is built-in only (``sim_factory``).
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
@@ -201,3 +202,87 @@ def test_items_must_be_numbered_from_zero(sim_factory):
             mt.upload(link, [items[0], items[1], items[3], items[4]], 0)
         # nothing was sent: the vehicle still has its empty mission
         assert len(mt.download(link, 0)) == 1
+
+
+# --- a lost final MISSION_ACK (scripted vehicle) ---------------------------------------------------
+
+
+def _ardupilot_like_vehicle_that_loses_its_final_ack(stored: list):
+    """Runs MissionItemProtocol's upload as ArduPilot does, but its final ACK never arrives; a
+    re-sent item then gets MAV_MISSION_ERROR (no upload in progress), downloads work."""
+    from pymavlink.dialects.v20 import ardupilotmega as m
+
+    def script(peer, conn):
+        mav = m.MAVLink(None, srcSystem=1, srcComponent=1)
+        state = {"receiving": False, "i": 0, "n": 0, "items": []}
+
+        def out(msg):
+            conn.sendall(msg.pack(mav))
+            mav.seq = (mav.seq + 1) % 256
+
+        parser = m.MAVLink(None)
+        last_hb = 0.0
+        while not peer.stop.is_set():
+            now = time.monotonic()
+            if now - last_hb > 0.5:
+                last_hb = now
+                out(m.MAVLink_heartbeat_message(2, 3, 0, 0, 3, 3))
+            try:
+                data = conn.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            for msg in parser.parse_buffer(data) or []:
+                t = msg.get_type()
+                if t == "MISSION_COUNT":
+                    state.update(receiving=True, i=0, n=msg.count, items=[])
+                    out(m.MAVLink_mission_request_message(255, 190, 0, 0))
+                elif t == "MISSION_ITEM_INT":
+                    if not state["receiving"]:
+                        out(m.MAVLink_mission_ack_message(255, 190, m.MAV_MISSION_ERROR, 0))
+                    elif msg.seq != state["i"]:
+                        out(
+                            m.MAVLink_mission_ack_message(
+                                255, 190, m.MAV_MISSION_INVALID_SEQUENCE, 0
+                            )
+                        )
+                    else:
+                        state["items"].append(MissionItem.from_wire(msg))
+                        state["i"] += 1
+                        if state["i"] == state["n"]:
+                            state["receiving"] = False
+                            stored[:] = state["items"]  # complete; the ACCEPTED ack is "lost"
+                        else:
+                            out(m.MAVLink_mission_request_message(255, 190, state["i"], 0))
+                elif t == "MISSION_REQUEST_LIST":
+                    out(m.MAVLink_mission_count_message(255, 190, len(stored), 0))
+                elif t == "MISSION_REQUEST_INT":
+                    w = stored[msg.seq].to_wire()
+                    out(
+                        m.MAVLink_mission_item_int_message(255, 190, **{k: v for k, v in w.items()})
+                    )
+
+    return script
+
+
+@pytest.mark.timeout(120)
+def test_lost_final_ack_is_resolved_by_reading_the_list_back(caplog):
+    import logging
+
+    from _scripted_peer import Peer
+
+    caplog.set_level(logging.INFO, logger="groundstation.mission_transfer")
+
+    stored: list = []
+    peer = Peer(_ardupilot_like_vehicle_that_loses_its_final_ack(stored))
+    try:
+        items = survey_mission(7)
+        with Link.connect(f"tcp:127.0.0.1:{peer.port}", timeout_s=30) as link:
+            mt.upload(link, items, 0, item_timeout_s=3.0)
+        assert strictly_equal(items, stored)
+        assert "final MISSION_ACK not received: reading the mission back" in caplog.text
+    finally:
+        peer.close()
