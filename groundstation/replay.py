@@ -108,7 +108,7 @@ def load_timeline(folder: str | os.PathLike) -> ReplayTimeline:
             position, video frame or alert).
     """
     from groundstation.recording import Recording, iter_jsonl
-    from groundstation.report.recording import cut_last_line, event_text
+    from groundstation.report.recording import cut_last_line, event_severity, event_text
 
     p = Path(folder)
     if p.is_file() and p.name == "manifest.json":
@@ -155,9 +155,7 @@ def load_timeline(folder: str | os.PathLike) -> ReplayTimeline:
         t = _num(e.get("t_s"))
         if t is None:
             continue
-        kind = str(e.get("kind", ""))
-        level = "warning" if kind in ("link_lost", "interrupted") else "info"
-        tl.logs.append((t, event_text(e), level))
+        tl.logs.append((t, event_text(e), event_severity(e)))
     for b in iter_jsonl(rec.path("broadcasts")):
         t = _num(b.get("t_s"))
         if t is None:

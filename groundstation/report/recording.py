@@ -195,7 +195,7 @@ def load_recording(
         t = _num(e.get("t_s"))
         if t is None:
             continue
-        flight.messages.append(StatusMessage(t, event_text(e), _event_severity(kind)))
+        flight.messages.append(StatusMessage(t, event_text(e), event_severity(e)))
     flight.messages.sort(key=lambda m: m.t_s)
 
     # -- alerts and broadcasts ----------------------------------------------------------------------------
@@ -339,19 +339,26 @@ def _losses_from_events(events: list[dict]) -> list[LinkLoss]:
 _EVENT_WORDS = {
     "start": "recording started",
     "stop": "recording stopped",
-    "mission_uploaded": "mission uploaded",
+    "connected": "connected",
+    "mission_uploaded": "uploaded",
     "sortie_start": "sortie started",
     "sortie_end": "sortie ended",
     "mode": "mode",
     "armed": "armed",
     "disarmed": "disarmed",
-    "statustext": "vehicle says",
+    "statustext": "vehicle",
     "link_lost": "link LOST",
     "link_recovered": "link recovered",
     "hold": "holding over an alert",
     "resume": "mission resumed",
     "interrupted": "patrol interrupted",
+    "low_battery": "battery low",
+    "mission_item_reached": "reached mission item",
+    "home": "home set",
+    "rtl": "return to launch",
 }
+
+_SEVERITY_NAMES = ("emergency", "alert", "critical", "error", "warning", "notice", "info", "debug")
 
 
 def event_text(e: dict) -> str:
@@ -359,7 +366,22 @@ def event_text(e: dict) -> str:
     kind = str(e.get("kind", "event"))
     words = _EVENT_WORDS.get(kind, kind.replace("_", " "))
     rest = {k: v for k, v in e.items() if k not in ("t_s", "kind")}
-    for key in ("text", "mode", "reason", "message"):
+    if kind == "statustext" and isinstance(rest.get("text"), str):
+        return f"vehicle: {rest['text']}"
+    if kind == "mode" and rest.get("mode"):
+        was = f" (was {rest['previous']})" if rest.get("previous") else ""
+        return f"mode {rest['mode']}{was}"
+    if kind in ("armed", "disarmed") and set(rest) <= {"mode"}:
+        return f"{words} in {rest['mode']}" if rest.get("mode") else words
+    if kind == "mission_item_reached" and "seq" in rest:
+        return f"{words} {rest['seq']}"
+    if kind == "low_battery" and isinstance(rest.get("remaining_pct"), int | float):
+        return f"{words}: {rest['remaining_pct']:.0f} %"
+    if kind == "mission_uploaded" and "count" in rest:
+        what = rest.get("mission_type", "mission")
+        sortie = f" for sortie {rest['sortie']}" if rest.get("sortie") else ""
+        return f"{what} uploaded: {rest['count']} items{sortie}"
+    for key in ("text", "reason", "message"):
         if isinstance(rest.get(key), str) and len(rest) == 1:
             return f"{words}: {rest[key]}"
     if not rest:
@@ -375,8 +397,18 @@ def event_text(e: dict) -> str:
     return f"{words} ({', '.join(parts)})"
 
 
+def event_severity(e: dict) -> str:
+    """``info``, ``warning`` or ``error`` for an ``events.jsonl`` record."""
+    kind = str(e.get("kind", ""))
+    if kind == "statustext":
+        sev = e.get("severity")
+        if isinstance(sev, int) and 0 <= sev < len(_SEVERITY_NAMES):
+            return "error" if sev <= 3 else "warning" if sev == 4 else "info"
+    return _event_severity(kind)
+
+
 def _event_severity(kind: str) -> str:
-    if kind in ("link_lost", "interrupted"):
+    if kind in ("link_lost", "interrupted", "low_battery", "error"):
         return "warning"
     return "info"
 
