@@ -192,16 +192,12 @@ def build_area(raw: RawArea, no_fly=(), name: str | None = None) -> Area:
     polys = [Polygon(p.outer) for p in raw.parts]
     union = shapely.union_all(polys) if len(polys) > 1 else polys[0]
     if not isinstance(union, Polygon):
-        pieces = [p for p in shapely.get_parts(union)]
-        where = "; ".join(
-            f"{p.where}"
-            for p in raw.parts
-            if any(Polygon(p.outer).intersects(q) for q in pieces[1:])
-        )
+        pieces = list(shapely.get_parts(union))
+        names = [p.where.split(": ", 1)[-1] for p in raw.parts]
+        listed = "; ".join(names[:4]) + ("; ..." if len(names) > 4 else "")
         raise AreaError(
             f"{raw.source}: the area has {len(pieces)} separate parts that do not touch "
-            f"({where or 'several polygons'}); a patrol covers one connected district: put each "
-            "part in its own file"
+            f"({listed}); a patrol covers one connected district: put each part in its own file"
         )
     outer = Polygon(union.exterior)
     holes: list[Hole] = []
