@@ -102,7 +102,31 @@ class Sortie:
 
 @dataclass
 class PlanStats:
-    """Figures of a plan (printed by ``dronepatrol plan``, saved in plan.json)."""
+    """Figures of a plan (printed by ``dronepatrol plan``, saved in plan.json).
+
+    Attributes:
+        area_m2: Area to cover: district minus no-fly zones, m².
+        transects: Transect segments flown (a line cut by a hole counts twice; coverage-repair
+            segments and sortie cuts count too).
+        transect_lines: Distinct transect lines used.
+        waypoints: NAV_WAYPOINT items over all sorties.
+        route_length_m: Horizontal length of all sorties, home to home, metres.
+        flight_time_s: Estimated flight time of all sorties (:mod:`missions.flight_time`), s.
+        sorties: Number of sorties (battery changes + 1).
+        gsd_cm_px: Ground sampling distance at the image centre, cm/px.
+        coverage_pct: Share of ``area_m2`` swept by the footprint along the transects, percent
+            (:mod:`missions.coverage`).
+        angle_deg: Transect direction, degrees clockwise from north (the chosen one for ``auto``).
+        spacing_m: Distance between transects, metres.
+        footprint_w_m: Footprint width across the track, metres.
+        footprint_h_m: Footprint length along the track, metres.
+        alt_m: Survey altitude above home, metres.
+        speed_m_s: Ground speed, m/s.
+        turnaround_m: Turnaround distance used, metres.
+        holes: Number of no-fly zones.
+        sortie_budget_s: Flight time allowed per sortie (endurance minus reserve), seconds.
+        planning_time_s: Wall time :func:`plan_patrol` took, seconds.
+    """
 
     area_m2: float
     transects: int

@@ -61,7 +61,8 @@ def read_area_file(path: str | os.PathLike) -> RawArea:
     if not head:
         raise AreaError(f"{source}: empty file")
     if head.startswith("<"):
-        return read_kml(text.lstrip("\ufeff \t\n").encode("utf-8"), source)
+        # the original bytes: the XML declaration may name another encoding (Latin-1...)
+        return read_kml(data.lstrip(b"\xef\xbb\xbf \t\r\n"), source)
     if head.startswith(("{", "[")):
         obj = loads_json(text, source, AreaError)
         if isinstance(obj, dict) and obj.get("type") in GEOJSON_TYPES:

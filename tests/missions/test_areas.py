@@ -44,6 +44,17 @@ def test_geojson_polygon_with_interior_ring_is_area_with_hole(tmp_path):
     assert 0.8e6 < area.polygon_local.area < 1.0e6
 
 
+def test_geojson_bom_crlf_and_trailing_commas(tmp_path, caplog):
+    text = json.dumps({"type": "Polygon", "coordinates": [SQ, HOLE]}, indent=1)
+    text = text.replace("]\n ]", "],\n ]")  # hand-edited files end lists with commas
+    assert ",\n ]" in text
+    data = b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8")
+    with caplog.at_level(logging.WARNING):
+        area = load_area(write(tmp_path, "hand.geojson", data))
+    assert len(area.holes) == 1
+    assert "trailing comma" in caplog.text
+
+
 def test_geojson_feature_collection_with_named_no_fly_and_home(tmp_path):
     doc = {
         "type": "FeatureCollection",
@@ -140,6 +151,17 @@ def test_kmz_and_kml_without_namespace(tmp_path):
     assert len(load_area(buf).holes) == 2
     plain = KML.replace(' xmlns="http://www.opengis.net/kml/2.2"', "")
     assert len(load_area(write(tmp_path, "plain.xml", plain)).holes) == 2
+
+
+def test_kml_latin1_declaration_bom_and_crlf(tmp_path):
+    latin = KML.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').replace(
+        "Heping district", "Héping district"
+    )
+    data = latin.replace("\n", "\r\n").encode("latin-1")
+    area = load_area(write(tmp_path, "latin.kml", data))
+    assert area.name == "Héping district" and len(area.holes) == 2
+    bom = b"\xef\xbb\xbf  \r\n" + KML.encode("utf-8")
+    assert len(load_area(write(tmp_path, "bom.kml", bom)).holes) == 2
 
 
 def test_plan_geofence_inclusion_exclusion_circle(tmp_path):
