@@ -68,6 +68,8 @@ UNCOVERED_GOAL = 0.002
 """Coverage repair stops once less than this share of the free area is uncovered."""
 REPAIR_ROUNDS = 4
 """Rounds of coverage repair (each adds segments through the largest uncovered pieces)."""
+ARDUPILOT_FENCE_ALT_MAX_M = 100.0
+"""ArduCopter FENCE_ALT_MAX default, metres above home."""
 MAX_SPACE_VERTICES = 800
 """Flyable regions with more vertices are simplified inward for planning (see ``_tame``)."""
 MIN_PARTIAL_M = 30.0
@@ -357,6 +359,12 @@ def _context(area: Area, camera, survey, sorties, fence, home) -> _Context:
         warnings.append(
             f"transect spacing {spacing:.1f} m is wider than the camera footprint "
             f"{fp.width_m:.1f} m: strips between transects will not be seen"
+        )
+    if fence.enabled and survey.alt_m > ARDUPILOT_FENCE_ALT_MAX_M:
+        warnings.append(
+            f"survey altitude {survey.alt_m:g} m is above ArduCopter's default FENCE_ALT_MAX "
+            f"({ARDUPILOT_FENCE_ALT_MAX_M:g} m): raise FENCE_ALT_MAX on the vehicle or the fence "
+            "will trigger"
         )
     clearance = float(getattr(survey, "no_fly_clearance_m", 5.0))
     hx, hy = area.frame.to_local(home.lat_deg, home.lon_deg)
