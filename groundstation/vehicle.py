@@ -876,10 +876,11 @@ class Vehicle:
         last_result = None
         while True:
             if wait_ready:
+                patience = 3.0 if self.initialising() else 1.0
                 with contextlib.suppress(VehicleTimeoutError):
                     self.wait_until(
                         self.ready_to_arm,
-                        max(0.0, min(3.0, deadline - time.monotonic())),
+                        max(0.0, min(patience, deadline - time.monotonic())),
                         "pre-arm checks",
                     )
             settled = not self.initialising()
@@ -908,7 +909,8 @@ class Vehicle:
                 )
                 detail = "; ".join(reasons) if reasons else "the vehicle gave no reason"
                 raise ArmError(f"arming {how}: {detail}", reasons)
-            self._wait_s(min(2.0, max(0.0, deadline - time.monotonic())))
+            pause = 2.0 if not settled else 0.5
+            self._wait_s(min(pause, max(0.0, deadline - time.monotonic())))
 
     def _wait_s(self, seconds: float) -> None:
         end = time.monotonic() + seconds
