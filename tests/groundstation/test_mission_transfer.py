@@ -207,9 +207,11 @@ def test_items_must_be_numbered_from_zero(sim_factory):
 # --- a lost final MISSION_ACK (scripted vehicle) ---------------------------------------------------
 
 
-def _ardupilot_like_vehicle_that_loses_its_final_ack(stored: list):
-    """Runs MissionItemProtocol's upload as ArduPilot does, but its final ACK never arrives; a
-    re-sent item then gets MAV_MISSION_ERROR (no upload in progress), downloads work."""
+def _scripted_vehicle(stored: list, *, request_int: bool = False, lose_final_ack: bool = True):
+    """Runs MissionItemProtocol's upload as ArduPilot does. With ``lose_final_ack`` its final ACK
+    never arrives (a re-sent item then gets MAV_MISSION_ERROR: no upload in progress); with
+    ``request_int`` it asks with MISSION_REQUEST_INT (newer autopilots) instead of
+    MISSION_REQUEST. Downloads work."""
     from pymavlink.dialects.v20 import ardupilotmega as m
 
     def script(peer, conn):
@@ -219,6 +221,14 @@ def _ardupilot_like_vehicle_that_loses_its_final_ack(stored: list):
         def out(msg):
             conn.sendall(msg.pack(mav))
             mav.seq = (mav.seq + 1) % 256
+
+        def request(seq):
+            kind = (
+                m.MAVLink_mission_request_int_message
+                if request_int
+                else m.MAVLink_mission_request_message
+            )
+            return kind(255, 190, seq, 0)
 
         parser = m.MAVLink(None)
         last_hb = 0.0
@@ -239,7 +249,7 @@ def _ardupilot_like_vehicle_that_loses_its_final_ack(stored: list):
                 t = msg.get_type()
                 if t == "MISSION_COUNT":
                     state.update(receiving=True, i=0, n=msg.count, items=[])
-                    out(m.MAVLink_mission_request_message(255, 190, 0, 0))
+                    out(request(0))
                 elif t == "MISSION_ITEM_INT":
                     if not state["receiving"]:
                         out(m.MAVLink_mission_ack_message(255, 190, m.MAV_MISSION_ERROR, 0))
@@ -254,9 +264,11 @@ def _ardupilot_like_vehicle_that_loses_its_final_ack(stored: list):
                         state["i"] += 1
                         if state["i"] == state["n"]:
                             state["receiving"] = False
-                            stored[:] = state["items"]  # complete; the ACCEPTED ack is "lost"
+                            stored[:] = state["items"]
+                            if not lose_final_ack:
+                                out(m.MAVLink_mission_ack_message(255, 190, 0, 0))
                         else:
-                            out(m.MAVLink_mission_request_message(255, 190, state["i"], 0))
+                            out(request(state["i"]))
                 elif t == "MISSION_REQUEST_LIST":
                     out(m.MAVLink_mission_count_message(255, 190, len(stored), 0))
                 elif t == "MISSION_REQUEST_INT":
@@ -277,12 +289,33 @@ def test_lost_final_ack_is_resolved_by_reading_the_list_back(caplog):
     caplog.set_level(logging.INFO, logger="groundstation.mission_transfer")
 
     stored: list = []
-    peer = Peer(_ardupilot_like_vehicle_that_loses_its_final_ack(stored))
+    peer = Peer(_scripted_vehicle(stored, lose_final_ack=True))
     try:
         items = survey_mission(7)
         with Link.connect(f"tcp:127.0.0.1:{peer.port}", timeout_s=30) as link:
             mt.upload(link, items, 0, item_timeout_s=3.0)
         assert strictly_equal(items, stored)
         assert "final MISSION_ACK not received: reading the mission back" in caplog.text
+    finally:
+        peer.close()
+
+
+@pytest.mark.timeout(120)
+def test_mission_request_int_is_answered_too(caplog):
+    import logging
+
+    from _scripted_peer import Peer
+
+    caplog.set_level(logging.INFO, logger="groundstation.mission_transfer")
+
+    stored: list = []
+    peer = Peer(_scripted_vehicle(stored, request_int=True, lose_final_ack=False))
+    try:
+        items = survey_mission(9)
+        with Link.connect(f"tcp:127.0.0.1:{peer.port}", timeout_s=30) as link:
+            mt.upload(link, items, 0)
+        assert strictly_equal(items, stored)
+        assert "mission upload to" in caplog.text  # the completion log line: the ACK was used
+        assert "reading the mission back" not in caplog.text
     finally:
         peer.close()
