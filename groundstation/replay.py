@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 TICK_S = 0.04
 """Feeder period (25 Hz): the finest time step of state, alerts and frames."""
 MAX_SPEED = 64.0
+MAX_FRAME_FALLBACK = 100
+"""When a frame cannot be decoded (a cut segment), up to this many earlier frames are tried."""
 REBUILD_TRAIL_POINTS = 1500
 """Trail points pushed again after a seek (the flown track up to the new time, decimated)."""
 
@@ -620,14 +622,17 @@ class RecordingReplay:
         i = bisect.bisect_right(self._frame_t, t) - 1
         if i < 0 or i == self._shown_frame:
             return
-        fr = self.timeline.frames[i]
-        img = self._reader.read(fr.segment, fr.segment_frame)
         self._shown_frame = i
-        if img is None:
-            self.frames_unreadable += 1
-            return
-        self.hub.push_frame(img, fr.t_s, fr.frame_index)
-        self.frames_pushed += 1
+        # a frame the (cut) video cannot deliver: show the last one before it that it can
+        for j in range(i, max(-1, i - MAX_FRAME_FALLBACK), -1):
+            fr = self.timeline.frames[j]
+            img = self._reader.read(fr.segment, fr.segment_frame)
+            if img is not None:
+                self.hub.push_frame(img, fr.t_s, fr.frame_index)
+                self.frames_pushed += 1
+                return
+            if j == i:
+                self.frames_unreadable += 1
 
 
 def check_speed(speed: float) -> None:

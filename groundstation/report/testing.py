@@ -16,6 +16,9 @@
 
 These produce inputs for unit tests of the readers; the end-to-end tests use a recording made by
 ``dronepatrol patrol`` on the simulator.
+
+Browser checks shared by the unit and end-to-end tests (Playwright pages in Debian's headless
+Chromium started with :data:`CHROMIUM_ARGS`): :func:`check_replay_page`, :func:`check_report_page`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,16 @@ from pathlib import Path
 import numpy as np
 
 from missions.geo import LocalFrame
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+"""Flags of Debian's /usr/bin/chromium in the browser tests."""
 
 HEAD = b"\xa3\x95"
 FMT_TYPE = 128
@@ -678,3 +691,143 @@ def _write_wav(path: Path, seconds: float = 0.2, rate: int = 16000) -> None:
         wf.setsampwidth(2)
         wf.setframerate(rate)
         wf.writeframes(samples.tobytes())
+
+
+# --- browser checks ------------------------------------------------------------------------------
+
+
+def watch(page) -> list[str]:
+    """Collect page errors, console errors and warnings, and failed requests of ``page``.
+
+    A request the page itself aborts (the event stream it closes to reload after a seek) is not
+    a failure.
+    """
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "warning")
+            else None
+        ),
+    )
+    page.on(
+        "requestfailed",
+        lambda r: (
+            problems.append(f"request failed: {r.url} {r.failure}")
+            if "ERR_ABORTED" not in (r.failure or "")
+            else None
+        ),
+    )
+    return problems
+
+
+def check_replay_page(browser, timeline, server_url: str, replay) -> None:
+    """Video frames and the vehicle move; pause holds them; seek jumps to the recorded moment.
+
+    Args:
+        browser: A Playwright ``Browser``.
+        timeline: The :class:`~groundstation.replay.ReplayTimeline` being replayed.
+        server_url: The overlay page's URL.
+        replay: The running :class:`~groundstation.replay.RecordingReplay`.
+
+    Raises:
+        AssertionError: A check failed (Playwright timeouts raise their own error).
+    """
+    page = browser.new_page(viewport={"width": 1400, "height": 850})
+    problems = watch(page)
+    page.goto(server_url)
+    page.wait_for_selector("#replay-bar:not([hidden])", timeout=30000)
+    # video frames arrive and the vehicle moves on the map
+    page.wait_for_function(
+        "() => Number(document.getElementById('video').dataset.framesShown || 0) >= 3",
+        timeout=60000,
+    )
+    page.wait_for_function(
+        "() => document.getElementById('vehicle').dataset.lat !== undefined", timeout=30000
+    )
+    lat1 = page.eval_on_selector("#vehicle", "e => e.dataset.lat + ',' + e.dataset.lon")
+    seq1 = int(page.eval_on_selector("#video", "e => e.dataset.frameSeq"))
+    page.wait_for_function(
+        f"() => (document.getElementById('vehicle').dataset.lat + ',' + document.getElementById('vehicle').dataset.lon) !== '{lat1}'",
+        timeout=60000,
+    )
+    page.wait_for_function(
+        f"() => Number(document.getElementById('video').dataset.frameSeq) > {seq1}", timeout=60000
+    )
+
+    # pause: the playback time, the frame and the vehicle stay put
+    page.click("#rp-play")
+    page.wait_for_function(
+        "() => document.getElementById('rp-play').dataset.paused === '1'", timeout=30000
+    )
+    assert replay.status()["paused"] is True
+    page.wait_for_timeout(800)  # let in-flight frames and state land
+    held = page.evaluate(
+        "() => [document.getElementById('video').dataset.frameSeq, document.getElementById('vehicle').dataset.lat,"
+        " document.getElementById('vehicle').dataset.lon, document.getElementById('rp-seek').value]"
+    )
+    page.wait_for_timeout(2000)
+    assert (
+        page.evaluate(
+            "() => [document.getElementById('video').dataset.frameSeq, document.getElementById('vehicle').dataset.lat,"
+            " document.getElementById('vehicle').dataset.lon, document.getElementById('rp-seek').value]"
+        )
+        == held
+    )
+
+    # seek with the slider to 70 % of the recording: state, frame and alerts of that moment
+    target = timeline.start_s + 0.7 * (timeline.end_s - timeline.start_s)
+    page.eval_on_selector(
+        "#rp-seek",
+        f"e => {{ e.value = '{target}'; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); }}",
+    )
+    state = [s for t, s in timeline.states if t <= replay.status()["t_s"] + 1e-6][-1]
+    assert abs(replay.status()["t_s"] - target) < 0.5
+    frame = [f for f in timeline.frames if f.t_s <= target][-1]
+    page.wait_for_function(
+        f"() => Math.abs(Number(document.getElementById('video').dataset.frameTime) - {frame.t_s}) < 0.002",
+        timeout=30000,
+    )
+    page.wait_for_function(
+        f"() => document.getElementById('vehicle').dataset.lat === '{state['lat_deg']:.7f}'",
+        timeout=30000,
+    )
+    due = [a.id for t, a, _ in timeline.alerts if t <= target]
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#alerts li').length === {len(due)}", timeout=30000
+    )
+    for aid in due:
+        assert page.locator(f"#alerts li[data-id='{aid}']").count() == 1
+
+    # play again: it moves on from there
+    page.click("#rp-play")
+    page.wait_for_function(
+        f"() => Number(document.getElementById('video').dataset.frameTime) > {frame.t_s}",
+        timeout=60000,
+    )
+    assert problems == []
+    page.close()
+
+
+def check_report_page(browser, html_path: Path, alert_ids: list[str]) -> None:
+    """The report opens without console errors; figures and snapshots render; every alert row.
+
+    Raises:
+        AssertionError: A check failed.
+    """
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    problems = watch(page)
+    page.goto(html_path.resolve().as_uri())
+    page.wait_for_load_state("load")
+    broken = page.evaluate(
+        "() => Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.alt)"
+    )
+    assert broken == []
+    assert page.locator("figure#track-map img").count() == 1
+    assert page.locator("figure#timeline img").count() == 1
+    for aid in alert_ids:
+        assert page.locator(f"#alerts tr[data-alert-id='{aid}']").count() == 1
+    assert problems == []
+    page.close()
