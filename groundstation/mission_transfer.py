@@ -311,11 +311,15 @@ def upload(
                             f"MISSION_COUNT {count} ({resends} re-sends)",
                             0,
                         )
+                    last_nack = (
+                        f"; the vehicle's last NACK: {mission_result_name(nack[0])}" if nack else ""
+                    )
                     fail(
-                        f"no answer from the vehicle for {stalled:.1f} s after item {highest}"
-                        f"{_describe_item(items, highest)} was sent ({resends} re-sends); "
-                        f"item {highest} failed",
+                        f"the vehicle stopped answering: no request after item {highest}"
+                        f"{_describe_item(items, highest)} for {stalled:.1f} s ({resends} "
+                        f"re-sends); item {highest} failed{last_nack}",
                         highest,
+                        nack[0] if nack else None,
                     )
                 resends += 1
                 if highest < 0:
@@ -344,6 +348,10 @@ def upload(
             seq = int(msg.seq)
             if seq >= count or seq < highest:
                 continue  # stale or duplicated request
+            if nack is not None and seq == highest:
+                # The vehicle is still asking after a NACK: give it more time (the NACK may be
+                # stale); it stays in the error if this item never gets through.
+                nack = (nack[0], now, nack[2])
             if seq > highest:
                 if seq == 0 and not count_resent:
                     rto.sample(now - count_sent_at)
