@@ -89,6 +89,7 @@ class Report:
                 else None
             ),
             "summary": self.summary,
+            "video": self.input.video,
             "link_losses": [
                 {
                     "start_s": ll.start_s,

@@ -431,6 +431,11 @@ def render_html(report: Report) -> str:
         meta.append(f"<span>vehicle {esc(flight.vehicle_type)}</span>")
     if report.area is not None:
         meta.append(f"<span>district {esc(report.area.name)}</span>")
+    video = report.input.video
+    if video:
+        meta.append(
+            f"<span>video {esc(video['frames'])} frames in {esc(video['segments'])} segments</span>"
+        )
     parts.append(f'<p class="meta">{"".join(meta)}</p>')
     if report.missing:
         items = "".join(f"<li>{esc(m)}</li>" for m in report.missing)
