@@ -315,8 +315,18 @@ def two_opt(
     return order
 
 
-def cheapest_insertion(order: list[Segment], seg: Segment, home_xy) -> list[Segment]:
-    """Insert ``seg`` (either orientation) where it lengthens the straight-line tour least."""
+def cheapest_insertion(
+    order: list[Segment], seg: Segment, home_xy, *, allow_reverse: bool = True
+) -> list[Segment]:
+    """Insert ``seg`` where it lengthens the straight-line tour least.
+
+    Args:
+        order: Oriented segments in flight order.
+        seg: The segment to insert.
+        home_xy: Start and end of the tour.
+        allow_reverse: Also consider flying ``seg`` the other way (not for a camera that looks
+            ahead, whose coverage depends on the direction).
+    """
     home = np.asarray(home_xy, float)
     if order:
         a = np.array([s.a for s in order], float)
@@ -328,7 +338,7 @@ def cheapest_insertion(order: list[Segment], seg: Segment, home_xy) -> list[Segm
         ins = home[None, :]
     base = np.hypot(*(ins - outs).T)
     best = None
-    for cand in (seg, seg.reversed()):
+    for cand in (seg, seg.reversed()) if allow_reverse else (seg,):
         ca, cb = np.asarray(cand.a), np.asarray(cand.b)
         cost = np.hypot(*(outs - ca).T) + cand.length + np.hypot(*(ins - cb).T) - base
         i = int(np.argmin(cost))

@@ -251,6 +251,13 @@ class _Context:
     _routers: dict = field(default_factory=dict)
 
     @property
+    def symmetric(self) -> bool:
+        """True when the footprint is centred on the vehicle along the track (a nadir camera):
+        then flying a transect either way sees the same ground."""
+        ys = self.fp.corners[:, 1]
+        return abs(float(ys.min() + ys.max())) < 1e-6
+
+    @property
     def fly_inner(self) -> BaseGeometry:
         """The flyable region shrunk by 5 cm (points strictly inside it), cached."""
         got = self._routers.get("_fly_inner")
@@ -552,6 +559,8 @@ def _auto_angle(ctx: _Context):
     full(best - ANGLE_STEP_DEG)
     full(best + ANGLE_STEP_DEG)
     best = min(built, key=lambda a: _total(built[a]))
+    if not ctx.symmetric:
+        return best, built[best]
     improved = _build(ctx, best, improve=True)
     if _total(improved) < _total(built[best]) - 1e-6:
         return best, improved
@@ -569,6 +578,8 @@ def _build_best(ctx: _Context, angle: float):
     cut into sorties, so both are routed and compared.
     """
     plain = _build(ctx, angle)
+    if not ctx.symmetric:
+        return plain
     improved = _build(ctx, angle, improve=True)
     return improved if _total(improved) < _total(plain) - 1e-6 else plain
 
@@ -583,7 +594,7 @@ def _build(ctx: _Context, angle: float, improve: bool = False):
         )
     order = apply_turnaround(order, ctx.turnaround, ctx.transit)
     order, covered = _repair_coverage(ctx, angle, order)
-    if improve:
+    if improve and ctx.symmetric:  # 2-opt reverses segments: only for a direction-free camera
         order = two_opt(order, ctx.home_xy, keep_first=ctx.corner_xy is not None)
     sortie_paths, sortie_segs = _split_sorties(ctx, order)
     return (sortie_segs, covered, sortie_paths)
@@ -607,17 +618,14 @@ def _repair_coverage(ctx: _Context, angle: float, order: list[Segment]):
         for q in pieces:
             if q.area < thr or len(added) >= 60:
                 break
-            seg = _repair_segment(ctx, q, d, float(ys.min()), float(ys.max()))
-            if seg is None:
-                continue
             # a piece out of reach (a pocket of a ragged boundary) is not worth a detour
-            swept = transects_coverage([(seg.a, seg.b, seg.heading)], ctx.fp)
-            if swept.intersection(q).area >= min(0.5 * q.area, thr):
+            seg, seen = _repair_segment(ctx, q, d, float(ys.min()), float(ys.max()))
+            if seg is not None and seen >= min(0.5 * q.area, thr):
                 added.append(seg)
         if not added:
             break
         for seg in added:
-            order = cheapest_insertion(order, seg, ctx.home_xy)
+            order = cheapest_insertion(order, seg, ctx.home_xy, allow_reverse=ctx.symmetric)
         covered = shapely.union_all(
             [covered, transects_coverage([(s.a, s.b, s.heading) for s in added], ctx.fp)]
         )
@@ -625,6 +633,13 @@ def _repair_coverage(ctx: _Context, angle: float, order: list[Segment]):
 
 
 def _repair_segment(ctx: _Context, q: Polygon, d: np.ndarray, ymin: float, ymax: float):
+    """A transect piece through the uncovered piece ``q``, and how much of ``q`` it sees (m²).
+
+    The segment lies on the transect-direction line through a point of ``q`` (or the nearest
+    flyable point), clipped to the flyable region and to the positions from which the footprint
+    (``ymin``..``ymax`` metres ahead of the vehicle) reaches ``q``. Both directions of flight are
+    tried; they differ for a camera that looks ahead.
+    """
     rp = q.representative_point()
     if not ctx.fly.covers(rp):
         rp = nearest_points(ctx.fly_inner, rp)[0]
@@ -639,19 +654,29 @@ def _repair_segment(ctx: _Context, q: Polygon, d: np.ndarray, ymin: float, ymax:
             break
     up = float(p @ d)
     qu = np.asarray(q.exterior.coords) @ d
-    s0, s1 = float(qu.min()) - ymax, float(qu.max()) - ymin
-    if piece is None:
-        u0 = u1 = up
-    else:
-        cu = np.asarray(piece.coords) @ d
-        u0, u1 = max(float(cu.min()), s0), min(float(cu.max()), s1)
+    q0, q1 = float(qu.min()), float(qu.max())
+    lo, hi = (up, up) if piece is None else (float((np.asarray(piece.coords) @ d).min()),
+                                             float((np.asarray(piece.coords) @ d).max()))  # fmt: skip
+    best, best_seen = None, -1.0
+    # flying along +d the footprint covers u + [ymin, ymax]; along -d it covers u - [ymin, ymax]
+    for sign, s0, s1 in ((1.0, q0 - ymax, q1 - ymin), (-1.0, q0 + ymin, q1 + ymax)):
+        u0, u1 = max(lo, s0), min(hi, s1)
         if u0 > u1:
-            u0 = u1 = min(max(up, float(cu.min())), float(cu.max()))
-    a = p + (u0 - up) * d
-    b = p + (u1 - up) * d
-    return Segment(
-        -1, (float(a[0]), float(a[1])), (float(b[0]), float(b[1])), (float(d[0]), float(d[1]))
-    )
+            u0 = u1 = min(max(up, lo), hi)
+        a = p + (u0 - up) * d
+        b = p + (u1 - up) * d
+        h = sign * d
+        if sign < 0:
+            a, b = b, a
+        seg = Segment(
+            -1, (float(a[0]), float(a[1])), (float(b[0]), float(b[1])), (float(h[0]), float(h[1]))
+        )
+        seen = transects_coverage([(seg.a, seg.b, seg.heading)], ctx.fp).intersection(q).area
+        if seen > best_seen:
+            best, best_seen = seg, float(seen)
+        if ctx.symmetric:
+            break
+    return best, best_seen
 
 
 def _connect(ctx: _Context, a, b) -> list:
@@ -856,6 +881,7 @@ def _assemble(
         if not ctx.fence_local.contains(q) or area.keepout_local.contains(q):
             ctx.warn(f"rally point {k} lies outside the fence or inside a no-fly zone")
     all_segs = [s for segs in sortie_segs for s in segs]
+    covered = transects_coverage([(s.a, s.b, s.heading) for s in all_segs], ctx.fp)
     cov = coverage_fraction(covered, ctx.target)
     stats = PlanStats(
         area_m2=float(ctx.target.area),
