@@ -1,4 +1,4 @@
-"""``dronepatrol patrol``: PLACEHOLDER registered by the foundation; replaced by the issue that builds it."""
+"""``dronepatrol patrol``: the main job — plan, fly, detect, speak, show and record a patrol."""
 
 from __future__ import annotations
 
@@ -6,13 +6,94 @@ import argparse
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
-    """Add the ``patrol`` subcommand (placeholder)."""
-    p = sub.add_parser("patrol", parents=[common], help="(not built yet)")
+    """Add the ``patrol`` subcommand."""
+    from groundstation.cli import HelpFormatter, add_config_args
+
+    p = sub.add_parser(
+        "patrol",
+        parents=[common],
+        help="fly a patrol over a district: detection, reminders, live overlay, recording",
+        description=(
+            "Plan the district of the config, connect to the vehicle (default: start the embedded "
+            "simulator), upload and verify mission, fence and rally, take off and fly every "
+            "sortie in AUTO. Meanwhile detect people and gatherings on the video, speak "
+            "reminders on the loudspeaker, serve the live overlay for officers and record the "
+            "flight. Ends when the last sortie has landed; Ctrl-C returns the vehicle to launch "
+            "and closes the recording. See docs/patrol.md."
+        ),
+        epilog=(
+            "examples:\n"
+            "  dronepatrol patrol --config configs/demo.yaml\n"
+            "  dronepatrol patrol --config configs/demo.yaml --speedup 10 --overlay-port 8090\n"
+            "  dronepatrol patrol --config my.yaml --connect udpin:0.0.0.0:14550 --speedup 1 \\\n"
+            "      --set detection.source=rtsp://192.168.144.25:8554/main\n"
+            "  dronepatrol patrol --config configs/demo.yaml --alert-policy speak_only --no-overlay"
+        ),
+        formatter_class=HelpFormatter,
+    )
+    add_config_args(p)
+    p.add_argument(
+        "--record-dir",
+        metavar="DIR",
+        default=None,
+        help="parent folder of the flight recording (default: recording.dir, 'recordings')",
+    )
+    p.add_argument(
+        "--name", metavar="NAME", default=None, help="suffix of the recording folder's name"
+    )
+    p.add_argument(
+        "--speedup",
+        type=float,
+        metavar="N",
+        default=None,
+        help="embedded simulator speed-up (sim.speedup)",
+    )
+    p.add_argument(
+        "--connect",
+        metavar="URL",
+        default=None,
+        help="vehicle endpoint (tcp:HOST:PORT, udpin:HOST:PORT, udpout:HOST:PORT, "
+        "/dev/ttyUSB0:57600) or sim (connection.url)",
+    )
+    p.add_argument(
+        "--no-overlay",
+        action="store_true",
+        help="do not serve the live overlay (overlay.enabled: false)",
+    )
+    p.add_argument(
+        "--overlay-port",
+        type=int,
+        metavar="P",
+        default=None,
+        help="port of the live overlay (overlay.port; 0 picks a free one)",
+    )
+    p.add_argument(
+        "--alert-policy",
+        choices=["hover_and_speak", "speak_only", "log_only"],
+        default=None,
+        help="what the patrol does on an alert (policy.alert_policy)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Placeholder: fails with a clear message."""
-    from missions.errors import DronePatrolError
+    """Run the patrol; prints a summary.
 
-    raise DronePatrolError("'dronepatrol patrol' is not built yet")
+    Returns:
+        0 when every sortie landed, 130 after Ctrl-C (the vehicle was sent home).
+    """
+    from groundstation.cli import config_from_args
+    from groundstation.patrol import Patrol
+
+    overrides = {
+        "sim.speedup": args.speedup,
+        "connection.url": args.connect,
+        "overlay.port": args.overlay_port,
+        "policy.alert_policy": args.alert_policy,
+        "overlay.enabled": False if args.no_overlay else None,
+    }
+    cfg = config_from_args(args, overrides)
+    patrol = Patrol(cfg, record_dir=args.record_dir, name=args.name)
+    summary = patrol.run()
+    print(summary.format(), flush=True)
+    return 130 if summary.end_reason == "interrupted" else 0

@@ -1,0 +1,1271 @@
+"""The main job: plan, fly, watch, speak, show and record a patrol (``dronepatrol patrol``).
+
+:class:`Patrol` composes the packages (``../shared/DESIGN.md``):
+
+1. **plan** the district (``missions.planner.plan_from_config``) and write the plan files into the
+   recording;
+2. **connect**: start the embedded simulator in-process (``connection.url: sim``) or open the
+   vehicle's link; the link writes the recording's tlog;
+3. per sortie: **upload and verify** fence and rally (first sortie) and the mission, then GUIDED ->
+   arm -> take off -> AUTO (``groundstation.vehicle.Vehicle.start_mission``), until the vehicle has
+   landed and disarmed;
+4. meanwhile, on their own threads: **detection** on the video source (``sim`` = the simulated
+   camera), each frame paired with the pose from telemetry at its timestamp; **telemetry** to the
+   recording and the overlay (10 Hz); **reminders** (``broadcast.announcer.Announcer``); the **live
+   overlay** (``groundstation.overlay``);
+5. the **alert policy** runs on the main thread, the only one that commands the vehicle.
+
+Threads never block each other: detection only queues requests for the main thread, telemetry
+only reads snapshots, and every worker has a stop event and is joined with a timeout.
+
+Time: with the embedded simulator at speed-up N, vehicle time runs N times faster than the wall
+clock. Durations that describe the world (the policy's ``hover_s``/``confirm_s``/``revisit_s``, the
+gathering detector's ``persist_s`` and ``cooldown_s``) are vehicle time and are divided by N for
+the wall-clock parts. The tracker's memory and the gathering detector's ``gap_s`` tolerate missed
+frames, which come at wall-clock pace: they are not scaled. Reminder audio plays in real time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import queue
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from missions.errors import DronePatrolError, InputError
+
+log = logging.getLogger(__name__)
+
+TELEMETRY_PERIOD_S = 0.1
+"""Telemetry sampling period for the recording and the overlay (wall clock), seconds."""
+MIN_CONFIRM_FRAMES = 10
+"""A hold to confirm a gathering lasts at least this many processed frames (tracking needs two
+frames to confirm a track, the gathering detector a few more to see it persist)."""
+MAX_CONFIRM_WALL_S = 60.0
+"""Upper bound of a confirmation hold in wall-clock seconds (a stalled detector)."""
+SPEECH_TIMEOUT_S = 120.0
+"""Longest wait for a reminder to be spoken while holding, wall-clock seconds."""
+ARRIVAL_TOLERANCE_M = 2.5
+"""A hold point is reached within this horizontal distance."""
+CANDIDATE_EPS_FACTOR = 1.5
+"""People seen within this many times ``detection.gathering.eps_m`` of each other (at least
+``min_people - 1`` of them, in one frame, before tracking) are worth a closer look."""
+SAFETY_KINDS = ("link_lost", "link_recovered", "battery_low", "geofence", "failsafe")
+
+
+# --- console --------------------------------------------------------------------------------------------
+
+
+class Console:
+    """Lines for the operator, and a status line rewritten in place on a terminal.
+
+    Thread-safe: workers and the main thread print through it.
+    """
+
+    def __init__(self, stream=None, tty: bool | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty() if tty is None else tty
+        self._lock = threading.Lock()
+        self._status = ""
+        self._last_plain = 0.0
+
+    def line(self, text: str) -> None:
+        """Print one line (above the status line on a terminal)."""
+        with self._lock:
+            if self.tty and self._status:
+                self.stream.write("\r\x1b[K")
+            self.stream.write(text + "\n")
+            if self.tty and self._status:
+                self.stream.write(self._status)
+            self.stream.flush()
+
+    def status(self, text: str) -> None:
+        """Show the status line (a terminal: in place; otherwise a line every 15 s)."""
+        with self._lock:
+            if self.tty:
+                self._status = text
+                self.stream.write("\r\x1b[K" + text)
+                self.stream.flush()
+            elif time.monotonic() - self._last_plain >= 15.0:
+                self._last_plain = time.monotonic()
+                self.stream.write(f"status: {text}\n")
+                self.stream.flush()
+
+    def done(self) -> None:
+        """End the status line."""
+        with self._lock:
+            if self.tty and self._status:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+            self._status = ""
+
+
+# --- results ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PatrolSummary:
+    """What a patrol did (printed at the end, stored as the manifest's ``summary``).
+
+    Attributes:
+        end_reason: ``landed``, ``interrupted`` or ``error: ...``.
+        sorties_planned, sorties_flown: Sortie counts (flown = took off).
+        distance_m: Horizontal distance flown while armed, metres (from telemetry).
+        flight_time_s: Time armed, vehicle clock, seconds.
+        wall_time_s: Wall-clock duration of the whole job, seconds.
+        speedup: Vehicle time / wall time (the embedded simulator's speed-up, else 1).
+        alerts_by_kind: Alert kind -> count.
+        broadcasts: Utterances spoken (one per language and repeat).
+        broadcasts_played: Of those, the ones that reached an output device.
+        holds: Holds over a place (to confirm or to speak).
+        frames: Video frames processed by detection.
+        recording: The recording folder, or None.
+        overlay_url: The live overlay's address, or None.
+    """
+
+    end_reason: str = "error"
+    sorties_planned: int = 0
+    sorties_flown: int = 0
+    distance_m: float = 0.0
+    flight_time_s: float = 0.0
+    wall_time_s: float = 0.0
+    speedup: float = 1.0
+    alerts_by_kind: dict[str, int] = field(default_factory=dict)
+    broadcasts: int = 0
+    broadcasts_played: int = 0
+    holds: int = 0
+    frames: int = 0
+    recording: str | None = None
+    overlay_url: str | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (the manifest's ``summary``)."""
+        return asdict(self)
+
+    def format(self) -> str:
+        """The multi-line summary the CLI prints."""
+        alerts = ", ".join(f"{k} {v}" for k, v in sorted(self.alerts_by_kind.items())) or "none"
+        wall = (
+            f"; {_duration(self.wall_time_s)} wall at speed-up {self.speedup:g}"
+            if self.speedup != 1
+            else ""
+        )
+        lines = [
+            f"patrol ended: {self.end_reason}",
+            f"  sorties           {self.sorties_flown} of {self.sorties_planned} flown",
+            f"  distance flown    {self.distance_m:,.0f} m",
+            f"  flight time       {_duration(self.flight_time_s)} (vehicle clock{wall})",
+            f"  alerts            {alerts}",
+            f"  reminders spoken  {self.broadcasts} ({self.broadcasts_played} reached the loudspeaker)",
+            f"  holds             {self.holds}",
+            f"  frames analysed   {self.frames}",
+        ]
+        if self.recording:
+            lines.append(f"  recording         {self.recording}")
+        return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    s = int(round(max(0.0, seconds)))
+    if s < 60:
+        return f"{s} s"
+    m, s = divmod(s, 60)
+    if m < 60:
+        return f"{m} min {s:02d} s"
+    h, m = divmod(m, 60)
+    return f"{h} h {m:02d} min"
+
+
+@dataclass
+class _Request:
+    """Work for the main thread, queued by detection or vehicle events."""
+
+    kind: str  # "alert" | "candidate" | "low_battery"
+    t_mono: float
+    lat_deg: float | None = None
+    lon_deg: float | None = None
+    alert: Any = None
+    count: int = 0
+
+
+class _RawDetections:
+    """Wraps the pipeline's person detector to keep its last raw output (before tracking).
+
+    The hold-to-confirm policy needs to know that people were *seen* close together even when the
+    tracker has not confirmed them yet (at survey speed an oblique camera sweeps past a group in a
+    few frames).
+    """
+
+    def __init__(self, detector) -> None:
+        self._detector = detector
+        self.last = None
+
+    def detect(self, image, tiled: bool = False):
+        self.last = self._detector.detect(image, tiled=tiled)
+        return self.last
+
+    def __getattr__(self, name: str):
+        return getattr(self._detector, name)
+
+
+# --- the patrol ---------------------------------------------------------------------------------------------
+
+
+class Patrol:
+    """Runs one patrol from plan to landing (see the module docstring).
+
+    Args:
+        cfg: The validated :class:`groundstation.config.Config`.
+        record_dir: Parent folder of the recording (default ``recording.dir``).
+        name: Suffix of the recording folder name.
+        console: Where operator messages go (default stdout).
+
+    Example:
+        >>> from groundstation.config import load_config
+        >>> summary = Patrol(load_config("configs/demo.yaml")).run()  # doctest: +SKIP
+        >>> print(summary.format())
+    """
+
+    def __init__(
+        self,
+        cfg,
+        *,
+        record_dir: str | Path | None = None,
+        name: str | None = None,
+        console: Console | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.record_dir = Path(record_dir) if record_dir is not None else Path(cfg.recording.dir)
+        self.name = name
+        self.console = console or Console()
+        self.embedded = cfg.connection.url == "sim"
+        self.scale = float(cfg.sim.speedup) if self.embedded else 1.0
+        self.policy = cfg.policy
+        self.summary = PatrolSummary(speedup=self.scale)
+        self.plan = None
+        self.recorder = None
+        self.hub = None
+        self.server = None
+        self.pipeline = None
+        self.raw = None
+        self.source = None
+        self.synth = None
+        self.announcer = None
+        self.sim = None
+        self.link = None
+        self.vehicle = None
+        self.sortie = 0
+        self.sortie_items: list = []
+        self.phase = "starting"
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._requests: queue.Queue[_Request] = queue.Queue()
+        self._deferred: list[_Request] = []
+        self._held: list[tuple[float, float, float]] = []  # lat, lon, monotonic
+        self._low_battery = False
+        self._alerts = Counter()
+        self._lock = threading.Lock()
+        self._frames = 0
+        self._fps = 0.0
+        self._last_candidate: tuple[float, float, float] | None = None
+        self._armed_since: float | None = None
+        self._armed_s = 0.0
+        self._distance_m = 0.0
+        self._last_xy: tuple[float, float] | None = None
+        self._unsub = []
+
+    # -- time ------------------------------------------------------------------------------------------
+
+    def wall(self, vehicle_s: float) -> float:
+        """Vehicle-clock seconds -> wall-clock seconds."""
+        return vehicle_s / self.scale
+
+    # -- public ----------------------------------------------------------------------------------------
+
+    def run(self) -> PatrolSummary:
+        """Fly the patrol.
+
+        Returns:
+            The :class:`PatrolSummary` (also written into the recording's manifest).
+
+        Raises:
+            DronePatrolError: Planning, connection, upload, arming or another step failed; the
+                vehicle got a command first (RTL, or disarm on the ground) and the recording
+                was closed with ``end_reason: "error: ..."``.
+            KeyboardInterrupt: Never: Ctrl-C (and SIGTERM) commands RTL and returns a summary
+                with ``end_reason == "interrupted"``.
+        """
+        started = time.monotonic()
+        reason = "error"
+        error: BaseException | None = None
+        restore = self._install_sigterm()
+        try:
+            self._prepare()
+            self._connect()
+            self._start_workers()
+            self._fly()
+            reason = "landed"
+        except KeyboardInterrupt:
+            reason = "interrupted"
+            self.console.done()
+            self.console.line("interrupted: returning the vehicle to launch")
+            self._command_on_exit("interrupted")
+        except BaseException as exc:
+            error = exc
+            reason = f"error: {exc}"
+            self.console.done()
+            with contextlib.suppress(Exception):
+                self._command_on_exit("error")
+        finally:
+            self.summary.wall_time_s = time.monotonic() - started
+            self._shutdown(reason)
+            restore()
+        if error is not None:
+            raise error
+        return self.summary
+
+    # -- setup --------------------------------------------------------------------------------------------
+
+    def _install_sigterm(self):
+        """SIGTERM behaves like Ctrl-C (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+
+        def on_term(signum, frame):
+            raise KeyboardInterrupt
+
+        previous = signal.signal(signal.SIGTERM, on_term)
+        return lambda: signal.signal(signal.SIGTERM, previous)
+
+    def _set_phase(self, phase: str) -> None:
+        self.phase = phase
+        if self.hub is not None:
+            self.hub.push_state(phase=phase)
+
+    def _prepare(self) -> None:
+        """Plan, open the recording and the overlay, load the detector and the speech engine:
+        everything that can fail on bad input happens before the vehicle is touched."""
+        from groundstation.overlay import OverlayHub
+        from groundstation.recording import FlightRecorder
+        from missions.formats import write_plan_outputs
+        from missions.planner import plan_from_config
+
+        cfg = self.cfg
+        self._set_phase("planning")
+        if cfg.area.district is None:
+            raise InputError("no district to patrol: set area.district in the config")
+        plan = plan_from_config(cfg)
+        self.plan = plan
+        st = plan.stats
+        self.summary.sorties_planned = len(plan.sorties)
+        self.console.line(
+            f"plan: {plan.area.name}: {len(plan.sorties)} sortie(s), route {st.route_length_m:,.0f} m, "
+            f"about {_duration(st.flight_time_s)} of flight, coverage {st.coverage_pct:.1f} %, "
+            f"GSD {st.gsd_cm_px:.1f} cm/px"
+        )
+        for w in plan.warnings:
+            self.console.line(f"warning: {w}")
+        home = {
+            "lat_deg": plan.home.lat_deg,
+            "lon_deg": plan.home.lon_deg,
+            "alt_m": plan.home.alt_m,
+        }
+        self.recorder = FlightRecorder(
+            self.record_dir,
+            name=self.name,
+            config=cfg,
+            connection=cfg.connection.url,
+            home=home,
+            segment_s=cfg.recording.segment_s,
+            video_fps=cfg.sim.scene.fps,
+            video=cfg.recording.video,
+        )
+        self.summary.recording = str(self.recorder.folder)
+        self.console.line(f"recording: {self.recorder.folder}")
+        write_plan_outputs(plan, self.recorder.plan_dir)
+        self.recorder.update(speedup=self.scale, policy=self.policy.alert_policy)
+
+        self.hub = OverlayHub(title=f"dronepatrol · {plan.area.name}")
+        self._set_map()
+        self.hub.push_state(sortie=0, sorties=len(plan.sorties), phase="starting")
+        if cfg.overlay.enabled:
+            from groundstation.overlay import OverlayServer
+
+            self.server = OverlayServer(
+                self.hub, host=cfg.overlay.host, port=cfg.overlay.port, token=cfg.overlay.token
+            ).start()
+            self.summary.overlay_url = self.server.url
+            self.console.line(f"live overlay: {self.server.url}")
+
+        self._open_source()
+        self._load_detection()
+        self._start_broadcast()
+
+    def _set_map(self) -> None:
+        from shapely.geometry import Polygon, mapping
+
+        plan = self.plan
+        area = plan.area
+        district = Polygon(
+            area.polygon_geo.exterior.coords, [h.exterior.coords for h in area.holes_geo]
+        )
+        routes = []
+        for s in plan.sorties:
+            if len(s.path_local):
+                ll = plan.frame.to_geo_array(s.path_local)
+                routes.append([(float(a), float(b)) for a, b in ll])
+        fence = mapping(plan.fence_geo) if self.cfg.fence.enabled else None
+        self.hub.set_map(
+            district=mapping(district),
+            route=routes,
+            fence=fence,
+            home=(plan.home.lat_deg, plan.home.lon_deg),
+            tile_url=self.cfg.overlay.tile_url,
+        )
+
+    def _open_source(self) -> None:
+        cfg = self.cfg
+        spec = cfg.detection.source
+        if spec is None and self.embedded:
+            spec = "sim"
+        self.source_spec = spec
+        if spec is None:
+            self.console.line(
+                "warning: no video source (detection.source): flying without detection"
+            )
+            return
+        if spec == "sim":
+            if not self.embedded:
+                raise InputError(
+                    "detection.source 'sim' (the simulated camera) needs connection.url: sim"
+                )
+            from sim.camera import PinholeCamera, SceneRenderer
+            from sim.scene import Scene, person_sprites
+
+            sc = cfg.sim.scene
+            scene = Scene(sc, cfg.sim.home.lat_deg, cfg.sim.home.lon_deg)
+            person_sprites()
+            _ = scene.ground  # generated now (about a second), not during the flight
+            self._renderer = SceneRenderer(
+                scene,
+                PinholeCamera.from_settings(cfg.camera),
+                noise=sc.noise,
+                billboard=sc.billboard,
+                seed=sc.seed,
+            )
+            self.scene = scene
+            groups = ", ".join(f"{g.name} ({g.count})" for g in sc.groups) or "no groups"
+            self.console.line(
+                f"video: simulated camera, {len(scene.people)} people in the scene ({groups})"
+            )
+            return  # the SimCamera needs the simulator: made in _connect
+        from detection.sources import open_source
+
+        self.source = open_source(spec)
+        self.console.line(f"video: {self.source.name}")
+
+    def _load_detection(self) -> None:
+        if self.source_spec is None:
+            return
+        import numpy as np
+
+        from detection.pipeline import DetectionPipeline
+        from missions.geo import LocalFrame
+
+        det = self.cfg.detection
+        g = det.gathering
+        k = self.scale
+        # World durations (how long a group must stay, how long before the same place alerts
+        # again) are vehicle time. The tracker's memory and the gathering detector's gap
+        # tolerance are about missed frames, and frames come at wall-clock pace: not scaled.
+        scaled = det.model_copy(
+            update={
+                "gathering": g.model_copy(
+                    update={"persist_s": g.persist_s / k, "cooldown_s": g.cooldown_s / k}
+                ),
+            }
+        )
+        fps = self.cfg.sim.scene.fps if self.source_spec == "sim" else (self.source.fps or 10.0)
+        self.pipeline = DetectionPipeline(
+            scaled,
+            self.cfg.camera,
+            snapshot_dir=self.recorder.snapshot_dir,
+            frame=LocalFrame(self.plan.home.lat_deg, self.plan.home.lon_deg),
+            fps=fps,
+        )
+        # Warm up what the first crowd would otherwise load mid-flight (scikit-learn's DBSCAN
+        # import takes about a second: long enough to fly past a group at a high speed-up).
+        from detection.gatherings import cluster_positions
+
+        cluster_positions(np.array([[0.0, 0.0], [0.5, 0.0], [0.0, 0.5]]), 1.0, 2)
+        if hasattr(self.pipeline, "detector") and hasattr(self.pipeline.detector, "detect"):
+            self.raw = _RawDetections(self.pipeline.detector)
+            self.pipeline.detector = self.raw
+        self.console.line(f"detection: {self.cfg.detection.model or 'default model'} loaded")
+
+    def _start_broadcast(self) -> None:
+        b = self.cfg.broadcast
+        if not b.enabled or self.policy.alert_policy == "log_only":
+            self.console.line("reminders: off")
+            return
+        from broadcast.announcer import Announcer
+        from broadcast.errors import AudioDeviceError
+        from broadcast.playback import Player
+        from broadcast.speech import Synthesizer
+
+        self.synth = Synthesizer(b)
+        self.synth.check()
+        player = Player(b.device, b.volume, b.chime)
+        try:
+            device = player.check()
+            self.console.line(f"reminders: {', '.join(b.languages)} on '{device}'")
+        except AudioDeviceError as exc:
+            self.console.line(
+                f"warning: no loudspeaker output ({exc}); reminders are kept in the recording"
+            )
+        self.announcer = Announcer(
+            b,
+            self.synth,
+            player,
+            on_broadcast=self._on_broadcast,
+            wav_dir=self.recorder.broadcast_dir,
+        ).start()
+
+    def _connect(self) -> None:
+        from groundstation.link import Link
+        from groundstation.vehicle import Vehicle
+
+        cfg = self.cfg
+        self._set_phase("connecting")
+        url = cfg.connection.url
+        if self.embedded:
+            import sim
+
+            self.sim = sim.start_sim(cfg.sim, port=0, speedup=cfg.sim.speedup)
+            self.sim.gimbal_pitch_deg = cfg.camera.gimbal_pitch_deg
+            url = self.sim.url
+            self.console.line(
+                f"embedded simulator on {url} (speed-up {cfg.sim.speedup:g}, home "
+                f"{cfg.sim.home.lat_deg:.6f}, {cfg.sim.home.lon_deg:.6f})"
+            )
+        self.link = Link.connect(
+            url,
+            timeout_s=cfg.connection.heartbeat_timeout_s,
+            signing_key=cfg.connection.signing_key,
+            link_lost_s=cfg.connection.link_lost_s,
+            tlog_path=self.recorder.tlog_path,
+        )
+        self.vehicle = Vehicle(
+            self.link,
+            gimbal_pitch_deg=cfg.camera.gimbal_pitch_deg,
+            low_battery_pct=self.policy.low_battery_pct,
+        )
+        self._unsub.append(self.vehicle.on_event(self._on_vehicle_event))
+        self.recorder.event("connected", url=self.link.url, sysid=self.link.target_system)
+        self.console.line(f"connected to {self.link.url} (vehicle {self.link.target_system})")
+        if self.source_spec == "sim":
+            from sim.camera import SimCamera
+
+            self.source = SimCamera(self._renderer, self.sim.true_pose, fps=cfg.sim.scene.fps)
+
+    def _start_workers(self) -> None:
+        workers = [("telemetry", self._telemetry_loop)]
+        if self.source is not None and self.pipeline is not None:
+            workers.append(("detection", self._detection_loop))
+        for name, target in workers:
+            t = threading.Thread(target=target, name=f"patrol-{name}")
+            t.start()
+            self._threads.append(t)
+
+    # -- flying -----------------------------------------------------------------------------------------
+
+    def _fly(self) -> None:
+        n = len(self.plan.sorties)
+        for i, sortie in enumerate(self.plan.sorties, 1):
+            if i > 1:
+                self._between_sorties(i, n)
+            self._fly_sortie(i, n, sortie)
+
+    def _between_sorties(self, i: int, n: int) -> None:
+        swap = getattr(self.sim, "swap_battery", None) if self.sim is not None else None
+        if callable(swap):
+            swap()
+            self.console.line(f"sortie {i}/{n}: simulator battery swapped")
+        elif sys.stdin.isatty() and sys.stdout.isatty():
+            input(f"swap the battery, then press Enter to fly sortie {i}/{n} (Ctrl-C to stop) ")
+        self._low_battery = False
+
+    def _fly_sortie(self, i: int, n: int, sortie) -> None:
+        from groundstation import mission_transfer as mt
+        from groundstation.vehicle import VehicleTimeoutError
+        from missions.items import MAV_CMD_NAV_TAKEOFF, MAV_CMD_NAV_WAYPOINT
+
+        plan = self.plan
+        self.sortie = i
+        self.sortie_items = sortie.items
+        self.hub.push_state(sortie=i, sorties=n)
+        self._set_phase("upload")
+        link = self.link
+        if i == 1:
+            for what, items, mtype in (
+                ("fence", plan.fence_items, 1),
+                ("rally", plan.rally_items, 2),
+            ):
+                if items:
+                    mt.upload_and_verify(link, items, mtype)
+                    self.recorder.event("mission_uploaded", mission_type=what, count=len(items))
+                    self._log(f"{what}: {len(items)} items uploaded and verified")
+        mt.upload_and_verify(link, sortie.items, 0)
+        self.recorder.event(
+            "mission_uploaded", mission_type="mission", count=len(sortie.items) - 1, sortie=i
+        )
+        self._log(f"sortie {i}/{n}: mission of {len(sortie.items) - 1} items uploaded and verified")
+        wps = [it.seq for it in sortie.items if it.command == MAV_CMD_NAV_WAYPOINT]
+        self._survey_seqs = (min(wps), max(wps)) if wps else (0, -1)
+        takeoff = next(
+            (it.z for it in sortie.items[1:] if it.command == MAV_CMD_NAV_TAKEOFF and it.z > 0),
+            self.cfg.survey.takeoff_alt_m or self.cfg.survey.alt_m,
+        )
+        self._set_phase("takeoff")
+        self.recorder.event("sortie_start", sortie=i, sorties=n, takeoff_alt_m=takeoff)
+        self._log(f"sortie {i}/{n}: GUIDED, arm, take off to {takeoff:g} m, then AUTO")
+        self.summary.sorties_flown = i
+        self.vehicle.start_mission(float(takeoff), arm_timeout_s=max(60.0, 60.0 / self.scale))
+        self._set_phase("survey")
+        timeout = self.wall(3.0 * sortie.flight_time_s + 600.0) + 60.0
+        deadline = time.monotonic() + timeout
+        while True:
+            s = self.vehicle.state()
+            if not s.armed and s.on_ground:
+                break
+            self._update_phase(s)
+            if time.monotonic() > deadline:
+                raise VehicleTimeoutError(
+                    f"sortie {i}: still flying after {timeout:.0f} s ({s.summary().strip()})"
+                )
+            req = self._next_request(0.2)
+            if req is not None:
+                self._handle(req)
+        self.console.done()
+        self.recorder.event("sortie_end", sortie=i)
+        self._set_phase("landed")
+        self._log(f"sortie {i}/{n}: landed and disarmed")
+
+    def _update_phase(self, s) -> None:
+        if self.phase in ("survey", "rtl"):
+            returning = s.mode in ("RTL", "LAND") or (
+                s.mode == "AUTO"
+                and s.mission_seq is not None
+                and s.mission_seq > self._survey_seqs[1] > 0
+            )
+            want = "rtl" if returning else "survey"
+            if want != self.phase:
+                self._set_phase(want)
+
+    def _next_request(self, timeout_s: float) -> _Request | None:
+        if self._deferred:
+            return self._deferred.pop(0)
+        try:
+            return self._requests.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
+
+    # -- policy (main thread) ---------------------------------------------------------------------------------
+
+    def _handle(self, req: _Request) -> None:
+        s = self.vehicle.state()
+        if req.kind == "low_battery":
+            self._low_battery = True
+            if (
+                self.policy.low_battery_action == "rtl"
+                and s.armed
+                and not s.on_ground
+                and s.mode not in ("RTL", "LAND")
+            ):
+                self._log("battery low: returning to launch", level="warning")
+                self.vehicle.rtl()
+                self.recorder.event("rtl", reason="battery_low")
+                self._set_phase("rtl")
+            return
+        holdable = (
+            self.policy.alert_policy == "hover_and_speak"
+            and s.mode == "AUTO"
+            and s.armed
+            and not s.on_ground
+            and not self._low_battery
+            and s.mission_seq is not None
+            and self._survey_seqs[0] <= s.mission_seq <= self._survey_seqs[1]
+        )
+        if req.kind == "alert":
+            if holdable and req.lat_deg is not None and not self._recently_held(req):
+                self._hold(req, s)
+            else:
+                self._speak(req.alert)
+        elif req.kind == "candidate":
+            fresh = time.monotonic() - req.t_mono < 10.0
+            if holdable and fresh and not self._recently_held(req):
+                self._hold(req, s)
+
+    def _recently_held(self, req: _Request) -> bool:
+        from missions.geo import distance_m
+
+        now = time.monotonic()
+        window = self.wall(self.policy.revisit_s)
+        return any(
+            now - t < window
+            and distance_m(lat, lon, req.lat_deg, req.lon_deg) <= self.policy.revisit_m
+            for lat, lon, t in self._held
+        )
+
+    def _hold_point(self, lat: float, lon: float) -> tuple[float, float, float] | None:
+        """Where to hover to watch (lat, lon): back from it toward the vehicle by the distance at
+        which the camera's optical axis meets the ground (``alt / tan(-pitch)``; 0 at nadir),
+        facing it. Falls back to the point over it; None when neither is inside the fence."""
+        from missions.geo import bearing_deg, distance_m, offset
+
+        pose = self.vehicle.pose
+        pitch = self.cfg.camera.gimbal_pitch_deg
+        alt = pose.alt_m if pose is not None else self.cfg.survey.alt_m
+        back = 0.0 if pitch <= -89.0 else min(80.0, alt / math.tan(math.radians(-pitch)))
+        if pose is not None and distance_m(lat, lon, pose.lat_deg, pose.lon_deg) > 1.0:
+            b = bearing_deg(lat, lon, pose.lat_deg, pose.lon_deg)
+        else:
+            b = ((pose.yaw_deg if pose else 0.0) + 180.0) % 360.0
+        yaw = (b + 180.0) % 360.0
+        candidates = [offset(lat, lon, b, back), (lat, lon)] if back > 0 else [(lat, lon)]
+        for tlat, tlon in candidates:
+            if self._allowed(tlat, tlon):
+                return tlat, tlon, yaw
+        return None
+
+    def _allowed(self, lat: float, lon: float) -> bool:
+        """Inside the inclusion fence (2 m in) and outside every no-fly zone (2 m out)."""
+        from shapely.geometry import Point
+
+        plan = self.plan
+        x, y = plan.frame.to_local(lat, lon)
+        p = Point(float(x), float(y))
+        inside = (
+            plan.fence_local.buffer(-2.0) if self.cfg.fence.enabled else plan.area.polygon_local
+        )
+        if not inside.contains(p):
+            return False
+        return not any(h.buffer(2.0).contains(p) for h in plan.area.holes_local)
+
+    def _hold(self, req: _Request, s) -> None:
+        """Hold over a place: confirm a gathering there if needed, speak, wait, resume."""
+        from groundstation.link import MAV
+        from missions.geo import distance_m
+
+        seq = s.mission_seq
+        self._held.append((req.lat_deg, req.lon_deg, time.monotonic()))
+        target = self._hold_point(req.lat_deg, req.lon_deg)
+        where = f"{req.lat_deg:.6f}, {req.lon_deg:.6f}"
+        if target is None:
+            self._log(f"no hold at {where}: outside the fence or in a no-fly zone", level="warning")
+            if req.alert is not None:
+                self._speak(req.alert)
+            return
+        tlat, tlon, yaw = target
+        alt = s.pose.alt_m if s.pose is not None else self.cfg.survey.alt_m
+        self.summary.holds += 1
+        what = "to confirm a possible gathering" if req.alert is None else "over the gathering"
+        self._log(f"hold {what} at {where} (mission item {seq})")
+        self.recorder.event(
+            "hold",
+            lat_deg=req.lat_deg,
+            lon_deg=req.lon_deg,
+            hold_lat_deg=tlat,
+            hold_lon_deg=tlon,
+            mission_seq=seq,
+            alert_id=req.alert.id if req.alert is not None else None,
+            reason="confirm" if req.alert is None else "gathering",
+        )
+        self._set_phase("checking" if req.alert is None else "hold")
+        self.vehicle.goto(tlat, tlon, alt)
+        if not self._wait_arrival(tlat, tlon):
+            self._log("hold abandoned: the vehicle left GUIDED", level="warning")
+            self.recorder.event("hold_abandoned", mode=self.vehicle.state().mode)
+            return
+        with contextlib.suppress(DronePatrolError):
+            self.link.command_long(
+                MAV.MAV_CMD_CONDITION_YAW, (yaw, 60.0, 0, 0), timeout_s=1.0, retries=1
+            )
+        alert = req.alert
+        if alert is None:
+            alert = self._wait_for_gathering(req.lat_deg, req.lon_deg)
+            self.recorder.event("check_end", confirmed=alert is not None)
+            if alert is None:
+                self._log("no gathering confirmed: resuming the patrol")
+                self._resume(seq)
+                return
+            d = distance_m(alert.lat_deg, alert.lon_deg, req.lat_deg, req.lon_deg)
+            self._log(f"gathering of {alert.count} confirmed ({d:.0f} m from the first sighting)")
+        self._set_phase("speaking")
+        ticket = self._speak(alert)
+        if ticket and not ticket.wait(SPEECH_TIMEOUT_S):
+            self._log("the reminder did not finish in time", level="warning")
+        self._set_phase("hold")
+        self._wait_world(self.policy.hover_s)
+        self._resume(seq)
+
+    def _wait_arrival(self, lat: float, lon: float) -> bool:
+        from missions.geo import distance_m
+
+        deadline = time.monotonic() + max(10.0, self.wall(90.0))
+        while time.monotonic() < deadline:
+            s = self.vehicle.state()
+            if s.mode != "GUIDED" or not s.armed:
+                return False
+            if s.pose is not None:
+                d = distance_m(s.pose.lat_deg, s.pose.lon_deg, lat, lon)
+                if d <= ARRIVAL_TOLERANCE_M and s.groundspeed_m_s < 1.0:
+                    return True
+            self._collect_during_hold(0.05)
+        return True  # not there yet, but close enough to watch
+
+    def _collect_during_hold(self, timeout_s: float) -> _Request | None:
+        """Wait for a request during a hold; keep what is for later."""
+        try:
+            req = self._requests.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
+        if req.kind in ("low_battery", "alert"):
+            self._deferred.append(req)
+        return req
+
+    def _wait_for_gathering(self, lat: float, lon: float):
+        """Watch the place until a gathering alert near it arrives (returned) or the
+        confirmation time is over (None)."""
+        from detection.alerts import AlertKind
+        from missions.geo import distance_m
+
+        start = time.monotonic()
+        frames0 = self._frames
+        need = self.wall(self.policy.confirm_s)
+        while True:
+            # an alert raised on the way may already be waiting
+            for req in list(self._deferred):
+                a = req.alert
+                if (
+                    req.kind == "alert"
+                    and a is not None
+                    and a.kind == AlertKind.GATHERING
+                    and a.lat_deg is not None
+                    and distance_m(a.lat_deg, a.lon_deg, lat, lon)
+                    <= max(25.0, self.policy.revisit_m)
+                ):
+                    self._deferred.remove(req)
+                    return a
+            if any(r.kind == "low_battery" for r in self._deferred):
+                return None
+            elapsed = time.monotonic() - start
+            if (elapsed >= need and self._frames - frames0 >= MIN_CONFIRM_FRAMES) or (
+                elapsed > MAX_CONFIRM_WALL_S
+            ):
+                return None
+            if self._stop.is_set() or self.vehicle.state().mode != "GUIDED":
+                return None
+            self._collect_during_hold(0.1)
+
+    def _wait_world(self, vehicle_s: float) -> None:
+        end = time.monotonic() + self.wall(vehicle_s)
+        while time.monotonic() < end:
+            if self.vehicle.state().mode != "GUIDED":
+                return
+            self._collect_during_hold(min(0.2, max(0.01, end - time.monotonic())))
+
+    def _resume(self, seq: int | None) -> None:
+        """Continue the mission at the item that was interrupted (RTL if that fails)."""
+        s = self.vehicle.state()
+        if s.mode != "GUIDED" or not s.armed:
+            return  # somebody (a failsafe, the pilot) took over: leave it
+        for attempt in range(2):
+            try:
+                if seq is not None:
+                    self.vehicle.resume_mission(seq)
+                else:
+                    self.vehicle.set_mode("AUTO")
+                self.recorder.event("resume", mission_seq=seq)
+                self._log(f"resume the mission at item {seq}")
+                self._set_phase("survey")
+                return
+            except DronePatrolError as exc:
+                self._log(f"resume failed ({exc})", level="warning")
+                time.sleep(0.5 * (attempt + 1))
+        self._log("cannot resume the mission: returning to launch", level="error")
+        self.vehicle.rtl()
+        self.recorder.event("rtl", reason="resume failed")
+
+    def _speak(self, alert):
+        """Queue the alert's reminder (None when reminders are off or it is not spoken)."""
+        if self.announcer is None or self.policy.alert_policy == "log_only":
+            return None
+        ticket = self.announcer.submit(alert)
+        if not ticket:
+            log.info("reminder for alert %s not spoken: %s", alert.id, ticket.reason)
+            self.recorder.event("reminder_suppressed", alert_id=alert.id, reason=ticket.reason)
+        return ticket
+
+    # -- exit --------------------------------------------------------------------------------------------
+
+    def _command_on_exit(self, why: str) -> None:
+        """Never leave the vehicle without a command: RTL when flying (LAND if RTL is refused),
+        disarm when armed on the ground."""
+        v = self.vehicle
+        if v is None:
+            return
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            if self.recorder is not None:
+                self.recorder.event("interrupted" if why == "interrupted" else "error")
+            s = v.state()
+            if not s.armed:
+                return
+            if s.on_ground or (s.pose is not None and s.pose.alt_m < 0.5):
+                with contextlib.suppress(DronePatrolError):
+                    v.disarm()
+                    self.console.line("the vehicle was armed on the ground: disarmed")
+                return
+            for what in ("rtl", "land"):
+                try:
+                    getattr(v, what)()
+                    self.console.line(
+                        f"{what.upper()} commanded: the vehicle is in {v.state().mode}"
+                    )
+                    if self.recorder is not None:
+                        self.recorder.event(what, reason=why)
+                    return
+                except DronePatrolError as exc:
+                    self.console.line(f"could not command {what.upper()}: {exc}")
+            self.console.line("no command accepted: the vehicle's own failsafes apply")
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    def _shutdown(self, reason: str) -> None:
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self._stop.set()
+            if self.source is not None:
+                with contextlib.suppress(Exception):
+                    self.source.close()
+            for t in self._threads:
+                t.join(15.0)
+                if t.is_alive():
+                    log.warning("%s did not stop within 15 s", t.name)
+            if self.announcer is not None:
+                self.announcer.stop(timeout_s=10.0)
+            if self.synth is not None:
+                with contextlib.suppress(Exception):
+                    self.synth.close()
+            for unsub in self._unsub:
+                unsub()
+            if self.vehicle is not None:
+                self.vehicle.close()
+            if self.link is not None:
+                self.link.close()
+            if self.sim is not None:
+                self.sim.stop()
+            with self._lock:
+                self.summary.end_reason = reason
+                self.summary.frames = self._frames
+                self.summary.distance_m = self._distance_m
+                armed = self._armed_s + (
+                    time.monotonic() - self._armed_since if self._armed_since else 0.0
+                )
+                self.summary.flight_time_s = armed * self.scale
+                self.summary.alerts_by_kind = dict(self._alerts)
+            if self.recorder is not None:
+                self.recorder.close(reason, self.summary.to_dict())
+            if self.server is not None:
+                self.server.stop()
+            self.console.done()
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+
+    # -- workers ------------------------------------------------------------------------------------------
+
+    def _telemetry_loop(self) -> None:
+        from missions.geo import distance_m
+
+        last_status = 0.0
+        while not self._stop.wait(TELEMETRY_PERIOD_S):
+            try:
+                s = self.vehicle.state()
+                pose = s.pose
+                now = time.monotonic()
+                with self._lock:
+                    if s.armed and self._armed_since is None:
+                        self._armed_since = now
+                    elif not s.armed and self._armed_since is not None:
+                        self._armed_s += now - self._armed_since
+                        self._armed_since = None
+                    if pose is not None:
+                        xy = (pose.lat_deg, pose.lon_deg)
+                        if s.armed and self._last_xy is not None:
+                            self._distance_m += distance_m(*self._last_xy, *xy)
+                        self._last_xy = xy if s.armed else None
+                b = s.battery
+                self.recorder.telemetry(
+                    {
+                        "t_s": s.t_s,
+                        "pose": pose.to_dict() if pose is not None else None,
+                        "mode": s.mode,
+                        "armed": s.armed,
+                        "groundspeed_m_s": round(s.groundspeed_m_s, 2),
+                        "battery_pct": b.remaining_pct,
+                        "battery_v": b.voltage_v,
+                        "mission_seq": s.mission_seq,
+                        "mission_count": s.mission_count,
+                        "link_ok": s.link_ok,
+                        "sortie": self.sortie,
+                        "phase": self.phase,
+                    }
+                )
+                state = {
+                    "t_s": s.t_s,
+                    "mode": s.mode,
+                    "armed": s.armed,
+                    "groundspeed_m_s": s.groundspeed_m_s,
+                    "battery_pct": b.remaining_pct,
+                    "battery_v": b.voltage_v,
+                    "link_ok": s.link_ok,
+                    "mission_seq": s.mission_seq,
+                    "mission_count": s.mission_count or (len(self.sortie_items) - 1 or None),
+                    "detection_fps": round(self._fps, 1),
+                }
+                if pose is not None:
+                    state.update(
+                        lat_deg=pose.lat_deg,
+                        lon_deg=pose.lon_deg,
+                        alt_m=pose.alt_m,
+                        yaw_deg=pose.yaw_deg,
+                    )
+                self.hub.push_state(**state)
+                if now - last_status >= 0.5:
+                    last_status = now
+                    self.console.status(f"{s.summary()}  {self.phase}  det {self._fps:.1f} fps")
+            except Exception:
+                log.exception("telemetry sample failed")
+
+    def _pose_for(self, t_s: float):
+        """The pose at ``t_s`` from telemetry, waiting briefly for telemetry to cover it so
+        that the pose is interpolated rather than extrapolated."""
+        deadline = time.monotonic() + 0.25
+        while not self._stop.is_set():
+            latest = self.vehicle.pose
+            if latest is not None and latest.t_s >= t_s:
+                break
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        return self.vehicle.pose_at(t_s, max_age_s=1.0)
+
+    def _detection_loop(self) -> None:
+        from detection.errors import SourceError
+        from detection.sources import FrameTimeout
+
+        failures = 0
+        window: list[float] = []
+        while not self._stop.is_set():
+            try:
+                frame = self.source.read(timeout_s=1.0)
+            except FrameTimeout:
+                continue
+            except SourceError as exc:
+                self._log(f"video source: {exc}", level="warning")
+                self._stop.wait(1.0)
+                continue
+            if frame is None:
+                if self._stop.is_set():
+                    break
+                if getattr(self.source, "is_live", False):
+                    self._stop.wait(0.1)
+                    continue
+                self._log("the video source ended: detection stops", level="warning")
+                break
+            pose = self._pose_for(frame.t_s)
+            try:
+                result = self.pipeline.process(frame.image, frame.t_s, pose, frame.index)
+                annotated = result.annotate(frame.image)
+            except Exception as exc:
+                failures += 1
+                log.exception("detection failed on frame %d", frame.index)
+                if failures >= 20:
+                    self._log(f"detection stopped after repeated failures: {exc}", level="error")
+                    break
+                continue
+            failures = 0
+            now = time.monotonic()
+            window = [t for t in window if now - t < 5.0] + [now]
+            with self._lock:
+                self._frames += 1
+                self._fps = (
+                    (len(window) - 1) / max(1e-3, now - window[0]) if len(window) > 1 else 0.0
+                )
+            self.hub.push_frame(annotated, frame.t_s, frame.index)
+            self.recorder.video_frame(
+                annotated, frame.t_s, frame.index, pose.to_dict() if pose is not None else None
+            )
+            for alert in result.alerts:
+                self._on_alert(alert)
+            if (
+                self.raw is not None
+                and pose is not None
+                and self.policy.alert_policy == "hover_and_speak"
+            ):
+                self._look_for_candidates(frame, pose)
+
+    def _look_for_candidates(self, frame, pose) -> None:
+        """People seen close together (raw detections, before tracking) -> a candidate place."""
+        import numpy as np
+
+        from detection.gatherings import cluster_positions
+        from detection.geometry import ground_offsets
+        from detection.pipeline import foot_point
+        from missions.geo import LocalFrame, distance_m
+
+        dets = self.raw.last
+        g = self.cfg.detection.gathering
+        # A looser test than the gathering detector's: it only decides to take a closer look.
+        min_people = max(3, g.min_people - 1)
+        if dets is None or len(dets) < min_people or pose.alt_m < 2.0:
+            return
+        h, w = frame.image.shape[:2]
+        intr = self.pipeline.intrinsics(w, h)
+        feet = foot_point(dets.xyxy, pose.gimbal_pitch_deg)
+        en = ground_offsets(
+            intr,
+            pose,
+            feet,
+            stabilised=self.cfg.detection.gimbal_stabilised,
+            max_range_m=self.cfg.detection.max_range_m,
+        )
+        clusters = cluster_positions(en, CANDIDATE_EPS_FACTOR * g.eps_m, min_people)
+        if not clusters:
+            return
+        biggest = max(clusters, key=len)
+        cx, cy = np.nanmean(en[biggest], axis=0)
+        lat, lon = LocalFrame(pose.lat_deg, pose.lon_deg).to_geo(float(cx), float(cy))
+        lat, lon = float(lat), float(lon)
+        now = time.monotonic()
+        last = self._last_candidate
+        if last is not None and now - last[2] < 2.0 and distance_m(lat, lon, last[0], last[1]) < 15:
+            return
+        self._last_candidate = (lat, lon, now)
+        self.recorder.event(
+            "candidate", lat_deg=lat, lon_deg=lon, count=len(biggest), frame_index=frame.index
+        )
+        self._requests.put(_Request("candidate", now, lat, lon, count=len(biggest)))
+
+    # -- events and alerts (any thread) -------------------------------------------------------------------------
+
+    def _log(self, text: str, level: str = "info") -> None:
+        self.console.line(text if level == "info" else f"{level}: {text}")
+        if self.hub is not None:
+            self.hub.push_log(text, level=level)
+
+    def _publish_alert(self, alert) -> None:
+        snapshot = alert.snapshot
+        self.recorder.alert(alert)
+        self.hub.push_alert(alert, snapshot=snapshot)
+        with self._lock:
+            self._alerts[alert.kind.value] += 1
+
+    def _on_alert(self, alert) -> None:
+        """A detection alert: record, show, then the policy decides."""
+        from detection.alerts import AlertKind
+
+        self._publish_alert(alert)
+        where = f" at {alert.lat_deg:.6f}, {alert.lon_deg:.6f}" if alert.lat_deg is not None else ""
+        what = (
+            f"{alert.count} people gathered"
+            if alert.kind == AlertKind.GATHERING
+            else alert.message or alert.kind.value
+        )
+        self._log(f"ALERT {alert.kind.value}: {what}{where}", level="warning")
+        if self.policy.alert_policy == "log_only":
+            return
+        if alert.kind == AlertKind.GATHERING and self.policy.alert_policy == "hover_and_speak":
+            self._requests.put(
+                _Request(
+                    "alert", time.monotonic(), alert.lat_deg, alert.lon_deg, alert, alert.count
+                )
+            )
+        else:
+            self._speak(alert)
+
+    def _safety_alert(self, kind: str, message: str) -> None:
+        from detection.alerts import Alert, AlertKind
+
+        pose = self.vehicle.pose if self.vehicle is not None else None
+        alert = Alert(
+            kind=AlertKind(kind),
+            t_s=time.time(),
+            lat_deg=pose.lat_deg if pose is not None else None,
+            lon_deg=pose.lon_deg if pose is not None else None,
+            count=0,
+            message=message,
+            source="vehicle",
+        )
+        self._publish_alert(alert)
+        level = "info" if kind == "link_recovered" else "error"
+        self._log(f"{kind.upper().replace('_', ' ')}: {message}", level=level)
+
+    def _on_vehicle_event(self, ev) -> None:
+        """Vehicle events (link reader thread): record, show, raise safety alerts."""
+        d = ev.data
+        rec = self.recorder
+        if ev.kind == "mission_current":
+            return
+        rec.event(ev.kind, t_s=ev.t_s, **d)
+        if ev.kind == "mode":
+            self._log(f"mode {d['mode']}")
+        elif ev.kind in ("armed", "disarmed"):
+            self._log(ev.kind)
+        elif ev.kind == "statustext":
+            text = d["text"]
+            low = text.lower()
+            if "fence" in low and "breach" in low:
+                self._safety_alert("geofence", text)
+            elif "failsafe" in low:
+                self._safety_alert("failsafe", text)
+            elif d["severity"] <= 4:
+                self._log(f"vehicle: {text}", level="warning")
+        elif ev.kind == "link_lost":
+            self._safety_alert(
+                "link_lost",
+                f"no heartbeat from {d.get('endpoint', 'the vehicle')} for "
+                f"{self.cfg.connection.link_lost_s:g} s: its failsafe decides what it does",
+            )
+        elif ev.kind == "link_recovered":
+            self._safety_alert("link_recovered", "heartbeats are back")
+        elif ev.kind == "low_battery":
+            self._safety_alert("battery_low", f"battery at {d['remaining_pct']:.0f} %")
+            self._requests.put(_Request("low_battery", time.monotonic()))
+
+    def _on_broadcast(self, record) -> None:
+        """A reminder utterance was played (announcer thread)."""
+        self.recorder.broadcast(record)
+        with self._lock:
+            self.summary.broadcasts += 1
+            if record.played:
+                self.summary.broadcasts_played += 1
+        where = f"on {record.device}" if record.played else "not played: no output device"
+        self._log(
+            f"reminder ({record.language}, {record.duration_s:.1f} s, {where}): {record.text}"
+        )
