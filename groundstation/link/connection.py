@@ -24,25 +24,28 @@ field; ArduPilot answers "Need mavlink2 for item transfer" otherwise).
 from __future__ import annotations
 
 import contextlib
-import errno
-import hashlib
 import logging
 import os
 import queue
 import select
-import socket
-import struct
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from pymavlink import mavutil
 from pymavlink.dialects.v20 import ardupilotmega as mavlink2
 
-from missions.errors import DronePatrolError, InputError
+from groundstation.link.endpoint import (
+    Endpoint,
+    PeerClosed,
+    TcpConnection,
+    open_connection,
+    parse_endpoint,
+)
+from groundstation.link.errors import LinkError
+from groundstation.link.signing import load_signing_key
+from groundstation.link.tlog import TlogWriter
+from missions.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -87,278 +90,8 @@ DATA_STREAM_OF_MESSAGE = {
 }
 
 
-class LinkError(DronePatrolError):
-    """The vehicle cannot be reached or stopped answering; the message names the endpoint."""
-
-
 Callback = Callable[[Any], None]
 """A subscriber: called in the reader thread with each pymavlink message. Must return quickly."""
-
-
-# --- endpoints ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """A parsed connection URL.
-
-    Attributes:
-        url: The URL as given.
-        kind: ``tcp``, ``tcpin``, ``udpin``, ``udpout``, ``udpbcast`` or ``serial``.
-        host: Host (network kinds) or device path (serial).
-        port: TCP/UDP port, or the baud rate for serial.
-    """
-
-    url: str
-    kind: str
-    host: str
-    port: int
-
-    @property
-    def is_network(self) -> bool:
-        """True for TCP and UDP endpoints."""
-        return self.kind != "serial"
-
-
-_NETWORK_PREFIXES = ("tcp", "tcpin", "udpin", "udpout", "udpbcast", "udp")
-
-
-def parse_endpoint(url: str) -> Endpoint:
-    """Parse a connection URL.
-
-    Accepted forms (those of MAVProxy/pymavlink): ``tcp:HOST:PORT``, ``tcpin:HOST:PORT``,
-    ``udpin:HOST:PORT``, ``udpout:HOST:PORT``, ``udpbcast:HOST:PORT``, ``udp:HOST:PORT`` (= udpin),
-    and serial devices ``/dev/ttyUSB0:57600``, ``/dev/ttyACM0,115200``, ``COM3:57600`` (baud
-    defaults to 57600, the usual telemetry radio rate).
-
-    Args:
-        url: The URL.
-
-    Returns:
-        The :class:`Endpoint`.
-
-    Raises:
-        InputError: The URL is not one of the forms above (the message names it).
-    """
-    text = str(url).strip()
-    if text == "sim":
-        raise InputError(
-            "connection 'sim' names the embedded simulator: start it with sim.start_sim() "
-            "(the CLI does this for --connect sim) and connect to its URL"
-        )
-    head, _, rest = text.partition(":")
-    if head in _NETWORK_PREFIXES and rest:
-        host, sep, port_text = rest.rpartition(":")
-        if not sep or not host:
-            raise InputError(f"connection URL {text!r}: expected {head}:HOST:PORT")
-        try:
-            port = int(port_text)
-        except ValueError:
-            raise InputError(
-                f"connection URL {text!r}: port {port_text!r} is not a number"
-            ) from None
-        if not 0 <= port <= 65535:
-            raise InputError(f"connection URL {text!r}: port {port} is out of range 0..65535")
-        kind = "udpin" if head == "udp" else head
-        return Endpoint(text, kind, host, port)
-    if text.startswith("/") or text.upper().startswith("COM"):
-        device, baud = text, 57600
-        for sep in (",", ":"):
-            if sep in text:
-                device, _, baud_text = text.rpartition(sep)
-                try:
-                    baud = int(baud_text)
-                except ValueError:
-                    raise InputError(
-                        f"connection URL {text!r}: baud rate {baud_text!r} is not a number"
-                    ) from None
-                break
-        return Endpoint(text, "serial", device, baud)
-    raise InputError(
-        f"connection URL {text!r} is not understood: use tcp:HOST:PORT, udpin:HOST:PORT, "
-        "udpout:HOST:PORT or a serial device like /dev/ttyUSB0:57600"
-    )
-
-
-class _PeerClosed(Exception):
-    """The TCP peer closed the connection."""
-
-
-class _TcpConnection(mavutil.mavtcp):
-    """``mavutil.mavtcp`` with a bounded connect time, complete writes and EOF reported upward.
-
-    pymavlink's mavtcp connects without a timeout (a black-holed address blocks for minutes), may
-    write a packet partially on a full non-blocking socket, and on EOF only prints a line. Here a
-    connect honours ``connect_timeout_s``, writes wait (bounded) for the socket, and EOF/reset
-    raise :class:`_PeerClosed` so the reader thread can report link loss and reconnect.
-    """
-
-    def __init__(self, device: str, connect_timeout_s: float, **kwargs: Any) -> None:
-        self._connect_timeout_s = max(0.05, connect_timeout_s)
-        super().__init__(device, autoreconnect=False, retries=0, **kwargs)
-
-    def do_connect(self) -> None:  # pymavlink hook
-        sock = socket.create_connection(self.destination_addr, timeout=self._connect_timeout_s)
-        sock.setblocking(False)
-        mavutil.set_close_on_exec(sock.fileno())
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.port = sock
-        if hasattr(self, "fd"):
-            self.fd = sock.fileno()
-
-    def handle_disconnect(self) -> None:  # pymavlink hook
-        raise _PeerClosed("connection reset by the vehicle")
-
-    def handle_eof(self) -> None:  # pymavlink hook
-        raise _PeerClosed("the vehicle closed the TCP connection")
-
-    def recv(self, n: int | None = None) -> bytes:  # pymavlink hook
-        if self.port is None:
-            return b""
-        return super().recv(n)
-
-    def write(self, buf: bytes) -> None:  # pymavlink hook
-        sock = self.port
-        if sock is None:
-            return
-        view = memoryview(buf)
-        deadline = time.monotonic() + 2.0
-        while view:
-            try:
-                sent = sock.send(view)
-                view = view[sent:]
-            except BlockingIOError:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    log.warning("TCP send buffer full for 2 s: a %d-byte packet dropped", len(buf))
-                    return
-                select.select([], [sock], [], remaining)
-            except OSError as exc:
-                if exc.errno in (errno.ECONNRESET, errno.EPIPE, errno.EBADF, errno.ENOTCONN):
-                    return  # the reader thread notices the closed socket
-                raise
-
-    def close(self) -> None:  # pymavlink hook
-        if self.port is not None:
-            with contextlib.suppress(OSError):
-                self.port.close()
-            self.port = None
-
-
-def _open_connection(ep: Endpoint, deadline: float, source_system: int, source_component: int):
-    """Open the pymavlink connection for ``ep``, retrying a refused TCP connect until ``deadline``."""
-    kw = {"source_system": source_system, "source_component": source_component}
-    if ep.kind == "tcp":
-        last: Exception | None = None
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                why = _describe_socket_error(last) if last else "timed out"
-                raise LinkError(f"cannot connect to {ep.url}: {why}")
-            try:
-                return _TcpConnection(f"{ep.host}:{ep.port}", min(remaining, 5.0), **kw)
-            except OSError as exc:
-                last = exc
-                if isinstance(exc, socket.gaierror):
-                    raise LinkError(
-                        f"cannot connect to {ep.url}: unknown host {ep.host!r}"
-                    ) from None
-                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
-    try:
-        if ep.kind == "serial":
-            return mavutil.mavlink_connection(ep.host, baud=ep.port, **kw)
-        if ep.kind == "tcpin":
-            return mavutil.mavlink_connection(f"tcpin:{ep.host}:{ep.port}", **kw)
-        return mavutil.mavlink_connection(f"{ep.kind}:{ep.host}:{ep.port}", **kw)
-    except OSError as exc:
-        raise LinkError(f"cannot open {ep.url}: {_describe_socket_error(exc)}") from None
-    except Exception as exc:  # pyserial raises its own SerialException
-        raise LinkError(f"cannot open {ep.url}: {exc}") from None
-
-
-def _describe_socket_error(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (nothing is listening on that port)"
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return "connect timed out (host unreachable or port filtered)"
-    return str(exc) or type(exc).__name__
-
-
-# --- tlog --------------------------------------------------------------------------------------------
-
-
-class TlogWriter:
-    """Thread-safe writer of a pymavlink telemetry log (``.tlog``).
-
-    Each record is an 8-byte big-endian UNIX timestamp in microseconds followed by one MAVLink
-    packet as it was on the wire (pymavlink ``mavfile.recv_msg`` writes the same format, with the
-    two low timestamp bits cleared), so MAVProxy, MAVExplorer and ``mavutil.mavlink_connection``
-    replay it.
-
-    Args:
-        path: Output file; parent folders are created. An existing file is appended to.
-    """
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "ab")  # noqa: SIM115 - closed in close()
-        self._lock = threading.Lock()
-        self._last_flush = time.monotonic()
-        self.records = 0
-
-    def write(self, packet: bytes, t_s: float | None = None) -> None:
-        """Append one packet stamped with ``t_s`` (UNIX seconds; default now)."""
-        usec = int((time.time() if t_s is None else t_s) * 1e6) & ~3
-        with self._lock:
-            if self._file.closed:
-                return
-            self._file.write(struct.pack(">Q", usec) + bytes(packet))
-            self.records += 1
-            if time.monotonic() - self._last_flush >= 1.0:
-                self._flush_locked()
-
-    def flush(self) -> None:
-        """Flush buffered records to the operating system."""
-        with self._lock:
-            if not self._file.closed:
-                self._flush_locked()
-
-    def _flush_locked(self) -> None:
-        self._file.flush()
-        self._last_flush = time.monotonic()
-
-    def close(self) -> None:
-        """Flush and close the file (idempotent)."""
-        with self._lock:
-            if not self._file.closed:
-                self._file.flush()
-                self._file.close()
-
-
-def load_signing_key(path: str | os.PathLike) -> bytes:
-    """Read a MAVLink 2 signing key file.
-
-    A file of exactly 32 bytes is the raw secret key; anything else is a passphrase (surrounding
-    whitespace stripped) hashed with SHA-256, as MAVProxy's ``signing setup PASSPHRASE`` does.
-
-    Raises:
-        InputError: The file cannot be read or is empty.
-    """
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise InputError(f"signing key {p}: cannot read it ({exc.strerror or exc})") from None
-    if len(data) == 32:
-        return data
-    phrase = data.strip()
-    if not phrase:
-        raise InputError(f"signing key {p}: the file is empty")
-    return hashlib.sha256(phrase).digest()
-
-
-# --- the link ----------------------------------------------------------------------------------------
 
 
 class MessageQueue:
@@ -450,6 +183,8 @@ class Link:
             "reconnects": 0,
         }
         self.closed = False
+        self.signing = False
+        """True when MAVLink 2 signing is on (outgoing signed, unsigned incoming dropped)."""
         self._reader = threading.Thread(target=self._read_loop, name="mavlink-reader")
         self._ticker = threading.Thread(target=self._tick_loop, name="mavlink-heartbeat")
 
@@ -498,7 +233,7 @@ class Link:
             if len(key) != 32:
                 raise InputError("signing key must be 32 bytes")
         deadline = time.monotonic() + float(timeout_s)
-        conn = _open_connection(ep, deadline, source_system, source_component)
+        conn = open_connection(ep, deadline, source_system, source_component)
         # Always MAVLink 2, independent of pymavlink's MAVLINK20 environment switch.
         conn.mav = MAV.MAVLink(conn, srcSystem=source_system, srcComponent=source_component)
         conn.mav.robust_parsing = True
@@ -527,7 +262,7 @@ class Link:
             link_lost_s=link_lost_s,
             target_system=target_system,
         )
-        link._signing = key is not None
+        link.signing = key is not None
         link._reader.start()
         link._ticker.start()
         remaining = max(0.0, deadline - time.monotonic())
@@ -545,15 +280,13 @@ class Link:
         )
         return link
 
-    _signing = False
-
     def _silence_reason(self) -> str:
         s = self.stats
         mav = getattr(self._conn, "mav", None)
         rejected = getattr(getattr(mav, "signing", None), "reject_count", 0) + getattr(
             getattr(mav, "signing", None), "badsig_count", 0
         )
-        if self._signing and rejected:
+        if self.signing and rejected:
             return (
                 f" ({rejected} messages had no valid signature: is the vehicle signing with "
                 "this key?)"
@@ -823,7 +556,7 @@ class Link:
                     except (OSError, ValueError):
                         if self._stop.is_set():
                             return
-                        raise _PeerClosed("the connection was closed") from None
+                        raise PeerClosed("the connection was closed") from None
                     if not readable:
                         continue
                 for _ in range(1000):
@@ -831,7 +564,7 @@ class Link:
                     if msg is None:
                         break
                     self._handle(msg)
-            except _PeerClosed as exc:
+            except PeerClosed as exc:
                 if self._stop.is_set():
                     return
                 self._reconnect(str(exc))
@@ -850,7 +583,7 @@ class Link:
         if self._link_ok:
             self._link_ok = False
             self._fire("lost")
-        if not isinstance(conn, _TcpConnection):
+        if not isinstance(conn, TcpConnection):
             self._stop.wait(1.0)
             return
         conn._connect_timeout_s = 1.0
