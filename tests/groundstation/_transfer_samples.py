@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from missions.geo import offset
 from missions.items import (
@@ -14,6 +15,8 @@ from missions.items import (
     MAV_FRAME_GLOBAL_RELATIVE_ALT,
     MissionItem,
 )
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 HOME = (41.79, 123.43)
 
@@ -27,7 +30,7 @@ def planned_demo():
     cfg = load_config(
         None,
         {
-            "area.district": "configs/districts/demo.geojson",
+            "area.district": str(REPO_ROOT / "configs" / "districts" / "demo.geojson"),
             "connection.url": "sim",
             "rally.points": [
                 {"lat_deg": 41.7905, "lon_deg": 123.4310, "alt_m": 30},
