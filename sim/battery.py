@@ -40,6 +40,12 @@ class Battery:
         self.current_a = settings.idle_current_a
         self.voltage_v = self._terminal_voltage()
 
+    def recharge(self) -> None:
+        """Replace the pack by a fully charged one (consumed charge back to zero)."""
+        self.consumed_mah = 0.0
+        self.current_a = self.settings.idle_current_a
+        self.voltage_v = self._terminal_voltage()
+
     @property
     def remaining(self) -> float:
         """State of charge, 0..1."""

@@ -45,7 +45,7 @@ class Endpoint:
         self.sysid = sysid
         self.speedup = speedup
         self.channels: list[Channel] = []
-        self.protocols = {t: MissionProtocol(t, vehicle) for t in (MISSION, FENCE, RALLY)}
+        self.protocols = {t: MissionProtocol(t, vehicle, speedup) for t in (MISSION, FENCE, RALLY)}
         self._origin_sent = False
 
     # ------------------------------------------------------------------ channels

@@ -16,8 +16,8 @@ Behaviour from libraries/GCS_MAVLink/MissionItemProtocol*.cpp:
   MISSION_REQUEST -> MISSION_ITEM. During an upload, downloads are refused (MISSION_ACK DENIED).
 * MISSION_CLEAR_ALL -> MISSION_ACK (ERROR while the mission is running in AUTO).
 
-Timers of this protocol use wall-clock time (see docs/simulator.md), the rest of the vehicle
-runs on simulated time.
+Timers of this protocol use wall-clock time (see docs/simulator.md): the re-request interval is
+scaled by the speed-up as on SITL (with a wall-time floor), the give-up timeout is not.
 """
 
 from __future__ import annotations
@@ -51,7 +51,10 @@ MISSION, FENCE, RALLY = (
 UPLOAD_TIMEOUT_S = 8.0
 """MissionItemProtocol::upload_timeout_ms."""
 RESEND_S = 1.0
-"""MissionItemProtocol::update re-request interval (1000 ms plus stream slowdown)."""
+"""MissionItemProtocol::update re-request interval (1000 ms plus stream slowdown), simulated time."""
+MIN_RESEND_WALL_S = 0.2
+"""Lower bound of the re-request interval in wall time, so that a loaded ground station that
+answers late is not flooded with duplicate requests at high speed-up."""
 
 
 class MissionProtocol:
@@ -62,8 +65,9 @@ class MissionProtocol:
         vehicle: The vehicle whose lists are transferred.
     """
 
-    def __init__(self, mission_type: int, vehicle: Vehicle) -> None:
+    def __init__(self, mission_type: int, vehicle: Vehicle, speedup: float = 1.0) -> None:
         self.mission_type = mission_type
+        self.resend_wall_s = max(RESEND_S / max(speedup, 1e-9), MIN_RESEND_WALL_S)
         self.v = vehicle
         self.receiving = False
         self.request_i = 0
@@ -232,7 +236,13 @@ class MissionProtocol:
         self.channel = None
 
     def update(self, now: float) -> None:
-        """Re-request the expected item after RESEND_S; cancel after UPLOAD_TIMEOUT_S."""
+        """Re-request the expected item after RESEND_S; cancel after UPLOAD_TIMEOUT_S.
+
+        ArduPilot's 1 s re-request timer runs on AP_HAL::millis(), which is simulated time under
+        SITL's --speedup; here it is RESEND_S / speedup of wall time, but never below
+        MIN_RESEND_WALL_S. The 8 s give-up timer stays in wall time so that transfers survive a
+        loaded machine.
+        """
         if not self.receiving or self.channel is None:
             return
         if now - self.t_receive > UPLOAD_TIMEOUT_S:
@@ -245,7 +255,7 @@ class MissionProtocol:
             self.channel = None
             self._staged = []
             return
-        if now - self.t_request > RESEND_S:
+        if now - self.t_request > self.resend_wall_s:
             self._send_request(now)
 
     # ------------------------------------------------------------------ download, clear

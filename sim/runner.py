@@ -340,6 +340,15 @@ class SimHandle:
         """Drop every packet in both directions for ``seconds`` of wall time (TCP stays open)."""
         self._faults.cut(seconds)
 
+    def swap_battery(self) -> bool:
+        """Swap in a fully charged battery (ground and disarmed only), for multi-sortie patrols.
+
+        Returns:
+            True when swapped, False when the vehicle is armed or in the air.
+        """
+        with self.lock:
+            return self.vehicle.swap_battery()
+
     def wait_ready(self, timeout_s: float = 60.0) -> bool:
         """Block until the simulated EKF is ready (arming allowed) or ``timeout_s`` wall seconds.
 

@@ -666,6 +666,24 @@ class Vehicle:
         ):
             self.set_mode(Mode.LAND, gcs=False)
 
+    def swap_battery(self) -> bool:
+        """Put a fully charged battery in, as an operator does between sorties.
+
+        Only possible on the ground and disarmed (a real swap powers the autopilot down; the
+        battery failsafe state is reset as on a fresh boot).
+
+        Returns:
+            True when swapped, False when the vehicle is armed or airborne.
+        """
+        if self.armed or self.airborne:
+            return False
+        self.battery.recharge()
+        self._batt_level = 0
+        self._batt_low_since = None
+        self._batt_crt_since = None
+        self.text(SEVERITY_INFO, "Battery 1 replaced")
+        return True
+
     def _check_battery(self) -> None:
         b = self.battery
         p = self.params
