@@ -783,9 +783,14 @@ def check_replay_page(browser, timeline, server_url: str, replay) -> None:
         "#rp-seek",
         f"e => {{ e.value = '{target}'; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); }}",
     )
-    state = [s for t, s in timeline.states if t <= replay.status()["t_s"] + 1e-6][-1]
-    assert abs(replay.status()["t_s"] - target) < 0.5
-    frame = [f for f in timeline.frames if f.t_s <= target][-1]
+    deadline = time.monotonic() + 30.0
+    while abs(replay.status()["t_s"] - target) >= 0.5:  # the page posts the seek asynchronously
+        assert time.monotonic() < deadline, f"seek to {target} not done: {replay.status()}"
+        time.sleep(0.05)
+    # the slider snaps to its step: what is shown is what the replay's position says
+    pos = replay.status()["t_s"]
+    state = [s for t, s in timeline.states if t <= pos][-1]
+    frame = [f for f in timeline.frames if f.t_s <= pos][-1]
     page.wait_for_function(
         f"() => Math.abs(Number(document.getElementById('video').dataset.frameTime) - {frame.t_s}) < 0.002",
         timeout=30000,
@@ -794,7 +799,7 @@ def check_replay_page(browser, timeline, server_url: str, replay) -> None:
         f"() => document.getElementById('vehicle').dataset.lat === '{state['lat_deg']:.7f}'",
         timeout=30000,
     )
-    due = [a.id for t, a, _ in timeline.alerts if t <= target]
+    due = [a.id for t, a, _ in timeline.alerts if t <= pos]
     page.wait_for_function(
         f"() => document.querySelectorAll('#alerts li').length === {len(due)}", timeout=30000
     )
