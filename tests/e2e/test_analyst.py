@@ -22,7 +22,7 @@ from conftest import REPO_ROOT, run_cli, shared_path
 
 from groundstation.report.testing import CHROMIUM_ARGS, check_replay_page, check_report_page
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 CHROMIUM = "/usr/bin/chromium"
 SPEEDUP = "10"
@@ -110,6 +110,7 @@ def test_report_of_a_recorded_patrol(patrol_recording, tmp_path):
     assert page.count("data:image/jpeg;base64,") == len(with_snapshot)
 
 
+@pytest.mark.browser
 def test_report_opens_in_chromium(patrol_recording, browser, tmp_path):
     out = tmp_path / "report.html"
     res = run_cli("report", str(patrol_recording), "--out", str(out))
@@ -118,6 +119,7 @@ def test_report_opens_in_chromium(patrol_recording, browser, tmp_path):
     check_report_page(browser, out, ids)
 
 
+@pytest.mark.browser
 def test_replay_in_chromium(patrol_recording, browser):
     from groundstation.overlay import OverlayHub, OverlayServer
     from groundstation.replay import RecordingReplay, load_timeline
