@@ -46,9 +46,10 @@ log = logging.getLogger(__name__)
 
 TELEMETRY_PERIOD_S = 0.1
 """Telemetry sampling period for the recording and the overlay (wall clock), seconds."""
-MIN_CONFIRM_FRAMES = 10
+MIN_CONFIRM_FRAMES = 15
 """A hold to confirm a gathering lasts at least this many processed frames (tracking needs two
-frames to confirm a track, the gathering detector a few more to see it persist)."""
+frames to confirm a track, the gathering detector a few more to see it persist), and longer while
+the detector follows a group there that has not become an alert yet."""
 MAX_CONFIRM_WALL_S = 60.0
 """Upper bound of a confirmation hold in wall-clock seconds (a stalled detector)."""
 SPEECH_TIMEOUT_S = 120.0
@@ -276,6 +277,7 @@ class Patrol:
         self._frames = 0
         self._fps = 0.0
         self._last_candidate: tuple[float, float, float] | None = None
+        self._following: tuple[float, float, float] | None = None  # monotonic, lat, lon
         self._armed_since: float | None = None
         self._armed_s = 0.0
         self._distance_m = 0.0
@@ -531,13 +533,22 @@ class Patrol:
             self.console.line(
                 f"warning: no loudspeaker output ({exc}); reminders are kept in the recording"
             )
+        # The gathering reminder is synthesised now (cached across runs), so that it plays at
+        # once; other reminders are synthesised when first needed rather than all in the
+        # background during the flight, where they would take CPU time from detection.
+        from broadcast.reminders import reminder_text
+        from detection.alerts import Alert, AlertKind
+
+        for lang in b.languages:
+            text = reminder_text(Alert(kind=AlertKind.GATHERING, t_s=0.0), lang, b.texts)
+            self.synth.synthesize(text, lang)
         self.announcer = Announcer(
             b,
             self.synth,
             player,
             on_broadcast=self._on_broadcast,
             wav_dir=self.recorder.broadcast_dir,
-        ).start()
+        ).start(prewarm=False)
 
     def _connect(self) -> None:
         from groundstation.link import Link
@@ -867,10 +878,16 @@ class Patrol:
                     return a
             if any(r.kind == "low_battery" for r in self._deferred):
                 return None
-            elapsed = time.monotonic() - start
-            if (elapsed >= need and self._frames - frames0 >= MIN_CONFIRM_FRAMES) or (
-                elapsed > MAX_CONFIRM_WALL_S
-            ):
+            now = time.monotonic()
+            elapsed = now - start
+            following = self._following
+            watching = (
+                following is not None
+                and now - following[0] < 1.0
+                and distance_m(following[1], following[2], lat, lon) <= 25.0
+            )
+            done = elapsed >= need and self._frames - frames0 >= MIN_CONFIRM_FRAMES
+            if (done and not watching) or elapsed > MAX_CONFIRM_WALL_S:
                 return None
             if self._stop.is_set() or self.vehicle.state().mode != "GUIDED":
                 return None
@@ -1121,6 +1138,9 @@ class Patrol:
             self.recorder.video_frame(
                 annotated, frame.t_s, frame.index, pose.to_dict() if pose is not None else None
             )
+            for g in result.gatherings:
+                if g.centroid_lat_lon is not None and not g.alerted:
+                    self._following = (now, *g.centroid_lat_lon)
             for alert in result.alerts:
                 self._on_alert(alert)
             if (

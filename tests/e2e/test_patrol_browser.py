@@ -1,0 +1,91 @@
+"""An officer's browser on the live overlay during a sim patrol, then Ctrl-C.
+
+Debian's headless Chromium (Playwright) opens the overlay of a running ``dronepatrol patrol`` and
+sees the video update, the vehicle move on the map and the gathering alert appear. Then the
+operator presses Ctrl-C: the vehicle is sent home (RTL) and the recording is closed cleanly.
+"""
+
+from __future__ import annotations
+
+import pytest
+from patrol_helpers import DEMO, browser, model_available, patrol_process  # noqa: F401 (fixtures)
+
+from groundstation.recording import Recording
+
+pytestmark = [pytest.mark.slow, pytest.mark.model, pytest.mark.browser]
+
+
+def test_overlay_during_a_patrol_then_ctrl_c(tmp_path, patrol_process, browser, model_available):  # noqa: F811
+    patrol = patrol_process(
+        "--config",
+        str(DEMO),
+        "--speedup",
+        "10",
+        "--record-dir",
+        str(tmp_path),
+        "--overlay-port",
+        "0",
+    )
+    url = patrol.overlay_url(timeout_s=180)
+    page = browser.new_page(viewport={"width": 1400, "height": 820})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(url)
+    # the district and the planned route are drawn without any map tiles
+    page.wait_for_selector("#layer-district path", timeout=60_000)
+    assert page.locator("#layer-route polyline").count() == 1
+    assert page.locator("#layer-district path.hole").count() == 1
+    # the video updates
+    page.wait_for_function(
+        "() => Number(document.getElementById('video').dataset.framesShown || 0) >= 3",
+        timeout=180_000,
+    )
+    seq = int(page.eval_on_selector("#video", "e => e.dataset.frameSeq"))
+    page.wait_for_function(
+        f"() => Number(document.getElementById('video').dataset.frameSeq) >= {seq} + 5",
+        timeout=60_000,
+    )
+    # the vehicle moves on the map (once it flies)
+    page.wait_for_function(
+        "() => document.getElementById('st-mode').textContent === 'AUTO'", timeout=180_000
+    )
+    x0 = float(page.eval_on_selector("#vehicle", "e => e.dataset.x"))
+    y0 = float(page.eval_on_selector("#vehicle", "e => e.dataset.y"))
+    page.wait_for_function(
+        f"""() => {{
+            const v = document.getElementById('vehicle').dataset;
+            return Math.hypot(Number(v.x) - {x0}, Number(v.y) - {y0}) > 30;
+        }}""",
+        timeout=120_000,
+    )
+    assert page.text_content("#st-link") == "OK"
+    # the gathering alert appears in the list and on the map, with its snapshot
+    item = page.wait_for_selector("#alerts li[data-kind='gathering']", timeout=300_000)
+    alert_id = item.get_attribute("data-id")
+    assert page.locator(f"#layer-alerts circle[data-id='{alert_id}']").count() == 1
+    page.wait_for_function(
+        f"""() => {{
+            const img = document.querySelector("#alerts li[data-id='{alert_id}'] img");
+            return img && img.complete && img.naturalWidth > 0;
+        }}""",
+        timeout=30_000,
+    )
+    assert "people gathered" in item.text_content()
+    assert errors == []
+    page.close()
+
+    # Ctrl-C: RTL, clean close, exit status 130
+    patrol.interrupt()
+    code = patrol.wait(timeout_s=120)
+    out = patrol.output
+    assert code == 130, out
+    assert "RTL commanded" in out and "patrol ended: interrupted" in out
+    rec = Recording.open(patrol.recording())
+    assert rec.complete and rec.manifest["end_reason"] == "interrupted"
+    kinds = [e["kind"] for e in rec.events()]
+    assert "interrupted" in kinds and kinds[-1] == "stop"
+    rtl = [e for e in rec.events() if e["kind"] == "rtl"]
+    assert rtl and rtl[0]["reason"] == "interrupted"
+    assert any(e["kind"] == "mode" and e["mode"] == "RTL" for e in rec.events())
+    assert any(a.id == alert_id for a in rec.alerts())
