@@ -83,6 +83,17 @@ def default_out(input_path: Path, fmt: str) -> Path | None:
     return input_path.with_name(input_path.stem + ".report.html")
 
 
+def _status(text: str):
+    """A spinner on stderr while a step runs, when stderr is a terminal (else nothing)."""
+    import contextlib
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(text)
+
+
 def run(args: argparse.Namespace) -> int:
     """Build and write the report."""
     from groundstation.cli import config_from_args
@@ -93,7 +104,10 @@ def run(args: argparse.Namespace) -> int:
     src = Path(args.input)
     explicit_config = bool(getattr(args, "config", None) or getattr(args, "set_values", None))
     config = config_from_args(args) if explicit_config else None
-    report = build_report(src, district=args.district, config=config, link_lost_s=args.link_lost)
+    with _status(f"reading {src}"):
+        report = build_report(
+            src, district=args.district, config=config, link_lost_s=args.link_lost
+        )
     for line in report.missing:
         print(f"warning: partial input: {line}", file=sys.stderr)
     if not len(report.flight.track) and not report.input.alerts and not report.flight.modes:
@@ -101,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         text = json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n"
     else:
-        text = render_html(report)
+        with _status("drawing the report"):
+            text = render_html(report)
     out = Path(args.out) if args.out and args.out != "-" else None
     if out is None and args.out != "-":
         out = default_out(src, args.format)
