@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
-import queue
 import signal
 import sys
 import threading
@@ -38,28 +36,14 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
+from groundstation.policy import AlertPolicy, PolicyRequest
 from missions.errors import DronePatrolError, InputError
 
 log = logging.getLogger(__name__)
 
 TELEMETRY_PERIOD_S = 0.1
 """Telemetry sampling period for the recording and the overlay (wall clock), seconds."""
-MIN_CONFIRM_FRAMES = 15
-"""A hold to confirm a gathering lasts at least this many processed frames (tracking needs two
-frames to confirm a track, the gathering detector a few more to see it persist), and longer while
-the detector follows a group there that has not become an alert yet."""
-MAX_CONFIRM_WALL_S = 60.0
-"""Upper bound of a confirmation hold in wall-clock seconds (a stalled detector)."""
-SPEECH_TIMEOUT_S = 120.0
-"""Longest wait for a reminder to be spoken while holding, wall-clock seconds."""
-ARRIVAL_TOLERANCE_M = 2.5
-"""A hold point is reached within this horizontal distance."""
-CANDIDATE_EPS_FACTOR = 1.5
-"""People seen within this many times ``detection.gathering.eps_m`` of each other (at least
-``min_people - 1`` of them, in one frame, before tracking) are worth a closer look."""
-SAFETY_KINDS = ("link_lost", "link_recovered", "battery_low", "geofence", "failsafe")
 
 
 # --- console --------------------------------------------------------------------------------------------
@@ -185,18 +169,6 @@ def _duration(seconds: float) -> str:
     return f"{h} h {m:02d} min"
 
 
-@dataclass
-class _Request:
-    """Work for the main thread, queued by detection or vehicle events."""
-
-    kind: str  # "alert" | "candidate" | "low_battery"
-    t_mono: float
-    lat_deg: float | None = None
-    lon_deg: float | None = None
-    alert: Any = None
-    count: int = 0
-
-
 class _RawDetections:
     """Wraps the pipeline's person detector to keep its last raw output (before tracking).
 
@@ -266,18 +238,15 @@ class Patrol:
         self.sortie = 0
         self.sortie_items: list = []
         self.phase = "starting"
-        self._stop = threading.Event()
+        self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._requests: queue.Queue[_Request] = queue.Queue()
-        self._deferred: list[_Request] = []
-        self._held: list[tuple[float, float, float]] = []  # lat, lon, monotonic
-        self._low_battery = False
+        self.alert_policy = AlertPolicy(self, cfg.policy)
         self._alerts = Counter()
         self._lock = threading.Lock()
-        self._frames = 0
+        self.frames_processed = 0
         self._fps = 0.0
         self._last_candidate: tuple[float, float, float] | None = None
-        self._following: tuple[float, float, float] | None = None  # monotonic, lat, lon
+        self.following: tuple[float, float, float] | None = None  # monotonic, lat, lon
         self._armed_since: float | None = None
         self._armed_s = 0.0
         self._distance_m = 0.0
@@ -347,7 +316,7 @@ class Patrol:
         previous = signal.signal(signal.SIGTERM, on_term)
         return lambda: signal.signal(signal.SIGTERM, previous)
 
-    def _set_phase(self, phase: str) -> None:
+    def set_phase(self, phase: str) -> None:
         self.phase = phase
         if self.hub is not None:
             self.hub.push_state(phase=phase)
@@ -355,19 +324,21 @@ class Patrol:
     def _prepare(self) -> None:
         """Plan, open the recording and the overlay, load the detector and the speech engine:
         everything that can fail on bad input happens before the vehicle is touched."""
+        from groundstation.holds import Airspace
         from groundstation.overlay import OverlayHub
         from groundstation.recording import FlightRecorder
         from missions.formats import write_plan_outputs
         from missions.planner import plan_from_config
 
         cfg = self.cfg
-        self._set_phase("planning")
+        self.set_phase("planning")
         if cfg.area.district is None:
             raise InputError("no district to patrol: set area.district in the config")
         plan = plan_from_config(cfg)
         self.plan = plan
         st = plan.stats
         self.summary.sorties_planned = len(plan.sorties)
+        self.airspace = Airspace.from_plan(plan, use_fence=cfg.fence.enabled)
         self.console.line(
             f"plan: {plan.area.name}: {len(plan.sorties)} sortie(s), route {st.route_length_m:,.0f} m, "
             f"about {_duration(st.flight_time_s)} of flight, coverage {st.coverage_pct:.1f} %, "
@@ -555,7 +526,7 @@ class Patrol:
         from groundstation.vehicle import Vehicle
 
         cfg = self.cfg
-        self._set_phase("connecting")
+        self.set_phase("connecting")
         url = cfg.connection.url
         if self.embedded:
             import sim
@@ -612,7 +583,7 @@ class Patrol:
             self.console.line(f"sortie {i}/{n}: simulator battery swapped")
         elif sys.stdin.isatty() and sys.stdout.isatty():
             input(f"swap the battery, then press Enter to fly sortie {i}/{n} (Ctrl-C to stop) ")
-        self._low_battery = False
+        self.alert_policy.low_battery = False
 
     def _fly_sortie(self, i: int, n: int, sortie) -> None:
         from groundstation import mission_transfer as mt
@@ -623,7 +594,7 @@ class Patrol:
         self.sortie = i
         self.sortie_items = sortie.items
         self.hub.push_state(sortie=i, sorties=n)
-        self._set_phase("upload")
+        self.set_phase("upload")
         link = self.link
         if i == 1:
             for what, items, mtype in (
@@ -633,24 +604,24 @@ class Patrol:
                 if items:
                     mt.upload_and_verify(link, items, mtype)
                     self.recorder.event("mission_uploaded", mission_type=what, count=len(items))
-                    self._log(f"{what}: {len(items)} items uploaded and verified")
+                    self.log(f"{what}: {len(items)} items uploaded and verified")
         mt.upload_and_verify(link, sortie.items, 0)
         self.recorder.event(
             "mission_uploaded", mission_type="mission", count=len(sortie.items) - 1, sortie=i
         )
-        self._log(f"sortie {i}/{n}: mission of {len(sortie.items) - 1} items uploaded and verified")
+        self.log(f"sortie {i}/{n}: mission of {len(sortie.items) - 1} items uploaded and verified")
         wps = [it.seq for it in sortie.items if it.command == MAV_CMD_NAV_WAYPOINT]
-        self._survey_seqs = (min(wps), max(wps)) if wps else (0, -1)
+        self.alert_policy.survey_seqs = (min(wps), max(wps)) if wps else (0, -1)
         takeoff = next(
             (it.z for it in sortie.items[1:] if it.command == MAV_CMD_NAV_TAKEOFF and it.z > 0),
             self.cfg.survey.takeoff_alt_m or self.cfg.survey.alt_m,
         )
-        self._set_phase("takeoff")
+        self.set_phase("takeoff")
         self.recorder.event("sortie_start", sortie=i, sorties=n, takeoff_alt_m=takeoff)
-        self._log(f"sortie {i}/{n}: GUIDED, arm, take off to {takeoff:g} m, then AUTO")
+        self.log(f"sortie {i}/{n}: GUIDED, arm, take off to {takeoff:g} m, then AUTO")
         self.summary.sorties_flown = i
         self.vehicle.start_mission(float(takeoff), arm_timeout_s=max(60.0, 60.0 / self.scale))
-        self._set_phase("survey")
+        self.set_phase("survey")
         timeout = self.wall(3.0 * sortie.flight_time_s + 600.0) + 60.0
         deadline = time.monotonic() + timeout
         while True:
@@ -662,275 +633,24 @@ class Patrol:
                 raise VehicleTimeoutError(
                     f"sortie {i}: still flying after {timeout:.0f} s ({s.summary().strip()})"
                 )
-            req = self._next_request(0.2)
+            req = self.alert_policy.next_request(0.2)
             if req is not None:
-                self._handle(req)
+                self.alert_policy.handle(req)
         self.console.done()
         self.recorder.event("sortie_end", sortie=i)
-        self._set_phase("landed")
-        self._log(f"sortie {i}/{n}: landed and disarmed")
+        self.set_phase("landed")
+        self.log(f"sortie {i}/{n}: landed and disarmed")
 
     def _update_phase(self, s) -> None:
         if self.phase in ("survey", "rtl"):
             returning = s.mode in ("RTL", "LAND") or (
                 s.mode == "AUTO"
                 and s.mission_seq is not None
-                and s.mission_seq > self._survey_seqs[1] > 0
+                and s.mission_seq > self.alert_policy.survey_seqs[1] > 0
             )
             want = "rtl" if returning else "survey"
             if want != self.phase:
-                self._set_phase(want)
-
-    def _next_request(self, timeout_s: float) -> _Request | None:
-        if self._deferred:
-            return self._deferred.pop(0)
-        try:
-            return self._requests.get(timeout=timeout_s)
-        except queue.Empty:
-            return None
-
-    # -- policy (main thread) ---------------------------------------------------------------------------------
-
-    def _handle(self, req: _Request) -> None:
-        s = self.vehicle.state()
-        if req.kind == "low_battery":
-            self._low_battery = True
-            if (
-                self.policy.low_battery_action == "rtl"
-                and s.armed
-                and not s.on_ground
-                and s.mode not in ("RTL", "LAND")
-            ):
-                self._log("battery low: returning to launch", level="warning")
-                self.vehicle.rtl()
-                self.recorder.event("rtl", reason="battery_low")
-                self._set_phase("rtl")
-            return
-        holdable = (
-            self.policy.alert_policy == "hover_and_speak"
-            and s.mode == "AUTO"
-            and s.armed
-            and not s.on_ground
-            and not self._low_battery
-            and s.mission_seq is not None
-            and self._survey_seqs[0] <= s.mission_seq <= self._survey_seqs[1]
-        )
-        if req.kind == "alert":
-            if holdable and req.lat_deg is not None and not self._recently_held(req):
-                self._hold(req, s)
-            else:
-                self._speak(req.alert)
-        elif req.kind == "candidate":
-            fresh = time.monotonic() - req.t_mono < 10.0
-            if holdable and fresh and not self._recently_held(req):
-                self._hold(req, s)
-
-    def _recently_held(self, req: _Request) -> bool:
-        from missions.geo import distance_m
-
-        now = time.monotonic()
-        window = self.wall(self.policy.revisit_s)
-        return any(
-            now - t < window
-            and distance_m(lat, lon, req.lat_deg, req.lon_deg) <= self.policy.revisit_m
-            for lat, lon, t in self._held
-        )
-
-    def _hold_point(self, lat: float, lon: float) -> tuple[float, float, float] | None:
-        """Where to hover to watch (lat, lon): back from it toward the vehicle by the distance at
-        which the camera's optical axis meets the ground (``alt / tan(-pitch)``; 0 at nadir),
-        facing it. Falls back to the point over it; None when neither is inside the fence."""
-        from missions.geo import bearing_deg, distance_m, offset
-
-        pose = self.vehicle.pose
-        pitch = self.cfg.camera.gimbal_pitch_deg
-        alt = pose.alt_m if pose is not None else self.cfg.survey.alt_m
-        back = 0.0 if pitch <= -89.0 else min(80.0, alt / math.tan(math.radians(-pitch)))
-        if pose is not None and distance_m(lat, lon, pose.lat_deg, pose.lon_deg) > 1.0:
-            b = bearing_deg(lat, lon, pose.lat_deg, pose.lon_deg)
-        else:
-            b = ((pose.yaw_deg if pose else 0.0) + 180.0) % 360.0
-        yaw = (b + 180.0) % 360.0
-        candidates = [offset(lat, lon, b, back), (lat, lon)] if back > 0 else [(lat, lon)]
-        for tlat, tlon in candidates:
-            if self._allowed(tlat, tlon):
-                return tlat, tlon, yaw
-        return None
-
-    def _allowed(self, lat: float, lon: float) -> bool:
-        """Inside the inclusion fence (2 m in) and outside every no-fly zone (2 m out)."""
-        from shapely.geometry import Point
-
-        plan = self.plan
-        x, y = plan.frame.to_local(lat, lon)
-        p = Point(float(x), float(y))
-        inside = (
-            plan.fence_local.buffer(-2.0) if self.cfg.fence.enabled else plan.area.polygon_local
-        )
-        if not inside.contains(p):
-            return False
-        return not any(h.buffer(2.0).contains(p) for h in plan.area.holes_local)
-
-    def _hold(self, req: _Request, s) -> None:
-        """Hold over a place: confirm a gathering there if needed, speak, wait, resume."""
-        from groundstation.link import MAV
-        from missions.geo import distance_m
-
-        seq = s.mission_seq
-        self._held.append((req.lat_deg, req.lon_deg, time.monotonic()))
-        target = self._hold_point(req.lat_deg, req.lon_deg)
-        where = f"{req.lat_deg:.6f}, {req.lon_deg:.6f}"
-        if target is None:
-            self._log(f"no hold at {where}: outside the fence or in a no-fly zone", level="warning")
-            if req.alert is not None:
-                self._speak(req.alert)
-            return
-        tlat, tlon, yaw = target
-        alt = s.pose.alt_m if s.pose is not None else self.cfg.survey.alt_m
-        self.summary.holds += 1
-        what = "to confirm a possible gathering" if req.alert is None else "over the gathering"
-        self._log(f"hold {what} at {where} (mission item {seq})")
-        self.recorder.event(
-            "hold",
-            lat_deg=req.lat_deg,
-            lon_deg=req.lon_deg,
-            hold_lat_deg=tlat,
-            hold_lon_deg=tlon,
-            mission_seq=seq,
-            alert_id=req.alert.id if req.alert is not None else None,
-            reason="confirm" if req.alert is None else "gathering",
-        )
-        self._set_phase("checking" if req.alert is None else "hold")
-        self.vehicle.goto(tlat, tlon, alt)
-        if not self._wait_arrival(tlat, tlon):
-            self._log("hold abandoned: the vehicle left GUIDED", level="warning")
-            self.recorder.event("hold_abandoned", mode=self.vehicle.state().mode)
-            return
-        with contextlib.suppress(DronePatrolError):
-            self.link.command_long(
-                MAV.MAV_CMD_CONDITION_YAW, (yaw, 60.0, 0, 0), timeout_s=1.0, retries=1
-            )
-        alert = req.alert
-        if alert is None:
-            alert = self._wait_for_gathering(req.lat_deg, req.lon_deg)
-            self.recorder.event("check_end", confirmed=alert is not None)
-            if alert is None:
-                self._log("no gathering confirmed: resuming the patrol")
-                self._resume(seq)
-                return
-            d = distance_m(alert.lat_deg, alert.lon_deg, req.lat_deg, req.lon_deg)
-            self._log(f"gathering of {alert.count} confirmed ({d:.0f} m from the first sighting)")
-        self._set_phase("speaking")
-        ticket = self._speak(alert)
-        if ticket and not ticket.wait(SPEECH_TIMEOUT_S):
-            self._log("the reminder did not finish in time", level="warning")
-        self._set_phase("hold")
-        self._wait_world(self.policy.hover_s)
-        self._resume(seq)
-
-    def _wait_arrival(self, lat: float, lon: float) -> bool:
-        from missions.geo import distance_m
-
-        deadline = time.monotonic() + max(10.0, self.wall(90.0))
-        while time.monotonic() < deadline:
-            s = self.vehicle.state()
-            if s.mode != "GUIDED" or not s.armed:
-                return False
-            if s.pose is not None:
-                d = distance_m(s.pose.lat_deg, s.pose.lon_deg, lat, lon)
-                if d <= ARRIVAL_TOLERANCE_M and s.groundspeed_m_s < 1.0:
-                    return True
-            self._collect_during_hold(0.05)
-        return True  # not there yet, but close enough to watch
-
-    def _collect_during_hold(self, timeout_s: float) -> _Request | None:
-        """Wait for a request during a hold; keep what is for later."""
-        try:
-            req = self._requests.get(timeout=timeout_s)
-        except queue.Empty:
-            return None
-        if req.kind in ("low_battery", "alert"):
-            self._deferred.append(req)
-        return req
-
-    def _wait_for_gathering(self, lat: float, lon: float):
-        """Watch the place until a gathering alert near it arrives (returned) or the
-        confirmation time is over (None)."""
-        from detection.alerts import AlertKind
-        from missions.geo import distance_m
-
-        start = time.monotonic()
-        frames0 = self._frames
-        need = self.wall(self.policy.confirm_s)
-        while True:
-            # an alert raised on the way may already be waiting
-            for req in list(self._deferred):
-                a = req.alert
-                if (
-                    req.kind == "alert"
-                    and a is not None
-                    and a.kind == AlertKind.GATHERING
-                    and a.lat_deg is not None
-                    and distance_m(a.lat_deg, a.lon_deg, lat, lon)
-                    <= max(25.0, self.policy.revisit_m)
-                ):
-                    self._deferred.remove(req)
-                    return a
-            if any(r.kind == "low_battery" for r in self._deferred):
-                return None
-            now = time.monotonic()
-            elapsed = now - start
-            following = self._following
-            watching = (
-                following is not None
-                and now - following[0] < 1.0
-                and distance_m(following[1], following[2], lat, lon) <= 25.0
-            )
-            done = elapsed >= need and self._frames - frames0 >= MIN_CONFIRM_FRAMES
-            if (done and not watching) or elapsed > MAX_CONFIRM_WALL_S:
-                return None
-            if self._stop.is_set() or self.vehicle.state().mode != "GUIDED":
-                return None
-            self._collect_during_hold(0.1)
-
-    def _wait_world(self, vehicle_s: float) -> None:
-        end = time.monotonic() + self.wall(vehicle_s)
-        while time.monotonic() < end:
-            if self.vehicle.state().mode != "GUIDED":
-                return
-            self._collect_during_hold(min(0.2, max(0.01, end - time.monotonic())))
-
-    def _resume(self, seq: int | None) -> None:
-        """Continue the mission at the item that was interrupted (RTL if that fails)."""
-        s = self.vehicle.state()
-        if s.mode != "GUIDED" or not s.armed:
-            return  # somebody (a failsafe, the pilot) took over: leave it
-        for attempt in range(2):
-            try:
-                if seq is not None:
-                    self.vehicle.resume_mission(seq)
-                else:
-                    self.vehicle.set_mode("AUTO")
-                self.recorder.event("resume", mission_seq=seq)
-                self._log(f"resume the mission at item {seq}")
-                self._set_phase("survey")
-                return
-            except DronePatrolError as exc:
-                self._log(f"resume failed ({exc})", level="warning")
-                time.sleep(0.5 * (attempt + 1))
-        self._log("cannot resume the mission: returning to launch", level="error")
-        self.vehicle.rtl()
-        self.recorder.event("rtl", reason="resume failed")
-
-    def _speak(self, alert):
-        """Queue the alert's reminder (None when reminders are off or it is not spoken)."""
-        if self.announcer is None or self.policy.alert_policy == "log_only":
-            return None
-        ticket = self.announcer.submit(alert)
-        if not ticket:
-            log.info("reminder for alert %s not spoken: %s", alert.id, ticket.reason)
-            self.recorder.event("reminder_suppressed", alert_id=alert.id, reason=ticket.reason)
-        return ticket
+                self.set_phase(want)
 
     # -- exit --------------------------------------------------------------------------------------------
 
@@ -975,7 +695,7 @@ class Patrol:
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            self._stop.set()
+            self.stopping.set()
             if self.source is not None:
                 with contextlib.suppress(Exception):
                     self.source.close()
@@ -998,7 +718,7 @@ class Patrol:
                 self.sim.stop()
             with self._lock:
                 self.summary.end_reason = reason
-                self.summary.frames = self._frames
+                self.summary.frames = self.frames_processed
                 self.summary.distance_m = self._distance_m
                 armed = self._armed_s + (
                     time.monotonic() - self._armed_since if self._armed_since else 0.0
@@ -1020,7 +740,7 @@ class Patrol:
         from missions.geo import distance_m
 
         last_status = 0.0
-        while not self._stop.wait(TELEMETRY_PERIOD_S):
+        while not self.stopping.wait(TELEMETRY_PERIOD_S):
             try:
                 s = self.vehicle.state()
                 pose = s.pose
@@ -1083,7 +803,7 @@ class Patrol:
         """The pose at ``t_s`` from telemetry, waiting briefly for telemetry to cover it so
         that the pose is interpolated rather than extrapolated."""
         deadline = time.monotonic() + 0.25
-        while not self._stop.is_set():
+        while not self.stopping.is_set():
             latest = self.vehicle.pose
             if latest is not None and latest.t_s >= t_s:
                 break
@@ -1098,22 +818,22 @@ class Patrol:
 
         failures = 0
         window: list[float] = []
-        while not self._stop.is_set():
+        while not self.stopping.is_set():
             try:
                 frame = self.source.read(timeout_s=1.0)
             except FrameTimeout:
                 continue
             except SourceError as exc:
-                self._log(f"video source: {exc}", level="warning")
-                self._stop.wait(1.0)
+                self.log(f"video source: {exc}", level="warning")
+                self.stopping.wait(1.0)
                 continue
             if frame is None:
-                if self._stop.is_set():
+                if self.stopping.is_set():
                     break
                 if getattr(self.source, "is_live", False):
-                    self._stop.wait(0.1)
+                    self.stopping.wait(0.1)
                     continue
-                self._log("the video source ended: detection stops", level="warning")
+                self.log("the video source ended: detection stops", level="warning")
                 break
             pose = self._pose_for(frame.t_s)
             try:
@@ -1123,14 +843,14 @@ class Patrol:
                 failures += 1
                 log.exception("detection failed on frame %d", frame.index)
                 if failures >= 20:
-                    self._log(f"detection stopped after repeated failures: {exc}", level="error")
+                    self.log(f"detection stopped after repeated failures: {exc}", level="error")
                     break
                 continue
             failures = 0
             now = time.monotonic()
             window = [t for t in window if now - t < 5.0] + [now]
             with self._lock:
-                self._frames += 1
+                self.frames_processed += 1
                 self._fps = (
                     (len(window) - 1) / max(1e-3, now - window[0]) if len(window) > 1 else 0.0
                 )
@@ -1140,7 +860,7 @@ class Patrol:
             )
             for g in result.gatherings:
                 if g.centroid_lat_lon is not None and not g.alerted:
-                    self._following = (now, *g.centroid_lat_lon)
+                    self.following = (now, *g.centroid_lat_lon)
             for alert in result.alerts:
                 self._on_alert(alert)
             if (
@@ -1152,49 +872,39 @@ class Patrol:
 
     def _look_for_candidates(self, frame, pose) -> None:
         """People seen close together (raw detections, before tracking) -> a candidate place."""
-        import numpy as np
-
-        from detection.gatherings import cluster_positions
-        from detection.geometry import ground_offsets
-        from detection.pipeline import foot_point
-        from missions.geo import LocalFrame, distance_m
+        from groundstation.holds import candidate_place
+        from missions.geo import distance_m
 
         dets = self.raw.last
-        g = self.cfg.detection.gathering
-        # A looser test than the gathering detector's: it only decides to take a closer look.
-        min_people = max(3, g.min_people - 1)
-        if dets is None or len(dets) < min_people or pose.alt_m < 2.0:
+        if dets is None or not len(dets):
             return
+        g = self.cfg.detection.gathering
         h, w = frame.image.shape[:2]
-        intr = self.pipeline.intrinsics(w, h)
-        feet = foot_point(dets.xyxy, pose.gimbal_pitch_deg)
-        en = ground_offsets(
-            intr,
+        found = candidate_place(
+            dets.xyxy,
             pose,
-            feet,
+            self.pipeline.intrinsics(w, h),
+            eps_m=g.eps_m,
+            min_people=g.min_people,
             stabilised=self.cfg.detection.gimbal_stabilised,
             max_range_m=self.cfg.detection.max_range_m,
         )
-        clusters = cluster_positions(en, CANDIDATE_EPS_FACTOR * g.eps_m, min_people)
-        if not clusters:
+        if found is None:
             return
-        biggest = max(clusters, key=len)
-        cx, cy = np.nanmean(en[biggest], axis=0)
-        lat, lon = LocalFrame(pose.lat_deg, pose.lon_deg).to_geo(float(cx), float(cy))
-        lat, lon = float(lat), float(lon)
+        lat, lon, count = found
         now = time.monotonic()
         last = self._last_candidate
         if last is not None and now - last[2] < 2.0 and distance_m(lat, lon, last[0], last[1]) < 15:
             return
         self._last_candidate = (lat, lon, now)
         self.recorder.event(
-            "candidate", lat_deg=lat, lon_deg=lon, count=len(biggest), frame_index=frame.index
+            "candidate", lat_deg=lat, lon_deg=lon, count=count, frame_index=frame.index
         )
-        self._requests.put(_Request("candidate", now, lat, lon, count=len(biggest)))
+        self.alert_policy.submit(PolicyRequest("candidate", now, lat, lon, count=count))
 
     # -- events and alerts (any thread) -------------------------------------------------------------------------
 
-    def _log(self, text: str, level: str = "info") -> None:
+    def log(self, text: str, level: str = "info") -> None:
         self.console.line(text if level == "info" else f"{level}: {text}")
         if self.hub is not None:
             self.hub.push_log(text, level=level)
@@ -1217,66 +927,48 @@ class Patrol:
             if alert.kind == AlertKind.GATHERING
             else alert.message or alert.kind.value
         )
-        self._log(f"ALERT {alert.kind.value}: {what}{where}", level="warning")
+        self.log(f"ALERT {alert.kind.value}: {what}{where}", level="warning")
         if self.policy.alert_policy == "log_only":
             return
         if alert.kind == AlertKind.GATHERING and self.policy.alert_policy == "hover_and_speak":
-            self._requests.put(
-                _Request(
+            self.alert_policy.submit(
+                PolicyRequest(
                     "alert", time.monotonic(), alert.lat_deg, alert.lon_deg, alert, alert.count
                 )
             )
         else:
-            self._speak(alert)
-
-    def _safety_alert(self, kind: str, message: str) -> None:
-        from detection.alerts import Alert, AlertKind
-
-        pose = self.vehicle.pose if self.vehicle is not None else None
-        alert = Alert(
-            kind=AlertKind(kind),
-            t_s=time.time(),
-            lat_deg=pose.lat_deg if pose is not None else None,
-            lon_deg=pose.lon_deg if pose is not None else None,
-            count=0,
-            message=message,
-            source="vehicle",
-        )
-        self._publish_alert(alert)
-        level = "info" if kind == "link_recovered" else "error"
-        self._log(f"{kind.upper().replace('_', ' ')}: {message}", level=level)
+            self.alert_policy.speak(alert)
 
     def _on_vehicle_event(self, ev) -> None:
         """Vehicle events (link reader thread): record, show, raise safety alerts."""
+        from groundstation.safety import safety_alert, safety_alert_kind, safety_message
+
         d = ev.data
-        rec = self.recorder
         if ev.kind == "mission_current":
             return
-        rec.event(ev.kind, t_s=ev.t_s, **d)
-        if ev.kind == "mode":
-            self._log(f"mode {d['mode']}")
-        elif ev.kind in ("armed", "disarmed"):
-            self._log(ev.kind)
-        elif ev.kind == "statustext":
-            text = d["text"]
-            low = text.lower()
-            if "fence" in low and "breach" in low:
-                self._safety_alert("geofence", text)
-            elif "failsafe" in low:
-                self._safety_alert("failsafe", text)
-            elif d["severity"] <= 4:
-                self._log(f"vehicle: {text}", level="warning")
-        elif ev.kind == "link_lost":
-            self._safety_alert(
-                "link_lost",
-                f"no heartbeat from {d.get('endpoint', 'the vehicle')} for "
-                f"{self.cfg.connection.link_lost_s:g} s: its failsafe decides what it does",
+        self.recorder.event(ev.kind, t_s=ev.t_s, **d)
+        kind = safety_alert_kind(ev.kind, d)
+        if kind is not None:
+            pose = self.vehicle.pose if self.vehicle is not None else None
+            message = safety_message(kind, d, link_lost_s=self.cfg.connection.link_lost_s)
+            alert = safety_alert(
+                kind,
+                message,
+                lat_deg=pose.lat_deg if pose is not None else None,
+                lon_deg=pose.lon_deg if pose is not None else None,
+                t_s=ev.t_s,
             )
-        elif ev.kind == "link_recovered":
-            self._safety_alert("link_recovered", "heartbeats are back")
-        elif ev.kind == "low_battery":
-            self._safety_alert("battery_low", f"battery at {d['remaining_pct']:.0f} %")
-            self._requests.put(_Request("low_battery", time.monotonic()))
+            self._publish_alert(alert)
+            level = "info" if kind.value == "link_recovered" else "error"
+            self.log(f"{kind.value.upper().replace('_', ' ')}: {message}", level=level)
+            if kind.value == "battery_low":
+                self.alert_policy.submit(PolicyRequest("low_battery", time.monotonic()))
+        elif ev.kind == "mode":
+            self.log(f"mode {d['mode']}")
+        elif ev.kind in ("armed", "disarmed"):
+            self.log(ev.kind)
+        elif ev.kind == "statustext" and d["severity"] <= 4:
+            self.log(f"vehicle: {d['text']}", level="warning")
 
     def _on_broadcast(self, record) -> None:
         """A reminder utterance was played (announcer thread)."""
@@ -1286,6 +978,4 @@ class Patrol:
             if record.played:
                 self.summary.broadcasts_played += 1
         where = f"on {record.device}" if record.played else "not played: no output device"
-        self._log(
-            f"reminder ({record.language}, {record.duration_s:.1f} s, {where}): {record.text}"
-        )
+        self.log(f"reminder ({record.language}, {record.duration_s:.1f} s, {where}): {record.text}")
