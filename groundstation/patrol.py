@@ -230,6 +230,10 @@ class Patrol:
         self.pipeline = None
         self.raw = None
         self.source = None
+        self.source_spec: str | None = None
+        self.airspace = None
+        self.scene = None
+        self._renderer = None
         self.synth = None
         self.announcer = None
         self.sim = None
@@ -332,6 +336,14 @@ class Patrol:
 
         cfg = self.cfg
         self.set_phase("planning")
+        if cfg.overlay.enabled:
+            from groundstation.overlay import check_bind
+
+            check_bind(cfg.overlay.host, cfg.overlay.token)
+        if cfg.detection.source == "sim" and not self.embedded:
+            raise InputError(
+                "detection.source 'sim' (the simulated camera) needs connection.url: sim"
+            )
         if cfg.area.district is None:
             raise InputError("no district to patrol: set area.district in the config")
         plan = plan_from_config(cfg)
@@ -409,6 +421,8 @@ class Patrol:
         spec = cfg.detection.source
         if spec is None and self.embedded:
             spec = "sim"
+        if spec is not None and spec.strip().lower() == "none":
+            spec = None
         self.source_spec = spec
         if spec is None:
             self.console.line(

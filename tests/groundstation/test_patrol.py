@@ -1,0 +1,159 @@
+"""The patrol job: safety alerts in flight, input errors before flying, CLI, summary.
+
+The end-to-end runs with detection and speech are in ``tests/e2e/``; here the patrol flies the
+demo mission on the embedded simulator without video (``detection.source: none``) so that the
+vehicle-side behaviour can be exercised quickly and in process.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+
+import pytest
+from conftest import REPO_ROOT, run_cli
+
+from groundstation.config import load_config
+from groundstation.patrol import Console, Patrol, PatrolSummary
+from groundstation.recording import Recording
+
+DEMO = REPO_ROOT / "configs" / "demo.yaml"
+
+
+def flying_cfg(**extra):
+    overrides = {
+        "detection.source": "none",
+        "broadcast.enabled": False,
+        "sim.speedup": 20,
+        "overlay.enabled": False,
+        **extra,
+    }
+    return load_config(DEMO, overrides)
+
+
+@pytest.mark.slow
+def test_link_loss_and_low_battery_are_alerts_and_low_battery_ends_the_sortie(tmp_path):
+    cfg = flying_cfg(
+        **{
+            "sim.battery.initial_remaining": 0.3,
+            "policy.low_battery_pct": 25,
+            "connection.link_lost_s": 1.0,
+        }
+    )
+    out = io.StringIO()
+    patrol = Patrol(cfg, record_dir=tmp_path, console=Console(out, tty=False))
+    cut = threading.Event()
+
+    def cut_link_once_airborne():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not patrol.stopping.is_set():
+            v = patrol.vehicle
+            pose = v.pose if v is not None else None
+            if pose is not None and v.state().armed and pose.alt_m > 10:
+                patrol.sim.cut_link(3.0)
+                cut.set()
+                return
+            time.sleep(0.05)
+
+    t = threading.Thread(target=cut_link_once_airborne)
+    t.start()
+    try:
+        summary = patrol.run()
+    finally:
+        t.join()
+    assert cut.is_set()
+    assert summary.end_reason == "landed", out.getvalue()
+    kinds = summary.alerts_by_kind
+    assert kinds.get("link_lost") == 1 and kinds.get("link_recovered") == 1, out.getvalue()
+    assert kinds.get("battery_low") == 1
+    text = out.getvalue()
+    assert (
+        "LINK LOST" in text and "BATTERY LOW" in text and "battery low: returning to launch" in text
+    )
+
+    rec = Recording.open(summary.recording)
+    assert rec.complete and rec.manifest["end_reason"] == "landed"
+    alerts = {a.kind.value: a for a in rec.alerts()}
+    assert {"link_lost", "link_recovered", "battery_low"} <= set(alerts)
+    for a in alerts.values():
+        assert a.source == "vehicle" and a.lat_deg is not None
+    events = rec.events()
+    rtl = [e for e in events if e["kind"] == "rtl"]
+    assert rtl and rtl[0]["reason"] == "battery_low"
+    assert any(e["kind"] == "mode" and e["mode"] == "RTL" for e in events)
+    # the overlay saw them as well (alerts and log lines)
+    snap = patrol.hub.snapshot()
+    assert {"link_lost", "link_recovered", "battery_low"} <= {a["kind"] for a in snap["alerts"]}
+    assert any("LINK LOST" in entry["text"] for entry in snap["log"])
+    # the telemetry says the link was down for a while
+    assert any(t["link_ok"] is False for t in rec.telemetry())
+    assert summary.frames == 0 and summary.holds == 0
+
+
+def test_bad_inputs_fail_before_anything_flies_or_is_recorded(tmp_path):
+    rec_dir = tmp_path / "rec"
+    cases = [
+        (["--set", "overlay.host=0.0.0.0"], "overlay.token"),
+        (
+            ["--connect", "tcp:127.0.0.1:9", "--set", "detection.source=sim"],
+            "needs connection.url: sim",
+        ),
+        (["--set", "area.district=nope.geojson"], "nope.geojson"),
+        (["--set", "policy.hover_s=-1"], "policy.hover_s"),
+    ]
+    for args, message in cases:
+        r = run_cli(
+            "patrol", "--config", str(DEMO), "--record-dir", str(rec_dir), *args, timeout=120
+        )
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert lines[-1].startswith("error: ") and message in lines[-1], r.stderr
+        assert "Traceback" not in r.stderr
+    assert not rec_dir.exists() or not any(rec_dir.iterdir())
+
+
+def test_help_has_examples():
+    r = run_cli("patrol", "--help")
+    assert r.returncode == 0
+    assert "dronepatrol patrol --config configs/demo.yaml" in r.stdout
+    for flag in ("--record-dir", "--speedup", "--connect", "--no-overlay", "--overlay-port",
+                 "--alert-policy", "--set"):  # fmt: skip
+        assert flag in r.stdout
+
+
+def test_console_without_a_terminal_prints_lines():
+    out = io.StringIO()
+    c = Console(out, tty=False)
+    c.line("hello")
+    c.status("AUTO ARMED")
+    c.status("AUTO ARMED again")  # within 15 s: not repeated
+    c.done()
+    assert out.getvalue() == "hello\nstatus: AUTO ARMED\n"
+
+
+def test_summary_format_and_dict():
+    s = PatrolSummary(
+        end_reason="landed",
+        sorties_planned=2,
+        sorties_flown=2,
+        distance_m=1234.4,
+        flight_time_s=312.0,
+        wall_time_s=31.2,
+        speedup=10.0,
+        alerts_by_kind={"gathering": 1, "battery_low": 1},
+        broadcasts=2,
+        broadcasts_played=2,
+        holds=1,
+        frames=300,
+        recording="recordings/x",
+    )
+    text = s.format()
+    assert "patrol ended: landed" in text
+    assert "1,234 m" in text and "5 min 12 s (vehicle clock; 31 s wall at speed-up 10)" in text
+    assert "battery_low 1, gathering 1" in text and "recordings/x" in text
+    assert json.loads(json.dumps(s.to_dict()))["alerts_by_kind"] == {
+        "gathering": 1,
+        "battery_low": 1,
+    }
