@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detection.sources import Frame, FrameSource, FrameTimeout
 from missions.geo import Pose
 from sim.scene import PlacedPerson, Scene, Sprite, person_sprites
 
@@ -410,10 +411,10 @@ def _blit_sprite(
     roi += warped[..., :3] * alpha
 
 
-class SimCamera:
+class SimCamera(FrameSource):
     """A live video source that renders the scene at the simulator's true pose.
 
-    It behaves as a live :class:`detection.sources.FrameSource`: ``read()`` waits until the next
+    A live :class:`detection.sources.FrameSource`: ``read()`` waits until the next
     frame is due (``1 / fps`` after the previous one), takes the pose at that instant from
     ``pose_fn`` (e.g. ``SimHandle.true_pose``), renders it and returns a ``Frame`` stamped with the
     wall-clock time. A slow consumer never gets stale frames: a late ``read()`` renders the
@@ -430,6 +431,7 @@ class SimCamera:
     """
 
     is_live = True
+    is_stills = False
     frame_count = None
 
     def __init__(
@@ -465,10 +467,12 @@ class SimCamera:
             timeout_s: Longest wait, seconds (for the frame to become due and the pose known).
 
         Returns:
-            ``detection.sources.Frame`` or None when closed or no pose arrived within the timeout.
-        """
-        from detection.sources import Frame
+            A :class:`detection.sources.Frame`, or None once :meth:`close` was called.
 
+        Raises:
+            FrameTimeout: No pose from ``pose_fn`` within ``timeout_s`` (the simulator has not
+                started yet); the camera stays usable.
+        """
         deadline = time.monotonic() + timeout_s
         now = self.clock()
         if self._next_t is not None and now < self._next_t:
@@ -481,8 +485,10 @@ class SimCamera:
             pose = self.pose_fn()
             if pose is not None:
                 break
-            if time.monotonic() >= deadline or self._closed.wait(0.05):
+            if self._closed.wait(0.05):
                 return None
+            if time.monotonic() >= deadline:
+                raise FrameTimeout(f"sim camera: no vehicle pose within {timeout_s:g} s")
         t_s = self.clock()
         image = self.renderer.render(pose)
         self.last_true_pose = pose
@@ -494,18 +500,5 @@ class SimCamera:
         return frame
 
     def close(self) -> None:
-        """Stop: a pending or later ``read()`` returns None."""
+        """Stop: a pending or later ``read()`` returns None (idempotent)."""
         self._closed.set()
-
-    def __iter__(self):
-        while True:
-            frame = self.read()
-            if frame is None:
-                return
-            yield frame
-
-    def __enter__(self) -> SimCamera:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()

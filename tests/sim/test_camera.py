@@ -7,6 +7,7 @@ import threading
 import numpy as np
 import pytest
 
+from detection.sources import FrameSource, FrameTimeout
 from missions.geo import LocalFrame, Pose
 from sim.camera import PinholeCamera, SceneRenderer, SimCamera, camera_axes, world_to_camera
 from sim.scene import Scene, SceneSettings
@@ -181,11 +182,14 @@ def test_sim_camera_source_frames(small_camera):
     assert cam.read(timeout_s=0.1) is None
 
 
-def test_sim_camera_without_a_pose_returns_none_after_the_timeout(small_camera):
+def test_sim_camera_without_a_pose_times_out_like_a_live_source(small_camera):
     r = renderer_for([], small_camera)
     cam = SimCamera(r, lambda: None, fps=10.0, attach_pose=True)
-    assert cam.read(timeout_s=0.2) is None
+    assert isinstance(cam, FrameSource) and cam.is_live
+    with pytest.raises(FrameTimeout, match="no vehicle pose"):
+        cam.read(timeout_s=0.2)
     cam.close()
+    assert cam.read(timeout_s=0.2) is None
 
 
 def test_sim_camera_attaches_the_true_pose_on_request(small_camera):
