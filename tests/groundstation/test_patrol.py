@@ -157,3 +157,27 @@ def test_summary_format_and_dict():
         "gathering": 1,
         "battery_low": 1,
     }
+
+
+@pytest.mark.slow
+def test_every_sortie_is_flown_with_a_battery_swap_in_between(tmp_path):
+    cfg = flying_cfg(**{"sorties.endurance_min": 12.0, "sim.speedup": 50})
+    out = io.StringIO()
+    summary = Patrol(cfg, record_dir=tmp_path, console=Console(out, tty=False)).run()
+    text = out.getvalue()
+    assert summary.end_reason == "landed", text
+    assert summary.sorties_planned >= 2
+    assert summary.sorties_flown == summary.sorties_planned
+    assert "simulator battery swapped" in text
+    rec = Recording.open(summary.recording)
+    events = rec.events()
+    starts = [e["sortie"] for e in events if e["kind"] == "sortie_start"]
+    ends = [e["sortie"] for e in events if e["kind"] == "sortie_end"]
+    assert starts == ends == list(range(1, summary.sorties_planned + 1))
+    uploads = [
+        e for e in events if e["kind"] == "mission_uploaded" and e["mission_type"] == "mission"
+    ]
+    assert [e["sortie"] for e in uploads] == starts
+    # fence uploaded once, before the first sortie
+    assert sum(e["mission_type"] == "fence" for e in events if e["kind"] == "mission_uploaded") == 1
+    assert sum(1 for e in events if e["kind"] == "armed") == summary.sorties_planned
