@@ -121,3 +121,36 @@ def test_page_shows_video_vehicle_and_alerts(browser):
         finally:
             feeder.stop.set()
             feeder.thread.join()
+
+
+def test_optional_tile_layer(browser):
+    """With overlay.tile_url the map draws XYZ tiles under the vectors (z/x/y filled in)."""
+    import base64
+
+    import cv2
+
+    ok, png = cv2.imencode(".png", np.full((256, 256, 3), 200, np.uint8))
+    data = base64.b64encode(png.tobytes()).decode()
+    hub = OverlayHub()
+    ring = [[123.43, 41.79], [123.432, 41.79], [123.432, 41.791], [123.43, 41.791], [123.43, 41.79]]
+    hub.set_map(
+        district={"type": "Polygon", "coordinates": [ring]},
+        home=(41.79, 123.43),
+        tile_url="data:image/png;base64," + data + "#{z}/{x}/{y}",
+    )
+    with OverlayServer(hub, port=0) as server:
+        page = browser.new_page(viewport={"width": 1200, "height": 700})
+        page.goto(server.url)
+        page.wait_for_selector("#layer-tiles image", timeout=30000)
+        hrefs = page.eval_on_selector_all(
+            "#layer-tiles image", "els => els.map(e => e.getAttribute('href'))"
+        )
+        assert hrefs
+        for h in hrefs:
+            z, x, y = (int(v) for v in h.rsplit("#", 1)[1].split("/"))
+            # the tiles are those of the district's area at that zoom (Web Mercator, slippy map)
+            n = 2**z
+            lon_w, lon_e = x / n * 360 - 180, (x + 1) / n * 360 - 180
+            assert lon_w <= 123.432 and lon_e >= 123.43
+            assert 0 <= y < n
+        page.close()
