@@ -602,7 +602,11 @@ class Patrol:
     def _fly_sortie(self, i: int, n: int, sortie) -> None:
         from groundstation import mission_transfer as mt
         from groundstation.vehicle import VehicleTimeoutError
-        from missions.items import MAV_CMD_NAV_TAKEOFF, MAV_CMD_NAV_WAYPOINT
+        from missions.items import (
+            MAV_CMD_DO_CHANGE_SPEED,
+            MAV_CMD_NAV_TAKEOFF,
+            MAV_CMD_NAV_WAYPOINT,
+        )
 
         plan = self.plan
         self.sortie = i
@@ -626,6 +630,10 @@ class Patrol:
         self.log(f"sortie {i}/{n}: mission of {len(sortie.items) - 1} items uploaded and verified")
         wps = [it.seq for it in sortie.items if it.command == MAV_CMD_NAV_WAYPOINT]
         self.alert_policy.survey_seqs = (min(wps), max(wps)) if wps else (0, -1)
+        speeds = [it.param2 for it in sortie.items if it.command == MAV_CMD_DO_CHANGE_SPEED]
+        self.alert_policy.survey_speed_m_s = (
+            float(speeds[0]) if speeds and speeds[0] > 0 else self.cfg.survey.speed_m_s
+        )
         takeoff = next(
             (it.z for it in sortie.items[1:] if it.command == MAV_CMD_NAV_TAKEOFF and it.z > 0),
             self.cfg.survey.takeoff_alt_m or self.cfg.survey.alt_m,
@@ -722,6 +730,10 @@ class Patrol:
             if self.synth is not None:
                 with contextlib.suppress(Exception):
                     self.synth.close()
+            if self.vehicle is not None and self.recorder is not None:
+                # the last word: the state at the end (landed and disarmed, or RTL commanded)
+                with contextlib.suppress(Exception):
+                    self._sample_telemetry()
             for unsub in self._unsub:
                 unsub()
             if self.vehicle is not None:
@@ -751,67 +763,71 @@ class Patrol:
     # -- workers ------------------------------------------------------------------------------------------
 
     def _telemetry_loop(self) -> None:
-        from missions.geo import distance_m
-
         last_status = 0.0
         while not self.stopping.wait(TELEMETRY_PERIOD_S):
             try:
-                s = self.vehicle.state()
-                pose = s.pose
+                s = self._sample_telemetry()
                 now = time.monotonic()
-                with self._lock:
-                    if s.armed and self._armed_since is None:
-                        self._armed_since = now
-                    elif not s.armed and self._armed_since is not None:
-                        self._armed_s += now - self._armed_since
-                        self._armed_since = None
-                    if pose is not None:
-                        xy = (pose.lat_deg, pose.lon_deg)
-                        if s.armed and self._last_xy is not None:
-                            self._distance_m += distance_m(*self._last_xy, *xy)
-                        self._last_xy = xy if s.armed else None
-                b = s.battery
-                self.recorder.telemetry(
-                    {
-                        "t_s": s.t_s,
-                        "pose": pose.to_dict() if pose is not None else None,
-                        "mode": s.mode,
-                        "armed": s.armed,
-                        "groundspeed_m_s": round(s.groundspeed_m_s, 2),
-                        "battery_pct": b.remaining_pct,
-                        "battery_v": b.voltage_v,
-                        "mission_seq": s.mission_seq,
-                        "mission_count": s.mission_count,
-                        "link_ok": s.link_ok,
-                        "sortie": self.sortie,
-                        "phase": self.phase,
-                    }
-                )
-                state = {
-                    "t_s": s.t_s,
-                    "mode": s.mode,
-                    "armed": s.armed,
-                    "groundspeed_m_s": s.groundspeed_m_s,
-                    "battery_pct": b.remaining_pct,
-                    "battery_v": b.voltage_v,
-                    "link_ok": s.link_ok,
-                    "mission_seq": s.mission_seq,
-                    "mission_count": s.mission_count or (len(self.sortie_items) - 1 or None),
-                    "detection_fps": round(self._fps, 1),
-                }
-                if pose is not None:
-                    state.update(
-                        lat_deg=pose.lat_deg,
-                        lon_deg=pose.lon_deg,
-                        alt_m=pose.alt_m,
-                        yaw_deg=pose.yaw_deg,
-                    )
-                self.hub.push_state(**state)
                 if now - last_status >= 0.5:
                     last_status = now
                     self.console.status(f"{s.summary()}  {self.phase}  det {self._fps:.1f} fps")
             except Exception:
                 log.exception("telemetry sample failed")
+
+    def _sample_telemetry(self):
+        """Record one vehicle-state sample, push it to the overlay, sum distance and time
+        armed. Returns the :class:`groundstation.vehicle.VehicleState`."""
+        from missions.geo import distance_m
+
+        s = self.vehicle.state()
+        pose = s.pose
+        now = time.monotonic()
+        with self._lock:
+            if s.armed and self._armed_since is None:
+                self._armed_since = now
+            elif not s.armed and self._armed_since is not None:
+                self._armed_s += now - self._armed_since
+                self._armed_since = None
+            if pose is not None:
+                xy = (pose.lat_deg, pose.lon_deg)
+                if s.armed and self._last_xy is not None:
+                    self._distance_m += distance_m(*self._last_xy, *xy)
+                self._last_xy = xy if s.armed else None
+        b = s.battery
+        self.recorder.telemetry(
+            {
+                "t_s": s.t_s,
+                "pose": pose.to_dict() if pose is not None else None,
+                "mode": s.mode,
+                "armed": s.armed,
+                "groundspeed_m_s": round(s.groundspeed_m_s, 2),
+                "battery_pct": b.remaining_pct,
+                "battery_v": b.voltage_v,
+                "mission_seq": s.mission_seq,
+                "mission_count": s.mission_count,
+                "link_ok": s.link_ok,
+                "sortie": self.sortie,
+                "phase": self.phase,
+            }
+        )
+        state = {
+            "t_s": s.t_s,
+            "mode": s.mode,
+            "armed": s.armed,
+            "groundspeed_m_s": s.groundspeed_m_s,
+            "battery_pct": b.remaining_pct,
+            "battery_v": b.voltage_v,
+            "link_ok": s.link_ok,
+            "mission_seq": s.mission_seq,
+            "mission_count": s.mission_count or (len(self.sortie_items) - 1 or None),
+            "detection_fps": round(self._fps, 1),
+        }
+        if pose is not None:
+            state.update(
+                lat_deg=pose.lat_deg, lon_deg=pose.lon_deg, alt_m=pose.alt_m, yaw_deg=pose.yaw_deg
+            )
+        self.hub.push_state(**state)
+        return s
 
     def _pose_for(self, t_s: float):
         """The pose at ``t_s`` from telemetry, waiting briefly for telemetry to cover it so

@@ -13,7 +13,8 @@
   there or ``confirm_s`` passes (and at least :data:`MIN_CONFIRM_FRAMES` frames, longer while the
   detector follows a group there). Then the reminder is spoken (the announcer's ticket is
   awaited), the vehicle waits ``hover_s`` and the mission resumes at the interrupted item
-  (MISSION_SET_CURRENT + AUTO). Reminders about people without masks are spoken in flight.
+  (MISSION_SET_CURRENT + AUTO, then DO_CHANGE_SPEED with the survey speed, which ArduCopter
+  forgets when AUTO is re-entered). Reminders about people without masks are spoken in flight.
   A place held over is not held over again within ``revisit_m`` for ``revisit_s``.
 * ``speak_only``: every alert's reminder is spoken; the vehicle keeps flying.
 * ``log_only``: nothing is spoken.
@@ -89,6 +90,8 @@ class AlertPolicy:
         self.low_battery = False
         self.survey_seqs: tuple[int, int] = (0, -1)
         """First and last NAV_WAYPOINT seq of the sortie being flown (holds only between)."""
+        self.survey_speed_m_s: float | None = None
+        """Speed of the sortie's DO_CHANGE_SPEED, restored after a hold (None: leave it)."""
 
     def submit(self, request: PolicyRequest) -> None:
         """Queue a request (any thread, never blocks)."""
@@ -299,6 +302,13 @@ class AlertPolicy:
                     self.p.vehicle.resume_mission(seq)
                 else:
                     self.p.vehicle.set_mode("AUTO")
+                if self.survey_speed_m_s:
+                    # ArduCopter forgets a mission's DO_CHANGE_SPEED when AUTO is re-entered
+                    # (the speed falls back to WPNAV_SPEED): give it the survey speed again.
+                    try:
+                        self.p.vehicle.set_speed(self.survey_speed_m_s)
+                    except DronePatrolError as exc:
+                        self.p.log(f"survey speed not restored ({exc})", level="warning")
                 self.p.recorder.event("resume", mission_seq=seq)
                 self.p.log(f"resume the mission at item {seq}")
                 self.p.set_phase("survey")

@@ -65,6 +65,14 @@ def test_demo_patrol_completes_alerts_speaks_and_records(tmp_path, patrol_proces
     assert reached[-1] == n_items  # the final RTL item is reached at touchdown
     telemetry = rec.telemetry()
     assert telemetry[-1]["armed"] is False
+    # after the hold the survey goes on at the survey speed (3 m/s), not at WPNAV_SPEED
+    resumed = next(e["t_s"] for e in rec.events() if e["kind"] == "resume")
+    later = [
+        t["groundspeed_m_s"]
+        for t in telemetry
+        if t["t_s"] > resumed + 1.0 and t["phase"] == "survey" and t["mode"] == "AUTO"
+    ]
+    assert later and max(later) < 4.0, max(later)
     assert max(t["pose"]["alt_m"] for t in telemetry if t["pose"]) > 15
 
     # --- a gathering alert within 10 m of where the scene put the group

@@ -61,6 +61,9 @@ class FakeVehicle:
         self.calls.append(("resume", seq))
         self.state_.mode = "AUTO"
 
+    def set_speed(self, speed_m_s):
+        self.calls.append(("speed", speed_m_s))
+
     def set_mode(self, mode):
         self.calls.append(("mode", mode))
         self.state_.mode = mode
@@ -150,6 +153,7 @@ def test_hover_and_speak_holds_faces_speaks_waits_and_resumes_at_the_same_item()
     p = FakePatrol()
     policy = AlertPolicy(p, p.cfg.policy)
     policy.survey_seqs = (3, 30)
+    policy.survey_speed_m_s = 3.0
     a = gathering()
     policy.handle(alert_request(a))
     goto = [c for c in p.vehicle.calls if c[0] == "goto"]
@@ -165,7 +169,8 @@ def test_hover_and_speak_holds_faces_speaks_waits_and_resumes_at_the_same_item()
         and p.commands[0][1][0] == pytest.approx(0.0, abs=0.5)
     )
     assert p.spoken == [a] and p.tickets[0].waited
-    assert p.vehicle.calls[-1] == ("resume", 7)
+    # resumed at the interrupted item, at the survey speed again
+    assert p.vehicle.calls[-2:] == [("resume", 7), ("speed", 3.0)]
     assert kinds(p) == ["hold", "resume"]
     assert p.events[0][1]["reason"] == "gathering" and p.events[0][1]["alert_id"] == a.id
     assert p.summary.holds == 1
