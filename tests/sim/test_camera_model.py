@@ -37,7 +37,7 @@ def detect_feet(model, image):
 
 @pytest.mark.parametrize(
     ("alt_m", "pitch_deg", "hfov_deg"),
-    [(20.0, -45.0, 60.0), (20.0, -60.0, 60.0), (25.0, -50.0, 60.0)],
+    [(18.0, -45.0, 50.0), (20.0, -45.0, 60.0), (20.0, -60.0, 60.0), (25.0, -50.0, 60.0)],
 )
 def test_yolo_finds_rendered_people_where_they_stand(yolo, alt_m, pitch_deg, hfov_deg):
     people = [
