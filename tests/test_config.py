@@ -89,6 +89,15 @@ def test_angle_auto_or_number():
     assert load_config(None, {"survey.angle_deg": 30}).survey.angle_deg == 30
 
 
-def test_cli_set_unknown_key_is_one_line_error(cli):
-    r = cli("plan", "--help")
-    assert r.returncode == 0
+def test_cli_set_unknown_key_is_one_line_error(cli, repo_root):
+    r = cli(
+        "plan",
+        str(repo_root / "configs" / "districts" / "demo.geojson"),
+        "--set",
+        "survey.alt=30",
+    )
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "survey.alt" in lines[0] and "did you mean 'alt_m'" in lines[0]
+    assert "Traceback" not in r.stderr

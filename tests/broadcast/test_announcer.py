@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 import pytest
+from speech_helpers import run_python
 
 from broadcast.announcer import Announcer, BroadcastRecord
 from broadcast.audio import read_wav, write_wav
@@ -21,7 +22,6 @@ from broadcast.playback import PlaybackResult
 from broadcast.settings import BroadcastSettings
 from detection.alerts import Alert
 from missions.geo import offset
-from tests.broadcast.conftest import run_python
 
 LAT, LON = 41.80, 123.40
 

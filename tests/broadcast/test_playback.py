@@ -10,11 +10,11 @@ import json
 
 import numpy as np
 import pytest
+from speech_helpers import run_python
 
 from broadcast.audio import apply_volume, chime, read_wav
 from broadcast.playback import Player
 from broadcast.testing import alsa_file_sink_env, alsa_no_device_env, find_in, played_wavs
-from tests.broadcast.conftest import run_python
 
 
 @pytest.fixture(scope="module")

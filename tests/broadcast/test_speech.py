@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+from speech_helpers import REPO_ROOT, run_python
 
 from broadcast.audio import read_wav, rms
 from broadcast.errors import SpeechError
@@ -15,7 +16,6 @@ from broadcast.settings import BroadcastSettings
 from broadcast.speech import Synthesizer, english_fallback, phonemes
 from detection.alerts import Alert
 from groundstation.config import load_config
-from tests.broadcast.conftest import REPO_ROOT, run_python
 
 UNMASKED_RED = Alert(kind="unmasked", t_s=0.0, colour="red", colour_zh="红色")
 GATHERING = Alert(kind="gathering", t_s=0.0, count=6)

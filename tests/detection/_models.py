@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 
 import pytest
-from conftest import shared_path
+from testkit import shared_path
 
 YOLO_REL = ("models", "yolo11n-int8-openvino", "yolo11n_int8_openvino_model")
 FACE_REL = ("models", "ultraface-masked-rfb640", "RFB-640-masked_face-v2.onnx")

@@ -14,7 +14,7 @@ import time
 import cv2
 import pytest
 from _models import face_detector, make_pipeline, yolo_model  # noqa: F401
-from conftest import shared_path
+from testkit import shared_path
 
 from detection.alerts import AlertKind
 from detection.persons import PersonDetector

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from _models import face_detector, make_pipeline, yolo_model  # noqa: F401
-from conftest import shared_path
+from testkit import shared_path
 
 from detection.alerts import AlertKind
 from detection.faces import MaskLabel

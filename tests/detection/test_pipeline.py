@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 from _models import face_detector, make_pipeline, yolo_model  # noqa: F401
-from conftest import run_cli, shared_path
+from testkit import run_cli, shared_path
 
 from detection.alerts import AlertKind, read_alerts
 from detection.errors import ModelNotFoundError

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, run_cli, shared_path
+from testkit import REPO_ROOT, run_cli, shared_path
 
 from groundstation.report.testing import CHROMIUM_ARGS, check_replay_page, check_report_page
 

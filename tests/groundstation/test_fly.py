@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from _transfer_samples import planned_demo, survey_mission
-from conftest import REPO_ROOT, run_cli
+from testkit import REPO_ROOT, run_cli
 
 from groundstation import mission_transfer as mt
 from groundstation.cli.fly import Sortie, StatusPrinter, fly_sortie

@@ -13,7 +13,7 @@ import threading
 import time
 
 import pytest
-from conftest import REPO_ROOT, run_cli
+from testkit import REPO_ROOT, run_cli
 
 from groundstation.config import load_config
 from groundstation.patrol import Console, Patrol, PatrolSummary

@@ -40,7 +40,7 @@ def _district(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def flown(tmp_path_factory):
     """``(tlog, plan_dir, district)`` of one sim flight (shared by the tests of this module)."""
-    from conftest import run_cli
+    from testkit import run_cli
 
     d = tmp_path_factory.mktemp("simflight")
     district = _district(d / "district.geojson")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import shared_path
+from testkit import shared_path
 
 from missions.geo import LocalFrame, Pose
 from sim.camera import PinholeCamera, SceneRenderer
