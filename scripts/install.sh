@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install everything dronepatrol and its tests need on a Debian 12 machine with Python >= 3.10.
 # System packages: espeak-ng (speech), PortAudio (playback), sox and ffmpeg (audio/video tools),
-# Chromium (the overlay's browser test). Python: torch/torchvision CPU-capable builds, then the
-# project with its dev extra (editable, so the configs/ and tests/ of the checkout are used).
+# Chromium (the overlay's browser test), a CJK font (Mandarin text in the overlay and report).
+# Python: torch/torchvision (the releases this machine kind keeps on disk), then the project with
+# its dev extra (editable, so the configs/ and tests/ of the checkout are used).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,8 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 if command -v apt-get >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    espeak-ng libespeak-ng1 libportaudio2 sox ffmpeg chromium chromium-driver >/dev/null
+    espeak-ng libespeak-ng1 libportaudio2 sox ffmpeg chromium chromium-driver \
+    fonts-wqy-microhei >/dev/null
 fi
 
 PY=${PYTHON:-python3}
