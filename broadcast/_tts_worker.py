@@ -48,6 +48,14 @@ class _DropSavedLines:
         self._partial = ""
 
     def write(self, s: str) -> int:
+        """Forward every complete line except ``Audio saved to ...``; keep a partial line.
+
+        Args:
+            s: Text written by pyttsx3 or the driver (may hold several or part of a line).
+
+        Returns:
+            ``len(s)``, as :meth:`io.TextIOBase.write` does (the whole text is consumed).
+        """
         self._partial += s
         *lines, self._partial = self._partial.split("\n")
         for line in lines:
@@ -56,6 +64,7 @@ class _DropSavedLines:
         return len(s)
 
     def flush(self) -> None:
+        """Flush the target stream (a kept partial line stays buffered until its newline)."""
         self._target.flush()
 
 
@@ -79,6 +88,7 @@ class _Worker:
         driver_end_loop = self._driver.endLoop
 
         def end_loop() -> None:
+            """Run the driver's ``endLoop``, then flag the synthesis callback as done."""
             driver_end_loop()
             if threading.current_thread() is not threading.main_thread():
                 self._callback_done.set()
@@ -113,6 +123,11 @@ class _Worker:
                 setattr(self._driver, attr, value)
 
     def voices(self) -> list[dict]:
+        """The voices espeak-ng offers through pyttsx3.
+
+        Returns:
+            One ``{"id", "name", "languages"}`` dict per voice (``id`` is what ``synth`` takes).
+        """
         out = []
         for v in self._engine.getProperty("voices"):
             out.append({"id": v.id, "name": v.name, "languages": list(v.languages or [])})
@@ -135,6 +150,24 @@ class _Worker:
         return current
 
     def synth(self, text: str, voice: str, rate: int, out: str, timeout_s: float) -> dict:
+        """Synthesise ``text`` into the WAV file ``out`` and wait until it is complete.
+
+        Args:
+            text: What to say (not blank).
+            voice: espeak-ng voice name or id (``cmn-latn-pinyin``, ``en``...).
+            rate: Speaking rate, words per minute (pyttsx3's ``rate`` property).
+            out: Path of the WAV to write (replaced when it exists).
+            timeout_s: Longest wait for the synthesis to finish, seconds.
+
+        Returns:
+            ``{"voice_id": engine voice id used, "frames": WAV frame count}``.
+
+        Raises:
+            ValueError: Empty text, or espeak-ng refused the voice or did not switch to it.
+            TimeoutError: Synthesis did not finish within ``timeout_s`` (the caller exits: the
+                engine's state is unknown).
+            RuntimeError: Synthesis was interrupted, reported an error or produced no audio.
+        """
         if not text.strip():
             raise ValueError("empty text")
         outp = Path(out)
@@ -179,11 +212,18 @@ def _voice_matches(engine_id: str, requested: str) -> bool:
 
 
 def main() -> int:
+    """Serve speech requests on stdin until ``quit`` or EOF (protocol: module docstring).
+
+    Returns:
+        The process exit status: 0 after ``quit`` or EOF, 3 when the engine cannot start,
+        4 after a synthesis timeout.
+    """
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # C-level writes to stdout go to stderr
     sys.stdout = _DropSavedLines(sys.stderr)
 
     def reply(obj: dict) -> None:
+        """Write one JSON answer line on the protocol pipe and flush it."""
         proto.write(json.dumps(obj, ensure_ascii=False) + "\n")
         proto.flush()
 

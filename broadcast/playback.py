@@ -345,6 +345,7 @@ class Player:
         pos = 0
 
         def callback(outdata, n, _time, _status) -> None:
+            """PortAudio callback: copy the next ``n`` frames; zero-fill and stop at the end."""
             nonlocal pos
             chunk = frames[pos : pos + n]
             outdata[: len(chunk)] = chunk
@@ -355,6 +356,7 @@ class Player:
             pos += n
 
         def finished() -> None:
+            """PortAudio finished callback: record whether every frame played; signal done."""
             with pb._lock:
                 if pb.result is not None and pb.result.error is None:
                     pb.result.played = pos >= len(frames)

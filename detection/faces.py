@@ -71,6 +71,14 @@ class _OnnxRuntimeRunner:
         self.output_names = [o.name for o in self.session.get_outputs()]
 
     def run(self, blob: np.ndarray) -> dict[str, np.ndarray]:
+        """Run the graph on one input blob.
+
+        Args:
+            blob: Preprocessed NCHW float32 input, shape (1, 3, H, W).
+
+        Returns:
+            Output name -> array, as the graph produces them.
+        """
         return dict(
             zip(self.output_names, self.session.run(None, {self.input_name: blob}), strict=False)
         )
@@ -89,6 +97,7 @@ class _OpenCVRunner:
         self.output_names = list(self.net.getUnconnectedOutLayersNames())
 
     def run(self, blob: np.ndarray) -> dict[str, np.ndarray]:
+        """Same as :meth:`_OnnxRuntimeRunner.run`, through ``cv2.dnn``."""
         self.net.setInput(blob)
         return dict(zip(self.output_names, self.net.forward(self.output_names), strict=False))
 
@@ -321,6 +330,7 @@ def nose_uncovered(image: np.ndarray, face_xyxy: np.ndarray) -> bool:
     cx0, cx1 = int(fw * 0.35), max(int(fw * 0.65), int(fw * 0.35) + 1)
 
     def band(a: float, b: float) -> np.ndarray:
+        """Median Lab colour of the centre columns from ``a`` to ``b`` of the face height."""
         part = lab[int(fh * a) : max(int(fh * b), int(fh * a) + 1), cx0:cx1]
         return np.median(part.reshape(-1, 3), axis=0)
 

@@ -157,6 +157,7 @@ class VideoFileSource(FrameSource):
         self._closed = False
 
     def read(self, timeout_s: float = 5.0) -> Frame | None:
+        """Decode the next frame in file order; ``timeout_s`` is unused (a file never blocks)."""
         if self._closed:
             return None
         ok, image = self._cap.read()
@@ -171,6 +172,7 @@ class VideoFileSource(FrameSource):
         return Frame(image=image, t_s=self.start_t_s + offset, index=index)
 
     def close(self) -> None:
+        """Release the OpenCV capture (idempotent); later reads return None."""
         if not self._closed:
             self._closed = True
             self._cap.release()
@@ -210,6 +212,7 @@ class ImageFolderSource(FrameSource):
         self._next = 0
 
     def read(self, timeout_s: float = 5.0) -> Frame | None:
+        """Load the next readable photo (unreadable files are skipped and listed in ``skipped``)."""
         while self._next < len(self.files):
             index = self._next
             f = self.files[index]
@@ -223,6 +226,7 @@ class ImageFolderSource(FrameSource):
         return None
 
     def close(self) -> None:
+        """Skip the remaining photos; later reads return None."""
         self._next = len(self.files)
 
 
@@ -369,6 +373,11 @@ class StreamSource(FrameSource):
         return got_any
 
     def read(self, timeout_s: float = 5.0) -> Frame | None:
+        """Wait for a frame newer than the last one returned (older frames are dropped).
+
+        Returns None once the stream ended for good (no reconnect) or after :meth:`close`; raises
+        :class:`FrameTimeout` when no new frame came within ``timeout_s``.
+        """
         if self._stop.is_set():
             return None
         with self._cond:

@@ -154,6 +154,7 @@ def _parse_yaml(text: str, where: str) -> tuple[dict, dict[tuple, int]]:
     lines: dict[tuple, int] = {}
 
     def walk(n, loc: tuple) -> None:
+        """Record the 1-based line of every mapping key and sequence item under ``n``."""
         if isinstance(n, yaml.MappingNode):
             for k, v in n.value:
                 key = (*loc, k.value)
@@ -242,6 +243,7 @@ def _resolve_paths(cfg: Config, base_dir: Path, data: dict) -> None:
     """
 
     def fix(model: BaseModel, raw: Any) -> None:
+        """Resolve ``model``'s file-given relative paths against ``base_dir``, recursively."""
         for name, info in type(model).model_fields.items():
             value = getattr(model, name)
             extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}

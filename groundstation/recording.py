@@ -121,6 +121,7 @@ class JsonlWriter:
             self.count += 1
 
     def close(self) -> None:
+        """Flush, fsync and close the file (idempotent); later writes are ignored."""
         with self._lock:
             if not self._f.closed:
                 self._f.flush()
@@ -499,14 +500,17 @@ class FlightRecorder:
 
     @property
     def snapshot_dir(self) -> Path:
+        """Where alert snapshots (JPEG) are written."""
         return self.folder / "snapshots"
 
     @property
     def broadcast_dir(self) -> Path:
+        """Where the reminders' WAV files are written."""
         return self.folder / "broadcasts"
 
     @property
     def plan_dir(self) -> Path:
+        """Where the patrol plan (missions, fence, rally, district) is written."""
         return self.folder / "plan"
 
     def relative(self, path: str | os.PathLike | None) -> str | None:
@@ -645,6 +649,7 @@ class Recording:
 
     @property
     def complete(self) -> bool:
+        """Whether the manifest says the recorder closed cleanly."""
         return bool(self.manifest.get("complete"))
 
     def path(self, key: str) -> Path:
@@ -652,12 +657,15 @@ class Recording:
         return self.folder / self.manifest.get("files", FILES).get(key, FILES[key])
 
     def telemetry(self) -> list[dict]:
+        """``telemetry.jsonl`` records (dicts, a cut last line dropped)."""
         return list(iter_jsonl(self.path("telemetry")))
 
     def events(self) -> list[dict]:
+        """``events.jsonl`` records (dicts, a cut last line dropped)."""
         return list(iter_jsonl(self.path("events")))
 
     def broadcasts(self) -> list[dict]:
+        """``broadcasts.jsonl`` records (dicts, a cut last line dropped)."""
         return list(iter_jsonl(self.path("broadcasts")))
 
     def frames(self) -> list[dict]:

@@ -86,10 +86,12 @@ class ReplayTimeline:
 
     @property
     def start_s(self) -> float:
+        """UNIX time of the earliest state, alert, log line or frame (0 for an empty timeline)."""
         return min(self._bounds()) if self._bounds() else 0.0
 
     @property
     def end_s(self) -> float:
+        """UNIX time of the latest state, alert, log line or frame (0 for an empty timeline)."""
         return max(self._bounds()) if self._bounds() else 0.0
 
     def _bounds(self) -> list[float]:
@@ -377,6 +379,7 @@ class _SegmentReader:
         self._jpegs = spans
 
     def close(self) -> None:
+        """Release the open segment (capture or MJPEG bytes); the next read reopens it."""
         if self._cap is not None:
             self._cap.release()
         self._cap = None
@@ -468,6 +471,7 @@ class RecordingReplay:
             self._cond.notify_all()
 
     def pause(self) -> None:
+        """Stop at the current position."""
         with self._cond:
             self._reanchor_locked()
             self._paused = True
@@ -482,6 +486,11 @@ class RecordingReplay:
             self._cond.notify_all()
 
     def set_speed(self, speed: float) -> None:
+        """Play at ``speed`` recording seconds per wall second from the current position.
+
+        Raises:
+            InputError: ``speed`` outside (0, 64].
+        """
         check_speed(speed)
         with self._cond:
             self._reanchor_locked()
@@ -534,6 +543,7 @@ class RecordingReplay:
 
     @property
     def running(self) -> bool:
+        """Whether the feeder thread is alive."""
         return self._thread is not None and self._thread.is_alive()
 
     def __enter__(self) -> RecordingReplay:

@@ -214,9 +214,11 @@ def interpolate_pose(before: Pose, after: Pose, t_s: float) -> Pose:
     w = 0.0 if span <= 0 else min(1.0, max(0.0, (t_s - before.t_s) / span))
 
     def lerp(a: float, b: float) -> float:
+        """Linear interpolation from ``a`` to ``b`` at weight ``w``."""
         return a + (b - a) * w
 
     def lerp_angle(a: float, b: float) -> float:
+        """Angle interpolation along the shorter arc, degrees in [0, 360)."""
         d = (b - a + 180.0) % 360.0 - 180.0
         return (a + d * w) % 360.0
 

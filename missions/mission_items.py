@@ -105,6 +105,7 @@ def fence_items(
     items: list[MissionItem] = []
 
     def add(cmd: int, lat: float, lon: float, p1: float, z: float = 0.0) -> None:
+        """Append one fence item (next seq, MAV_FRAME_GLOBAL, param1 ``p1``, altitude ``z``)."""
         items.append(MissionItem(seq=len(items), frame=MAV_FRAME_GLOBAL, command=cmd,
                                  param1=float(p1), x=float(lat), y=float(lon), z=float(z),
                                  mission_type=MAV_MISSION_TYPE_FENCE))  # fmt: skip

@@ -269,6 +269,7 @@ class _Context:
         return got
 
     def router(self, name: str) -> Router:
+        """The cached :class:`Router` in the transit space (``transit``) or the home space."""
         r = self._routers.get(name)
         if r is None:
             space = self.transit if name == "transit" else self.home_space
@@ -279,6 +280,7 @@ class _Context:
         return r
 
     def warn(self, msg: str) -> None:
+        """Record a planning warning once and log it."""
         if msg not in self.warnings:
             self.warnings.append(msg)
             log.warning("%s", msg)
@@ -548,6 +550,7 @@ def _auto_angle(ctx: _Context):
     built: dict[float, tuple] = {}
 
     def full(ang: float) -> float:
+        """Plan the whole patrol at grid angle ``ang`` (cached) and return its total time."""
         ang = round(ang % 180.0, 3)
         if ang not in built:
             built[ang] = _build(ctx, ang)
@@ -735,6 +738,7 @@ def _split_sorties(ctx: _Context, order: list[Segment], straight: bool = False):
     ret_cache: dict[tuple, list] = {}
 
     def ret(p):
+        """The leg from ``p`` back home (straight, or routed and cached)."""
         if straight:
             return [p, home]
         key = (round(p[0], 6), round(p[1], 6))
@@ -796,6 +800,7 @@ def _fit_fraction(ctx: _Context, head: list, s: Segment, ret) -> float:
     a, b = np.asarray(s.a), np.asarray(s.b)
 
     def surplus(f: float) -> float:
+        """Sortie time over the budget when flying fraction ``f`` of ``s``, seconds."""
         m = tuple((a + f * (b - a)).tolist())
         return ctx.model.sortie_s([*head, m, *ret(m)[1:]]) - ctx.budget_s
 

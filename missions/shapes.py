@@ -21,6 +21,7 @@ def geo_to_local(geom: BaseGeometry, frame: LocalFrame) -> BaseGeometry:
     """Project a (lon, lat) geometry into ``frame`` (metres east, north)."""
 
     def fn(coords: np.ndarray) -> np.ndarray:
+        """(N, 2) lon, lat -> (N, 2) east, north metres."""
         x, y = frame.to_local(coords[:, 1], coords[:, 0])
         return np.column_stack([np.asarray(x, float), np.asarray(y, float)])
 
@@ -31,6 +32,7 @@ def local_to_geo(geom: BaseGeometry, frame: LocalFrame) -> BaseGeometry:
     """Inverse of :func:`geo_to_local`: local metres -> (lon, lat) degrees."""
 
     def fn(coords: np.ndarray) -> np.ndarray:
+        """(N, 2) east, north metres -> (N, 2) lon, lat."""
         lat, lon = frame.to_geo(coords[:, 0], coords[:, 1])
         return np.column_stack([np.asarray(lon, float), np.asarray(lat, float)])
 

@@ -106,6 +106,7 @@ class _SimThread(threading.Thread):
             self._wake_w.send(b"x")
 
     def run(self) -> None:
+        """The thread body: run the loop, keep a crash in ``error``, always close the sockets."""
         try:
             self._loop()
         except BaseException as exc:
@@ -284,6 +285,7 @@ class SimHandle:
 
     @gimbal_pitch_deg.setter
     def gimbal_pitch_deg(self, value: float) -> None:
+        """Set the camera pitch, degrees, clamped to [-90, 30]."""
         self.vehicle.gimbal_pitch_deg = max(-90.0, min(30.0, float(value)))
 
     def true_pose(self) -> Pose:

@@ -494,6 +494,7 @@ class GroundTexture:
         del g, dry, dry_w
 
         def to_px(x_m: float, y_m: float) -> tuple[int, int]:
+            """Local metres (east, north) -> texture pixel (column, row)."""
             return int(round((x_m - west) / res)), int(round((north - y_m) / res))
 
         fine = _value_noise(rng, (n, n), cells * 4, 3)[..., None]

@@ -68,6 +68,7 @@ def requires_builtin(endpoint: VehicleEndpoint) -> None:
 
 
 def pytest_configure(config) -> None:
+    """Register the ``vehicle`` marker read by :func:`vehicle_endpoint`."""
     config.addinivalue_line(
         "markers",
         "vehicle(speedup=..., params=..., ready_delay_s=...): options of the vehicle_endpoint fixture",
@@ -111,6 +112,7 @@ def sim_factory() -> Iterator[Callable[..., SimHandle]]:
     made: list[SimHandle] = []
 
     def make(**kwargs) -> SimHandle:
+        """``start_sim(**kwargs)`` (port 0 by default), remembered to be stopped at teardown."""
         kwargs.setdefault("port", 0)
         handle = start_sim(**kwargs)
         made.append(handle)

@@ -164,6 +164,11 @@ class StatusPrinter:
         self.total_items: int | None = None
 
     def status(self, state) -> None:
+        """Show the vehicle's status line (in place on a TTY, every 10 s otherwise).
+
+        Args:
+            state: The tracker's ``VehicleState``; ``item N/?`` gets the known item count.
+        """
         line = state.summary()
         if self.total_items and state.mission_seq is not None and state.mission_count is None:
             line = line.replace(
@@ -179,6 +184,7 @@ class StatusPrinter:
                 print(f"status: {line}", file=self.stream, flush=True)
 
     def event(self, text: str) -> None:
+        """Print one event line without garbling the in-place status line (redrawn after it)."""
         with self._lock:
             if self.tty and self._line:
                 self.stream.write("\r\x1b[K")
@@ -188,6 +194,7 @@ class StatusPrinter:
                 self.stream.flush()
 
     def done(self) -> None:
+        """End the in-place status line with a newline (on a TTY), so later output starts clean."""
         with self._lock:
             if self.tty and self._line:
                 self.stream.write("\n")
@@ -195,6 +202,13 @@ class StatusPrinter:
             self._line = ""
 
     def on_vehicle_event(self, ev) -> None:
+        """Print the notable vehicle events (a ``VehicleTracker`` listener).
+
+        Args:
+            ev: ``VehicleEvent``; mode changes, arming, items reached, warnings (STATUSTEXT
+                severity WARNING or worse, MAV_SEVERITY <= 4), low battery and link loss/recovery
+                are printed, other kinds ignored.
+        """
         d = ev.data
         if ev.kind == "mode":
             self.event(f"mode {d['mode']}")

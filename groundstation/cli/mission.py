@@ -47,6 +47,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     show.set_defaults(func=_run_show)
 
     def transfer_args(q: argparse.ArgumentParser) -> None:
+        """Add the options every transfer subcommand takes (``--connect``, ``--type``...)."""
         from groundstation.cli import add_config_args
 
         q.add_argument(

@@ -55,6 +55,7 @@ def transfer_progress(
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int) -> None:
+            """Progress callback: ``done`` of ``total`` items transferred."""
             bar.update(task, completed=done, total=total)
 
         yield update

@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
     def on_signal(signum, _frame):
+        """SIGINT/SIGTERM handler: ask the main loop to stop the replay."""
         stop.set()
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}

@@ -348,6 +348,7 @@ class Link:
             self._subs[sid] = (msg_type, callback)
 
         def unsubscribe() -> None:
+            """Remove this subscription (idempotent)."""
             with self._subs_lock:
                 self._subs.pop(sid, None)
 
@@ -400,6 +401,7 @@ class Link:
             self._event_subs[kind][sid] = callback
 
         def unsubscribe() -> None:
+            """Remove this link event callback (idempotent)."""
             with self._subs_lock:
                 self._event_subs[kind].pop(sid, None)
 

@@ -119,6 +119,7 @@ class TcpConnection(mavutil.mavtcp):
         super().__init__(device, autoreconnect=False, retries=0, **kwargs)
 
     def do_connect(self) -> None:  # pymavlink hook
+        """Connect within ``connect_timeout_s`` (pymavlink has no timeout); non-blocking socket."""
         sock = socket.create_connection(self.destination_addr, timeout=self._connect_timeout_s)
         sock.setblocking(False)
         mavutil.set_close_on_exec(sock.fileno())
@@ -128,17 +129,34 @@ class TcpConnection(mavutil.mavtcp):
             self.fd = sock.fileno()
 
     def handle_disconnect(self) -> None:  # pymavlink hook
+        """Report a reset connection instead of reconnecting in place (pymavlink's default).
+
+        Raises:
+            PeerClosed: Always.
+        """
         raise PeerClosed("connection reset by the vehicle")
 
     def handle_eof(self) -> None:  # pymavlink hook
+        """Report the peer's EOF instead of printing a line (pymavlink's default).
+
+        Raises:
+            PeerClosed: Always.
+        """
         raise PeerClosed("the vehicle closed the TCP connection")
 
     def recv(self, n: int | None = None) -> bytes:  # pymavlink hook
+        """Like ``mavtcp.recv``, but empty once the socket was closed."""
         if self.port is None:
             return b""
         return super().recv(n)
 
     def write(self, buf: bytes) -> None:  # pymavlink hook
+        """Send the whole packet, waiting up to 2 s for a full socket buffer.
+
+        ``mavtcp.write`` sends once and may leave a partial packet on the wire. A packet that
+        still does not fit after 2 s is dropped with a warning; a reset or closed socket is left
+        for the reader thread to notice.
+        """
         sock = self.port
         if sock is None:
             return
@@ -160,6 +178,7 @@ class TcpConnection(mavutil.mavtcp):
                 raise
 
     def close(self) -> None:  # pymavlink hook
+        """Close the socket (idempotent; errors ignored)."""
         if self.port is not None:
             with contextlib.suppress(OSError):
                 self.port.close()
@@ -198,6 +217,14 @@ def open_connection(ep: Endpoint, deadline: float, source_system: int, source_co
 
 
 def describe_socket_error(exc: BaseException) -> str:
+    """A short reason for a failed connect, in the operator's words.
+
+    Args:
+        exc: The exception ``socket.create_connection`` or pymavlink raised.
+
+    Returns:
+        ``connection refused (...)``, ``connect timed out (...)`` or the exception's text.
+    """
     if isinstance(exc, ConnectionRefusedError):
         return "connection refused (nothing is listening on that port)"
     if isinstance(exc, TimeoutError | socket.timeout):

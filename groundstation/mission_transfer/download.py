@@ -71,12 +71,18 @@ def download(
         nack: tuple[int, float] | None = None
 
         def lowest_missing() -> int:
+            """The lowest seq not received yet (items before it arrived in order)."""
             s = 0
             while s in got:
                 s += 1
             return s
 
         def fail(message: str, seq: int | None, result: int | None = None):
+            """Raise :class:`MissionTransferError` naming the last item received in order.
+
+            Raises:
+                MissionTransferError: Always.
+            """
             lm = lowest_missing()
             last = lm - 1 if lm > 0 else None
             raise MissionTransferError(

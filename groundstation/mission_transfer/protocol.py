@@ -92,9 +92,19 @@ class Rto:
         return statistics.median(self.samples) if self.samples else None
 
     def sample(self, rtt: float) -> None:
+        """Add one round-trip time, seconds (negative values count as 0)."""
         self.samples.append(max(0.0, rtt))
 
     def timeout(self, attempt: int = 0) -> float:
+        """The retransmission timeout for a packet, seconds.
+
+        Args:
+            attempt: How many times this packet was already re-sent (0 for the first wait).
+
+        Returns:
+            ``clamp(2 * p75 + 0.02, 0.12, 1.5) * min(8, 1.5**attempt)``, at most 3 s; 0.5 s
+            (times the backoff) before the first sample.
+        """
         if not self.samples:
             base = INITIAL_RTO_S
         else:
@@ -105,15 +115,29 @@ class Rto:
 
 
 def for_us(link: Link, msg) -> bool:
+    """Whether ``msg`` is addressed to this ground station (target_system 0 = broadcast)."""
     ts = getattr(msg, "target_system", 0)
     return ts in (0, link.source_system)
 
 
 def same_type(msg, mission_type: int) -> bool:
+    """Whether ``msg`` is of ``mission_type`` (no such field: 0, the mission list)."""
     return int(getattr(msg, "mission_type", 0)) == int(mission_type)
 
 
 def prepare_wires(items: Sequence[MissionItem], mission_type: int) -> list[dict]:
+    """Check numbering and encode ``items`` as MISSION_ITEM_INT fields.
+
+    Args:
+        items: Items numbered 0..N-1 in order; their ``mission_type`` is set to ``mission_type``.
+        mission_type: MAV_MISSION_TYPE of the transfer.
+
+    Returns:
+        One :meth:`MissionItem.to_wire` dict per item.
+
+    Raises:
+        InputError: An item is out of sequence or a value does not fit MISSION_ITEM_INT.
+    """
     wires = []
     for i, item in enumerate(items):
         if item.seq != i:
@@ -132,6 +156,7 @@ def prepare_wires(items: Sequence[MissionItem], mission_type: int) -> list[dict]
 
 
 def item_msg(link: Link, wire: dict):
+    """The MISSION_ITEM_INT message for one :func:`prepare_wires` dict, addressed to the vehicle."""
     return link.mav.mission_item_int_encode(
         link.target_system,
         link.target_component,
@@ -152,6 +177,7 @@ def item_msg(link: Link, wire: dict):
 
 
 def describe_item(items: Sequence[MissionItem], seq: int | None) -> str:
+    """`` (NAV_WAYPOINT)``: the command of item ``seq`` for an error message, or ``""``."""
     if seq is None or not 0 <= seq < len(items):
         return ""
     return f" ({command_name(items[seq].command)})"

@@ -77,6 +77,7 @@ def upload(
     with link.queue(types) as q:
 
         def send_count() -> None:
+            """Send MISSION_COUNT (repeated until the vehicle's first request arrives)."""
             link.send(
                 link.mav.mission_count_encode(
                     link.target_system, link.target_component, count, mission_type
@@ -99,6 +100,11 @@ def upload(
             progress(0, count)
 
         def fail(message: str, seq: int | None, result: int | None = None):
+            """Raise the upload's :class:`MissionTransferError`, naming the last item acknowledged.
+
+            Raises:
+                MissionTransferError: Always.
+            """
             last_acked = highest - 1 if highest > 0 else None
             acked_txt = "none" if last_acked is None else f"item {last_acked}"
             raise MissionTransferError(

@@ -97,6 +97,7 @@ def create_app(hub: OverlayHub, *, token: str | None = None):
 
     @app.middleware("http")
     async def auth(request: Request, call_next):
+        """Middleware: refuse requests without the token (query, bearer or cookie) with 401."""
         if not token:
             return await call_next(request)
         given = (
@@ -115,23 +116,35 @@ def create_app(hub: OverlayHub, *, token: str | None = None):
 
     @app.get("/", include_in_schema=False)
     async def index():
+        """The officers' page (``static/index.html``), never cached."""
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-store"})
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon():
+        """No icon: 204, so browsers stop asking."""
         return Response(status_code=204)
 
     @app.get("/api/snapshot")
     async def snapshot():
+        """``GET /api/snapshot``: what a page needs on (re)load (:meth:`OverlayHub.snapshot`)."""
         return JSONResponse(hub.snapshot())
 
     @app.get("/api/map")
     async def map_():
+        """``GET /api/map``: district, route, fence and home (:meth:`OverlayHub.map`)."""
         return JSONResponse(hub.map())
 
     @app.get("/api/events")
     async def events(request: Request, since: int = -1):
+        """``GET /api/events``: Server-Sent Events of alerts, log lines, state and replay status.
+
+        Args:
+            request: The request (the stream ends when the client disconnects).
+            since: Last message sequence number the client has (-1: only new messages).
+        """
+
         async def stream():
+            """Yield SSE messages (alerts, log, throttled state, keep-alives) until closed."""
             seq = hub.snapshot()["message_seq"] if since < 0 else since
             state_version = 0  # version 0 = nothing pushed yet
             last_state = 0.0
@@ -174,6 +187,11 @@ def create_app(hub: OverlayHub, *, token: str | None = None):
 
     @app.get("/api/frame")
     async def frame(request: Request, after: int = 0):
+        """``GET /api/frame``: long-poll for the first JPEG frame newer than ``after``.
+
+        Returns the JPEG with ``X-Frame-Seq``/``X-Frame-Time``/``X-Frame-Index`` headers, or 204
+        when no newer frame came within ``FRAME_WAIT_S``.
+        """
         deadline = time.monotonic() + FRAME_WAIT_S
         while not hub.closed:
             f = hub.frame_after(after)
@@ -195,9 +213,11 @@ def create_app(hub: OverlayHub, *, token: str | None = None):
 
     @app.get("/video.mjpg")
     async def mjpeg(request: Request):
+        """``GET /video.mjpg``: the annotated video as an MJPEG multipart stream."""
         boundary = "dronepatrolframe"
 
         async def stream():
+            """Yield each new frame as one multipart JPEG part until the client or hub closes."""
             seq = 0
             while not hub.closed:
                 if await request.is_disconnected():
@@ -224,6 +244,11 @@ def create_app(hub: OverlayHub, *, token: str | None = None):
 
     @app.get("/api/alerts/{alert_id}/snapshot")
     async def alert_snapshot(alert_id: str):
+        """``GET /api/alerts/{alert_id}/snapshot``: the alert's snapshot JPEG.
+
+        Raises:
+            HTTPException: 404 when the alert has no snapshot file.
+        """
         path = hub.snapshot_path(alert_id)
         if path is None or not path.is_file():
             raise HTTPException(404, "no snapshot for this alert")
@@ -231,6 +256,15 @@ def create_app(hub: OverlayHub, *, token: str | None = None):
 
     @app.post("/api/replay/{action}")
     async def replay(action: str, t: float | None = None, x: float | None = None):
+        """``POST /api/replay/{action}``: ``play``, ``pause``, ``seek`` (``t``), ``speed`` (``x``).
+
+        Returns:
+            The replay status after the action.
+
+        Raises:
+            HTTPException: 404 when not a replay or an unknown action; 422 for a missing ``t`` or
+                a speed outside (0, 64].
+        """
         control = hub.replay
         if control is None:
             raise HTTPException(404, "not a replay")

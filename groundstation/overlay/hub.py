@@ -39,15 +39,20 @@ class ReplayControl(Protocol):
     recording's clock, the current playback time and its bounds).
     """
 
-    def play(self) -> None: ...
+    def play(self) -> None:
+        """Resume playback at the current speed."""
 
-    def pause(self) -> None: ...
+    def pause(self) -> None:
+        """Stop at the current position."""
 
-    def seek(self, t_s: float) -> None: ...
+    def seek(self, t_s: float) -> None:
+        """Jump to ``t_s`` (UNIX seconds of the recording's clock)."""
 
-    def set_speed(self, speed: float) -> None: ...
+    def set_speed(self, speed: float) -> None:
+        """Play ``speed`` recording seconds per wall second."""
 
-    def status(self) -> dict: ...
+    def status(self) -> dict:
+        """``{"t_s", "start_s", "end_s", "paused", "speed"}`` (see the class docstring)."""
 
 
 @dataclass
@@ -261,6 +266,7 @@ class OverlayHub:
         return out
 
     def map(self) -> dict:
+        """The static map (district, holes, route, fence, home) as set by :meth:`set_map`."""
         with self._lock:
             return dict(self._map)
 
@@ -280,10 +286,15 @@ class OverlayHub:
             return latest, msgs
 
     def snapshot_path(self, alert_id: str) -> Path | None:
+        """The snapshot file of alert ``alert_id``, or None when it has none."""
         with self._lock:
             return self._snapshots.get(alert_id)
 
     def replay_status(self) -> dict | None:
+        """The replay's :meth:`ReplayControl.status`, or None when live.
+
+        A feeder that raises gives ``{"error": text}`` instead, so the page keeps working.
+        """
         if self.replay is None:
             return None
         try:

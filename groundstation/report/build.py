@@ -55,10 +55,12 @@ class Report:
 
     @property
     def flight(self):
+        """The flight log (:class:`~groundstation.report.model.FlightLog`) of the input."""
         return self.input.flight
 
     @property
     def title(self) -> str:
+        """``Flight report: <recording name or file name>``."""
         name = self.input.manifest.get("name") if self.input.manifest else None
         return f"Flight report: {name or Path(self.flight.source).name}"
 

@@ -64,6 +64,7 @@ def fmt_clock(t: float | None) -> str:
 
 
 def alert_kind(alert) -> str:
+    """The alert's kind as text (``gathering``, ``unmasked``...), enum or string alike."""
     k = alert.kind
     return getattr(k, "value", None) or str(k)
 
@@ -222,6 +223,7 @@ def _figure_cards(report: Report) -> str:
     cards = []
 
     def card(key, label, value, small=""):
+        """Append one figure card (``<dt>label</dt><dd>value</dd>``); ``value`` is HTML already."""
         extra = f"<small>{small}</small>" if small else ""
         cards.append(
             f'<div data-key="{esc(key)}"><dt>{esc(label)}</dt><dd>{value}{extra}</dd></div>'

@@ -40,6 +40,7 @@ class Track:
 
     @classmethod
     def empty(cls) -> Track:
+        """A track with no samples."""
         z = np.zeros(0)
         return cls(z, z.copy(), z.copy(), z.copy(), z.copy(), z.copy())
 
@@ -134,6 +135,7 @@ class LinkLoss:
 
     @property
     def duration_s(self) -> float | None:
+        """Length of the loss, seconds; None while it never ended."""
         return None if self.end_s is None else max(0.0, self.end_s - self.start_s)
 
 

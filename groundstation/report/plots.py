@@ -354,6 +354,7 @@ def timeline(
     unit, div = ("seconds", 1.0) if last - t0 < 180.0 else ("minutes", 60.0)
 
     def mins(t):
+        """UNIX seconds -> x-axis units (seconds or minutes since ``t0``)."""
         return (np.asarray(t, float) - t0) / div
 
     for start, end, mode in mode_spans:

@@ -67,6 +67,7 @@ class ReportInput:
 
     @property
     def missing(self) -> list[str]:
+        """What the input lacks or where it was cut (:attr:`FlightLog.missing`)."""
         return self.flight.missing
 
     def snapshot_path(self, alert) -> Path | None:

@@ -146,6 +146,7 @@ class DataFlashWriter:
         self._buf += HEAD + bytes([type_id]) + st.pack(*packed)
 
     def getvalue(self) -> bytes:
+        """The DataFlash log written so far (``.bin`` bytes)."""
         return bytes(self._buf)
 
 
@@ -303,6 +304,7 @@ def write_dataflash_flight(
     t0 = samples[0].t_s
 
     def us(t: float) -> int:
+        """UNIX seconds -> DataFlash ``TimeUS`` (microseconds since boot)."""
         return int(round((boot_s + t - t0) * 1e6))
 
     w.write("MSG", us(t0), "ArduCopter V4.5.7 (2a3dc4b7)")
@@ -405,6 +407,7 @@ def write_tlog(
     out = bytearray()
 
     def rec(t: float, msg, mav) -> None:
+        """Append one tlog record: 8-byte big-endian UNIX µs timestamp, then the packet."""
         out.extend(struct.pack(">Q", int(t * 1e6) & ~3) + msg.pack(mav))
 
     t0 = samples[0].t_s

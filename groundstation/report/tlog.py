@@ -92,6 +92,7 @@ class TlogScan:
 
     @property
     def complete(self) -> bool:
+        """Whether the walk reached the end of the file (no cut or corrupt tail)."""
         return self.good_bytes == self.size
 
 
@@ -296,6 +297,14 @@ class _SysData:
         self._boot_s = math.nan
 
     def handle(self, msg, mtype: str, t: float, mavutil) -> None:
+        """Take one message of this system into the series it belongs to.
+
+        Args:
+            msg: The pymavlink message.
+            mtype: Its type name (``HEARTBEAT``, ``GLOBAL_POSITION_INT``...).
+            t: Its tlog timestamp, UNIX seconds.
+            mavutil: ``pymavlink.mavutil`` (imported lazily by the caller), for mode names.
+        """
         self.times.append(t)
         if mtype == "HEARTBEAT":
             if msg.type in _NOT_VEHICLE_TYPES or msg.autopilot == _MAV_AUTOPILOT_INVALID:

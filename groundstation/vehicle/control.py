@@ -249,6 +249,11 @@ class Vehicle(VehicleTracker):
             return
 
         def reached(s: VehicleState) -> bool:
+            """Whether 95 % of the takeoff altitude is reached.
+
+            Raises:
+                VehicleError: The vehicle disarmed meanwhile.
+            """
             if not s.armed:
                 raise VehicleError(f"the vehicle disarmed during takeoff ({s.summary().strip()})")
             return s.pose is not None and s.pose.alt_m >= 0.95 * alt_m
@@ -289,6 +294,7 @@ class Vehicle(VehicleTracker):
         from missions.geo import distance_m
 
         def arrived(s: VehicleState) -> bool:
+            """Whether the vehicle is within ``tolerance_m`` (3D) of the target."""
             if s.pose is None:
                 return False
             d = distance_m(s.pose.lat_deg, s.pose.lon_deg, lat_deg, lon_deg)

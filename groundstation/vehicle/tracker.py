@@ -394,6 +394,7 @@ class VehicleTracker:
             self._listeners[lid] = (wanted, callback)
 
         def unsubscribe() -> None:
+            """Remove this listener (idempotent)."""
             with self._lock:
                 self._listeners.pop(lid, None)
 

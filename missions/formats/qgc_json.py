@@ -232,6 +232,7 @@ def _fence_from_json(obj: Any, where: str) -> tuple[list[MissionItem], tuple | N
     items: list[MissionItem] = []
 
     def add(command: int, lat: float, lon: float, p1: float, z: float = 0.0) -> None:
+        """Append one fence item (next seq, MAV_FRAME_GLOBAL) of ``command``."""
         items.append(
             MissionItem(
                 seq=len(items),
