@@ -726,8 +726,12 @@ def watch(page) -> list[str]:
     return problems
 
 
-def check_replay_page(browser, timeline, server_url: str, replay) -> None:
-    """Video frames and the vehicle move; pause holds them; seek jumps to the recorded moment.
+def check_replay_page(browser, timeline, server_url: str, replay) -> dict:
+    """Drive the replay page: video and vehicle move, pause, seek to 70 %, play again.
+
+    The page must show each step (video frames arrive, the vehicle moves, the frame, vehicle and
+    alert list of the seek target appear, playback moves on after play): Playwright's waits raise
+    their own timeout error when it does not. What the caller asserts is returned.
 
     Args:
         browser: A Playwright ``Browser``.
@@ -735,9 +739,15 @@ def check_replay_page(browser, timeline, server_url: str, replay) -> None:
         server_url: The overlay page's URL.
         replay: The running :class:`~groundstation.replay.RecordingReplay`.
 
-    Raises:
-        AssertionError: A check failed (Playwright timeouts raise their own error).
+    Returns:
+        Observations: ``paused`` (the replay's status right after the pause click),
+        ``held`` / ``held_after_2s`` (frame seq, vehicle lat/lon and seek slider value when
+        paused, and 2 s later), ``seek_target`` / ``seek_status`` (UNIX seconds asked by the
+        slider; the replay's status 30 s at most later), ``alerts_due`` (ids recorded up to the
+        seek position), ``alert_rows`` (id -> rows listed on the page) and ``problems`` (page
+        errors, console errors/warnings, failed requests; see :func:`watch`).
     """
+    seen: dict = {}
     page = browser.new_page(viewport={"width": 1400, "height": 850})
     problems = watch(page)
     page.goto(server_url)
@@ -765,20 +775,15 @@ def check_replay_page(browser, timeline, server_url: str, replay) -> None:
     page.wait_for_function(
         "() => document.getElementById('rp-play').dataset.paused === '1'", timeout=30000
     )
-    assert replay.status()["paused"] is True
+    seen["paused"] = replay.status()["paused"]
     page.wait_for_timeout(800)  # let in-flight frames and state land
-    held = page.evaluate(
+    shown = (
         "() => [document.getElementById('video').dataset.frameSeq, document.getElementById('vehicle').dataset.lat,"
         " document.getElementById('vehicle').dataset.lon, document.getElementById('rp-seek').value]"
     )
+    seen["held"] = page.evaluate(shown)
     page.wait_for_timeout(2000)
-    assert (
-        page.evaluate(
-            "() => [document.getElementById('video').dataset.frameSeq, document.getElementById('vehicle').dataset.lat,"
-            " document.getElementById('vehicle').dataset.lon, document.getElementById('rp-seek').value]"
-        )
-        == held
-    )
+    seen["held_after_2s"] = page.evaluate(shown)
 
     # seek with the slider to 70 % of the recording: state, frame and alerts of that moment
     target = timeline.start_s + 0.7 * (timeline.end_s - timeline.start_s)
@@ -786,12 +791,14 @@ def check_replay_page(browser, timeline, server_url: str, replay) -> None:
         "#rp-seek",
         f"e => {{ e.value = '{target}'; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); }}",
     )
+    seen["seek_target"] = target
     deadline = time.monotonic() + 30.0
-    while abs(replay.status()["t_s"] - target) >= 0.5:  # the page posts the seek asynchronously
-        assert time.monotonic() < deadline, f"seek to {target} not done: {replay.status()}"
+    # the page posts the seek asynchronously
+    while abs(replay.status()["t_s"] - target) >= 0.5 and time.monotonic() < deadline:
         time.sleep(0.05)
+    seen["seek_status"] = replay.status()
     # the slider snaps to its step: what is shown is what the replay's position says
-    pos = replay.status()["t_s"]
+    pos = seen["seek_status"]["t_s"]
     state = [s for t, s in timeline.states if t <= pos][-1]
     frame = [f for f in timeline.frames if f.t_s <= pos][-1]
     page.wait_for_function(
@@ -806,8 +813,8 @@ def check_replay_page(browser, timeline, server_url: str, replay) -> None:
     page.wait_for_function(
         f"() => document.querySelectorAll('#alerts li').length === {len(due)}", timeout=30000
     )
-    for aid in due:
-        assert page.locator(f"#alerts li[data-id='{aid}']").count() == 1
+    seen["alerts_due"] = due
+    seen["alert_rows"] = {aid: page.locator(f"#alerts li[data-id='{aid}']").count() for aid in due}
 
     # play again: it moves on from there
     page.click("#rp-play")
@@ -815,27 +822,38 @@ def check_replay_page(browser, timeline, server_url: str, replay) -> None:
         f"() => Number(document.getElementById('video').dataset.frameTime) > {frame.t_s}",
         timeout=60000,
     )
-    assert problems == []
+    seen["problems"] = list(problems)
     page.close()
+    return seen
 
 
-def check_report_page(browser, html_path: Path, alert_ids: list[str]) -> None:
-    """The report opens without console errors; figures and snapshots render; every alert row.
+def check_report_page(browser, html_path: Path, alert_ids: list[str]) -> dict:
+    """Open a report page in the browser and look at its figures, images and alert rows.
 
-    Raises:
-        AssertionError: A check failed.
+    Args:
+        browser: A Playwright ``Browser``.
+        html_path: The report file.
+        alert_ids: Ids of the alerts whose rows to count.
+
+    Returns:
+        Observations for the caller to assert: ``broken_images`` (alt texts of images that did
+        not load), ``track_map_images`` / ``timeline_images`` (``<img>`` count in each figure),
+        ``alert_rows`` (id -> table rows) and ``problems`` (see :func:`watch`).
     """
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     problems = watch(page)
     page.goto(html_path.resolve().as_uri())
     page.wait_for_load_state("load")
-    broken = page.evaluate(
-        "() => Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.alt)"
-    )
-    assert broken == []
-    assert page.locator("figure#track-map img").count() == 1
-    assert page.locator("figure#timeline img").count() == 1
-    for aid in alert_ids:
-        assert page.locator(f"#alerts tr[data-alert-id='{aid}']").count() == 1
-    assert problems == []
+    seen = {
+        "broken_images": page.evaluate(
+            "() => Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.alt)"
+        ),
+        "track_map_images": page.locator("figure#track-map img").count(),
+        "timeline_images": page.locator("figure#timeline img").count(),
+        "alert_rows": {
+            aid: page.locator(f"#alerts tr[data-alert-id='{aid}']").count() for aid in alert_ids
+        },
+        "problems": list(problems),
+    }
     page.close()
+    return seen

@@ -116,7 +116,11 @@ def test_report_opens_in_chromium(patrol_recording, browser, tmp_path):
     res = run_cli("report", str(patrol_recording), "--out", str(out))
     assert res.returncode == 0, res.stderr
     ids = [a["id"] for a in _jsonl(patrol_recording / "alerts.jsonl")]
-    check_report_page(browser, out, ids)
+    seen = check_report_page(browser, out, ids)
+    assert seen["broken_images"] == []
+    assert seen["track_map_images"] == 1 and seen["timeline_images"] == 1
+    assert seen["alert_rows"] == {aid: 1 for aid in ids}
+    assert seen["problems"] == []
 
 
 @pytest.mark.browser
@@ -131,9 +135,15 @@ def test_replay_in_chromium(patrol_recording, browser):
     with OverlayServer(hub, port=0) as server:
         replay.start()
         try:
-            check_replay_page(browser, timeline, server.url, replay)
+            seen = check_replay_page(browser, timeline, server.url, replay)
         finally:
             replay.stop()
+    assert seen["paused"] is True
+    assert seen["held_after_2s"] == seen["held"]  # frame, vehicle and slider stay put
+    target, status = seen["seek_target"], seen["seek_status"]
+    assert abs(status["t_s"] - target) < 0.5, f"seek to {target} not done: {status}"
+    assert seen["alert_rows"] == {aid: 1 for aid in seen["alerts_due"]}
+    assert seen["problems"] == []
     assert replay.error is None
 
 

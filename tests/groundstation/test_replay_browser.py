@@ -50,13 +50,24 @@ def test_replay_page_video_vehicle_pause_seek(browser, recording):
     with OverlayServer(hub, port=0) as server:
         replay.start()
         try:
-            check_replay_page(browser, timeline, server.url, replay)
+            seen = check_replay_page(browser, timeline, server.url, replay)
         finally:
             replay.stop()
+    assert seen["paused"] is True
+    assert seen["held_after_2s"] == seen["held"]  # frame, vehicle and slider stay put
+    target, status = seen["seek_target"], seen["seek_status"]
+    assert abs(status["t_s"] - target) < 0.5, f"seek to {target} not done: {status}"
+    assert seen["alert_rows"] == {aid: 1 for aid in seen["alerts_due"]}
+    assert seen["problems"] == []
 
 
 def test_report_page_in_chromium(browser, recording, tmp_path):
     report = build_report(recording)
     out = tmp_path / "report.html"
     out.write_text(render_html(report), encoding="utf-8")
-    check_report_page(browser, out, [a.id for a in report.input.alerts])
+    ids = [a.id for a in report.input.alerts]
+    seen = check_report_page(browser, out, ids)
+    assert seen["broken_images"] == []
+    assert seen["track_map_images"] == 1 and seen["timeline_images"] == 1
+    assert seen["alert_rows"] == {aid: 1 for aid in ids}
+    assert seen["problems"] == []

@@ -128,17 +128,6 @@ def _home(draw, area, inside: bool):
     return home_at(area, float(p[0]), float(p[1]))
 
 
-def _check(plan, alt_m: float, check_inside: bool) -> None:
-    cov = transect_coverage(plan, alt_m)
-    assert cov >= 0.99, f"coverage {cov:.4f} < 0.99"
-    assert_route_avoids_holes(plan)
-    assert_waypoints_in_fence(plan)
-    if check_inside:
-        assert_connections_inside_area(plan)
-    budget = plan.stats.sortie_budget_s
-    assert all(s.flight_time_s <= budget + 1e-6 for s in plan.sorties)
-
-
 @PROPS
 @given(
     poly=st.one_of(star_polygons(), rectilinear_polygons()),
@@ -152,7 +141,12 @@ def test_simple_and_concave_districts(poly, data, angle, alt):
     home = _home(data.draw, area, inside)
     cam, survey, sorties, fence, rally = plan_settings(alt_m=alt, angle_deg=angle)
     plan = plan_patrol(area, cam, survey, sorties, fence, rally, home)
-    _check(plan, alt, check_inside=True)
+    cov = transect_coverage(plan, alt)
+    assert cov >= 0.99, f"coverage {cov:.4f} < 0.99"
+    assert_route_avoids_holes(plan)
+    assert_waypoints_in_fence(plan)
+    assert_connections_inside_area(plan)
+    assert all(s.flight_time_s <= plan.stats.sortie_budget_s + 1e-6 for s in plan.sorties)
 
 
 @PROPS
@@ -163,7 +157,12 @@ def test_holed_districts(shape, data, angle):
     home = _home(data.draw, area, data.draw(st.booleans()))
     cam, survey, sorties, fence, rally = plan_settings(alt_m=40.0, angle_deg=angle)
     plan = plan_patrol(area, cam, survey, sorties, fence, rally, home)
-    _check(plan, 40.0, check_inside=True)
+    cov = transect_coverage(plan, 40.0)
+    assert cov >= 0.99, f"coverage {cov:.4f} < 0.99"
+    assert_route_avoids_holes(plan)
+    assert_waypoints_in_fence(plan)
+    assert_connections_inside_area(plan)
+    assert all(s.flight_time_s <= plan.stats.sortie_budget_s + 1e-6 for s in plan.sorties)
 
 
 @PROPS
@@ -182,4 +181,9 @@ def test_turnaround_and_short_battery(shape, data, turnaround, endurance):
         alt_m=40.0, turnaround_m=turnaround, endurance_min=endurance
     )
     plan = plan_patrol(area, cam, survey, sorties, fence, rally, home)
-    _check(plan, 40.0, check_inside=False)
+    cov = transect_coverage(plan, 40.0)
+    assert cov >= 0.99, f"coverage {cov:.4f} < 0.99"
+    assert_route_avoids_holes(plan)
+    assert_waypoints_in_fence(plan)
+    # no connections-inside-the-district check: turnaround extensions fly beyond it
+    assert all(s.flight_time_s <= plan.stats.sortie_budget_s + 1e-6 for s in plan.sorties)
