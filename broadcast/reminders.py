@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from broadcast.normalize import normalize_text
 from broadcast.settings import ReminderTexts, TextsSettings
 from detection.alerts import Alert, AlertKind
+from detection.colour_names import COLOUR_NAMES_ZH
 from missions.errors import InputError
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -28,25 +29,9 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 SPOKEN_KINDS = (AlertKind.GATHERING, AlertKind.UNMASKED, AlertKind.MASK_INCORRECT)
 """Alert kinds that have a reminder; safety kinds (link, battery, geofence) are not spoken."""
 
-COLOURS_ZH = {
-    "red": "红色",
-    "orange": "橙色",
-    "yellow": "黄色",
-    "green": "绿色",
-    "cyan": "青色",
-    "blue": "蓝色",
-    "purple": "紫色",
-    "pink": "粉色",
-    "brown": "棕色",
-    "black": "黑色",
-    "white": "白色",
-    "grey": "灰色",
-    "gray": "灰色",
-    "beige": "米色",
-}
-"""Chinese names of clothing colours, used when an alert carries only the English name. The same
-names as ``detection.colours.COLOUR_NAMES_ZH`` (a test checks it) plus spelling variants; not
-imported from there to keep this module free of OpenCV."""
+COLOURS_ZH = {**COLOUR_NAMES_ZH, "gray": COLOUR_NAMES_ZH["grey"], "beige": "米色"}
+"""Chinese names of clothing colours, used when an alert carries only the English name: the
+detection vocabulary (:data:`detection.colour_names.COLOUR_NAMES_ZH`) plus spelling variants."""
 
 
 def _colour(alert: Alert, lang: str) -> str | None:

@@ -13,21 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-COLOUR_NAMES_ZH: dict[str, str] = {
-    "black": "黑色",
-    "white": "白色",
-    "grey": "灰色",
-    "red": "红色",
-    "orange": "橙色",
-    "yellow": "黄色",
-    "green": "绿色",
-    "cyan": "青色",
-    "blue": "蓝色",
-    "purple": "紫色",
-    "pink": "粉色",
-    "brown": "棕色",
-}
-"""English colour name -> Chinese (as spoken in reminders: 穿红色衣服的...)."""
+from detection.colour_names import COLOUR_NAMES_ZH
 
 _NAMES = list(COLOUR_NAMES_ZH)
 
