@@ -54,6 +54,14 @@ class CameraIntrinsics:
         """Vertical field of view, degrees."""
         return math.degrees(2.0 * math.atan(self.height_px / (2.0 * self.fy_px)))
 
+    @property
+    def K(self) -> np.ndarray:
+        """The 3x3 intrinsic matrix ``[[fx, 0, cx], [0, fy, cy], [0, 0, 1]]`` (Hartley & Zisserman
+        eq. 6.4)."""
+        return np.array(
+            [[self.fx_px, 0, self.cx_px], [0, self.fy_px, self.cy_px], [0, 0, 1.0]], float
+        )
+
     @classmethod
     def from_hfov(cls, hfov_deg: float, width_px: int, height_px: int) -> CameraIntrinsics:
         """Intrinsics from a horizontal field of view: ``fx = (W / 2) / tan(hfov / 2)``, fy = fx.

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from detection.geometry import CameraIntrinsics
 from detection.sources import Frame, FrameSource, FrameTimeout
 from missions.geo import Pose
 from sim.scene import PlacedPerson, Scene, Sprite, person_sprites
@@ -43,22 +44,14 @@ SKY_ZENITH_BGR = np.array([200, 140, 80], np.float32)
 MAX_GROUND_RANGE_M = 3000.0
 
 
-@dataclass(frozen=True)
-class PinholeCamera:
-    """Intrinsics of an ideal pinhole camera.
+class PinholeCamera(CameraIntrinsics):
+    """Intrinsics of an ideal pinhole camera: :class:`detection.geometry.CameraIntrinsics` (same
+    fields, ``K``, ``hfov_deg``) with the simulator's constructors.
 
-    Attributes:
-        width_px, height_px: Image size, pixels.
-        fx_px, fy_px: Focal lengths in pixels (square pixels: equal).
-        cx_px, cy_px: Principal point, pixels (the image centre).
+    They differ from the base class: :meth:`from_hfov` takes the image size first and raises
+    ``ValueError``; :meth:`from_settings` takes the configured size and prefers ``hfov_deg`` to
+    the sensor (square pixels either way).
     """
-
-    width_px: int
-    height_px: int
-    fx_px: float
-    fy_px: float
-    cx_px: float
-    cy_px: float
 
     @classmethod
     def from_hfov(cls, width_px: int, height_px: int, hfov_deg: float) -> PinholeCamera:
@@ -71,8 +64,7 @@ class PinholeCamera:
             raise ValueError(f"image size must be positive, got {width_px}x{height_px}")
         if not 0 < hfov_deg < 180:
             raise ValueError(f"hfov_deg must be in (0, 180), got {hfov_deg}")
-        f = (width_px / 2.0) / math.tan(math.radians(hfov_deg) / 2.0)
-        return cls(width_px, height_px, f, f, width_px / 2.0, height_px / 2.0)
+        return super().from_hfov(hfov_deg, width_px, height_px)
 
     @classmethod
     def from_settings(cls, camera) -> PinholeCamera:
@@ -84,18 +76,6 @@ class PinholeCamera:
                 2 * math.atan(camera.sensor_width_mm / (2 * camera.focal_length_mm))
             )
         return cls.from_hfov(camera.image_width_px, camera.image_height_px, hfov)
-
-    @property
-    def K(self) -> np.ndarray:
-        """3x3 intrinsic matrix."""
-        return np.array(
-            [[self.fx_px, 0, self.cx_px], [0, self.fy_px, self.cy_px], [0, 0, 1.0]], float
-        )
-
-    @property
-    def hfov_deg(self) -> float:
-        """Horizontal field of view, degrees."""
-        return math.degrees(2 * math.atan(self.width_px / (2 * self.fx_px)))
 
 
 def camera_axes(pose: Pose) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
