@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from groundstation.link import MAV
+from missions.ardupilot import store_fence_item, store_mission_item, store_rally_item
 from missions.items import (
     MAV_MISSION_TYPE_MISSION,
     MissionItem,
@@ -81,17 +82,13 @@ def ardupilot_stored(item: MissionItem, mission_type: int) -> MissionItem | None
 
     ArduPilot does not store items verbatim (``AP_Mission::mavlink_int_to_mission_cmd`` packs them
     into 15 bytes: altitudes in centimetres, many params as uint8/uint16, non-positional commands
-    read back in frame 0 with x/y/z zero; fence and rally points have their own formats). The model
-    is the embedded simulator's (:mod:`sim.mission_store`), which reproduces those rules.
+    read back in frame 0 with x/y/z zero; fence and rally points have their own formats). The rules
+    are :mod:`missions.ardupilot`'s, which the embedded simulator stores uploads with too.
     """
-    try:
-        from sim import mission_store
-    except ImportError:  # pragma: no cover - sim is part of the distribution
-        return None
     store = {
-        0: mission_store.store_mission_item,
-        1: mission_store.store_fence_item,
-        2: mission_store.store_rally_item,
+        0: store_mission_item,
+        1: store_fence_item,
+        2: store_rally_item,
     }.get(int(mission_type))
     if store is None:
         return None
