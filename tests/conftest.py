@@ -1,4 +1,4 @@
-"""Shared pytest fixtures: where the real weights and imagery live, and a CLI runner.
+"""Shared pytest fixtures: where the real weights and imagery live, a CLI runner, a browser.
 
 Real weights and imagery are not part of the project: they sit in ``../shared`` next to the
 checkout (or wherever ``DRONEPATROL_SHARED`` points). Tests that need them skip with a reason
@@ -7,6 +7,7 @@ naming the missing path. Plain helpers live in ``tests/testkit.py``.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -33,3 +34,21 @@ def repo_root() -> Path:
 def cli():
     """The :func:`testkit.run_cli` helper as a fixture."""
     return run_cli
+
+
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's Chromium, driven by Playwright in the browser tests."""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium driven by Playwright, one per test module (skips when absent)."""
+    from groundstation.report.testing import CHROMIUM_ARGS
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -1,8 +1,8 @@
 """Helpers for end-to-end tests that run ``dronepatrol patrol`` as a user would (a subprocess).
 
-The test modules import the fixtures (``patrol_process``, ``model_available``, ``browser``) from
-here by name (no ``tests/e2e/conftest.py``: it would shadow the root conftest that other e2e
-modules import as ``conftest``)."""
+The test modules import the fixtures (``patrol_process``, ``model_available``) from here by name
+(no ``tests/e2e/conftest.py``: it would shadow the root conftest that other e2e modules import as
+``conftest``); ``browser`` comes from the root conftest."""
 
 from __future__ import annotations
 
@@ -19,15 +19,6 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("DRONEPATROL_SHARED", REPO_ROOT.parent / "shared")).resolve()
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 DEMO = REPO_ROOT / "configs" / "demo.yaml"
 
 
@@ -134,15 +125,3 @@ def model_available():
     if not p.exists():
         pytest.skip(f"needs {p} (real weights from ../shared, see its SOURCES.md)")
     return p
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Debian's headless Chromium driven by Playwright (skips when absent)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()

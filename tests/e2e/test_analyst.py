@@ -10,7 +10,6 @@ partial-recording test.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,11 +19,10 @@ from pathlib import Path
 import pytest
 from testkit import REPO_ROOT, run_cli, shared_path
 
-from groundstation.report.testing import CHROMIUM_ARGS, check_replay_page, check_report_page
+from groundstation.report.testing import check_replay_page, check_report_page
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 
-CHROMIUM = "/usr/bin/chromium"
 SPEEDUP = "10"
 PATROL_ARGS = ["--config", "configs/demo.yaml", "--speedup", SPEEDUP, "--no-overlay"]
 
@@ -62,17 +60,6 @@ def patrol_recording(tmp_path_factory) -> Path:
             break
         print(f"patrol attempt {attempt} raised no alert:\n{res.stdout[-1500:]}")
     return folder
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_report_of_a_recorded_patrol(patrol_recording, tmp_path):

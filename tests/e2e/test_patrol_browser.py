@@ -8,7 +8,7 @@ operator presses Ctrl-C: the vehicle is sent home (RTL) and the recording is clo
 from __future__ import annotations
 
 import pytest
-from patrol_helpers import DEMO, browser, model_available, patrol_process  # noqa: F401 (fixtures)
+from patrol_helpers import DEMO, model_available, patrol_process  # noqa: F401 (fixtures)
 
 from groundstation.recording import Recording
 

@@ -5,7 +5,6 @@ The end-to-end browser test during a real sim patrol is in ``tests/e2e/test_patr
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -15,28 +14,7 @@ import pytest
 from detection.alerts import Alert, AlertKind
 from groundstation.overlay import OverlayHub, OverlayServer
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 class Feeder:

@@ -6,7 +6,6 @@ The same checks on a recording made by ``dronepatrol patrol`` on the simulator a
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,27 +14,14 @@ from groundstation.overlay import OverlayHub, OverlayServer
 from groundstation.replay import RecordingReplay, load_timeline
 from groundstation.report import build_report, render_html
 from groundstation.report.testing import (
-    CHROMIUM_ARGS,
     check_replay_page,
     check_report_page,
     write_synthetic_recording,
 )
 
-CHROMIUM = "/usr/bin/chromium"
 T0 = 1_795_000_000.0
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
