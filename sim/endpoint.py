@@ -129,14 +129,19 @@ class Endpoint:
         mtype = int(getattr(msg, "mission_type", 0))
         return self.protocols.get(mtype)
 
+    @staticmethod
+    def _nack_unsupported(ch, msg) -> None:
+        """MISSION_ACK MAV_MISSION_UNSUPPORTED: a list type this vehicle does not keep."""
+        ch.mav.mission_ack_send(
+            msg.get_srcSystem(), msg.get_srcComponent(), R.MAV_MISSION_UNSUPPORTED,
+            msg.mission_type,
+        )  # fmt: skip
+
     # mission protocol
     def _on_mission_count(self, ch, msg):
         proto = self._proto(msg)
         if proto is None:
-            ch.mav.mission_ack_send(
-                msg.get_srcSystem(), msg.get_srcComponent(), R.MAV_MISSION_UNSUPPORTED,
-                msg.mission_type,
-            )  # fmt: skip
+            self._nack_unsupported(ch, msg)
             return
         proto.handle_count(ch, msg)
 
@@ -150,10 +155,7 @@ class Endpoint:
     def _on_mission_request_list(self, ch, msg):
         proto = self._proto(msg)
         if proto is None:
-            ch.mav.mission_ack_send(
-                msg.get_srcSystem(), msg.get_srcComponent(), R.MAV_MISSION_UNSUPPORTED,
-                msg.mission_type,
-            )  # fmt: skip
+            self._nack_unsupported(ch, msg)
             return
         proto.handle_request_list(ch, msg)
 
