@@ -32,16 +32,36 @@ def read_text(path: str | os.PathLike, error: type[InputError] = InputError) -> 
     Raises:
         error: The file does not exist, is a directory or cannot be read.
     """
+    return decode_text(read_bytes(path, error))
+
+
+def read_bytes(
+    path: str | os.PathLike, error: type[InputError] = InputError, what: str = "file"
+) -> bytes:
+    """Read a file's bytes, with a one-line error naming it when that fails.
+
+    Args:
+        path: File to read.
+        error: Exception class raised on failure (an :class:`InputError` subclass).
+        what: What the file is, for the messages (``file``, ``area file``).
+
+    Returns:
+        The file's content.
+
+    Raises:
+        error: ``<path>: <what> not found``, ``<path>: is a directory, expected a/an <what>`` or
+            ``<path>: cannot read: <reason>``.
+    """
     p = Path(path)
     if not p.exists():
-        raise error(f"{p}: file not found")
+        raise error(f"{p}: {what} not found")
     if p.is_dir():
-        raise error(f"{p}: is a directory, expected a file")
+        article = "an" if what[:1].lower() in "aeiou" else "a"
+        raise error(f"{p}: is a directory, expected {article} {what}")
     try:
-        data = p.read_bytes()
+        return p.read_bytes()
     except OSError as exc:
         raise error(f"{p}: cannot read: {exc.strerror or exc}") from None
-    return decode_text(data)
 
 
 def decode_text(data: bytes) -> str:

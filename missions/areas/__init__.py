@@ -31,7 +31,7 @@ from missions.areas.readers import (
     read_qgc_geofence,
 )
 from missions.errors import AreaError, MissionFileError
-from missions.textio import decode_text, loads_json
+from missions.textio import decode_text, loads_json, read_bytes
 
 __all__ = ["Area", "Hole", "area_from_config", "load_area", "read_area_file"]
 
@@ -46,14 +46,7 @@ def read_area_file(path: str | os.PathLike) -> RawArea:
     """
     p = Path(path)
     source = str(p)
-    if not p.exists():
-        raise AreaError(f"{source}: area file not found")
-    if p.is_dir():
-        raise AreaError(f"{source}: is a directory, expected an area file")
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise AreaError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    data = read_bytes(p, AreaError, "area file")
     if data[:2] == b"PK":
         return read_kml(data, source)
     text = decode_text(data)
