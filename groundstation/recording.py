@@ -24,6 +24,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import math
 import os
 import queue
 import shutil
@@ -156,6 +157,19 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[dict]:
             continue
         if isinstance(obj, dict):
             yield obj
+
+
+def finite_number(value: Any) -> float | None:
+    """A numeric field of a recorded line as a float, or None when it is missing or not finite.
+
+    Recorders write NaN as ``null`` (:func:`dumps`) and older or foreign lines may hold strings;
+    readers take whatever ``float()`` accepts and drop the rest.
+    """
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:

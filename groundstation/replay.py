@@ -27,7 +27,6 @@ import bisect
 import contextlib
 import json
 import logging
-import math
 import os
 import threading
 import time
@@ -37,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from groundstation.overlay.hub import OverlayHub
+from groundstation.recording import finite_number
 from missions.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -156,12 +156,12 @@ def load_timeline(folder: str | os.PathLike) -> ReplayTimeline:
 
     # log lines: events and reminders
     for e in iter_jsonl(rec.path("events")):
-        t = _num(e.get("t_s"))
+        t = finite_number(e.get("t_s"))
         if t is None:
             continue
         tl.logs.append((t, event_text(e), event_severity(e)))
     for b in iter_jsonl(rec.path("broadcasts")):
-        t = _num(b.get("t_s"))
+        t = finite_number(b.get("t_s"))
         if t is None:
             continue
         played = "" if b.get("played") else " (not played: no audio device)"
@@ -173,7 +173,7 @@ def load_timeline(folder: str | os.PathLike) -> ReplayTimeline:
     # video frames of existing segments
     existing = {s.name for s in rec.segments()}
     for f in iter_jsonl(rec.path("frames")):
-        t = _num(f.get("t_s"))
+        t = finite_number(f.get("t_s"))
         seg = f.get("segment")
         if t is None or seg not in existing:
             continue
@@ -195,14 +195,6 @@ def load_timeline(folder: str | os.PathLike) -> ReplayTimeline:
     return tl
 
 
-def _num(v) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 _STATE_KEYS = (
     "mode",
     "armed",
@@ -219,7 +211,7 @@ _STATE_KEYS = (
 
 
 def _state_from_telemetry(r: dict) -> tuple[float, dict] | None:
-    t = _num(r.get("t_s"))
+    t = finite_number(r.get("t_s"))
     if t is None:
         return None
     st: dict = {"t_s": t}
@@ -231,7 +223,7 @@ def _state_from_telemetry(r: dict) -> tuple[float, dict] | None:
             ("alt_m", "alt_m"),
             ("yaw_deg", "yaw_deg"),
         ):
-            v = _num(pose.get(src))
+            v = finite_number(pose.get(src))
             if v is not None:
                 st[dst] = v
     for k in _STATE_KEYS:

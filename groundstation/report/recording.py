@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from groundstation.recording import finite_number
 from groundstation.report.model import (
     BatterySeries,
     FlightLog,
@@ -193,7 +194,7 @@ def load_recording(
         kind = str(e.get("kind", ""))
         if kind == "statustext" and have_tlog_texts:
             continue
-        t = _num(e.get("t_s"))
+        t = finite_number(e.get("t_s"))
         if t is None:
             continue
         flight.messages.append(StatusMessage(t, event_text(e), event_severity(e)))
@@ -207,7 +208,7 @@ def load_recording(
             f"alerts.jsonl: {lines - len(alerts)} of {lines} lines are not valid alerts (skipped)"
         )
     broadcasts = sorted(
-        (b for b in iter_jsonl(rec.path("broadcasts")) if _num(b.get("t_s")) is not None),
+        (b for b in iter_jsonl(rec.path("broadcasts")) if finite_number(b.get("t_s")) is not None),
         key=lambda b: b["t_s"],
     )
     for key in ("telemetry", "alerts", "events", "broadcasts", "frames"):
@@ -261,14 +262,6 @@ def _count_lines(path: Path) -> int:
         return 0
 
 
-def _num(v) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def _config(manifest: dict, missing: list[str]):
     raw = manifest.get("config")
     if not isinstance(raw, dict):
@@ -289,15 +282,15 @@ def _flight_from_telemetry(rows: list[dict], source: str) -> FlightLog:
     flight = FlightLog(source=source, kind="recording", track_source="telemetry.jsonl")
     track, battery = [], []
     for r in rows:
-        t = _num(r.get("t_s"))
+        t = finite_number(r.get("t_s"))
         if t is None:
             continue
         pose = r.get("pose") if isinstance(r.get("pose"), dict) else None
         if pose:
-            lat, lon = _num(pose.get("lat_deg")), _num(pose.get("lon_deg"))
+            lat, lon = finite_number(pose.get("lat_deg")), finite_number(pose.get("lon_deg"))
             if lat is not None and lon is not None:
-                alt = _num(pose.get("alt_m"))
-                yaw = _num(pose.get("yaw_deg"))
+                alt = finite_number(pose.get("alt_m"))
+                yaw = finite_number(pose.get("yaw_deg"))
                 track.append(
                     (
                         t,
@@ -312,7 +305,7 @@ def _flight_from_telemetry(rows: list[dict], source: str) -> FlightLog:
             add_mode(flight.modes, t, str(r["mode"]))
         if r.get("armed") is not None:
             add_arming(flight.arming, t, bool(r["armed"]))
-        pct, volt = _num(r.get("battery_pct")), _num(r.get("battery_v"))
+        pct, volt = finite_number(r.get("battery_pct")), finite_number(r.get("battery_v"))
         if pct is not None or volt is not None:
             battery.append((t, pct, volt, None))
     flight.track = Track.from_rows(track)
@@ -323,8 +316,8 @@ def _flight_from_telemetry(rows: list[dict], source: str) -> FlightLog:
 def _losses_from_events(events: list[dict]) -> list[LinkLoss]:
     out: list[LinkLoss] = []
     start = None
-    for e in sorted(events, key=lambda e: _num(e.get("t_s")) or 0.0):
-        t = _num(e.get("t_s"))
+    for e in sorted(events, key=lambda e: finite_number(e.get("t_s")) or 0.0):
+        t = finite_number(e.get("t_s"))
         if t is None:
             continue
         if e.get("kind") == "link_lost" and start is None:
