@@ -407,7 +407,7 @@ def write_tlog(
     out = bytearray()
 
     def rec(t: float, msg, mav) -> None:
-        """Append one tlog record: 8-byte big-endian UNIX µs timestamp, then the packet."""
+        """Append one tlog record: big-endian UNIX µs (low 2 bits cleared, as pymavlink), packet."""
         out.extend(struct.pack(">Q", int(t * 1e6) & ~3) + msg.pack(mav))
 
     t0 = samples[0].t_s
