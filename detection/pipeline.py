@@ -1,4 +1,9 @@
-"""The detection pipeline: frame -> persons -> tracks -> ground positions -> gatherings / masks -> alerts.
+"""The detection pipeline: frame -> persons -> ground positions -> tracks -> gatherings / masks -> alerts.
+
+Every detection's foot point is projected onto the ground before tracking, so that with a pose
+the tracker associates people on the ground in metres (``detection.tracker: ground``, see
+:mod:`detection.tracking`): their ids then survive a camera that moves and turns. The raw
+detections stay available on :attr:`FrameResult.raw_detections`.
 
 Cost is kept close to bare model inference: tracking, projection and clustering are vectorised
 and cheap; the face-mask model runs at most once per frame and only for people big enough to
@@ -164,7 +169,15 @@ class FrameResult:
         frame_index: The frame's index.
         t_s: Frame time (UNIX seconds).
         pose: The pose used for projection, or None.
-        persons: :class:`Person` list.
+        persons: :class:`Person` list: the detections that belong to confirmed tracks (every
+            detection for stills).
+        raw_detections: Every person the detector found on this frame, before tracking
+            (``supervision.Detections``): ``xyxy`` (N, 4) pixels, ``confidence`` (N,),
+            ``class_id`` (N,), and in ``data``: ``foot_px`` (N, 2) ground contact pixels,
+            ``xy_m`` (N, 2) ground positions ``(east_m, north_m)`` in the pipeline's local
+            frame and ``lat_lon`` (N, 2) degrees, both NaN where not projected (no pose, or the
+            foot point at or above the horizon). A new track is confirmed on its second frame,
+            so a person seen once is here but not in ``persons``.
         gatherings: Clusters present on this frame (:class:`detection.gatherings.Gathering`).
         alerts: Alerts raised on this frame.
         gsd_cm_px: Ground sample distance at the image centre, cm/px, or None.
@@ -177,6 +190,7 @@ class FrameResult:
     t_s: float
     pose: Pose | None
     persons: list[Person] = field(default_factory=list)
+    raw_detections: sv.Detections = field(default_factory=sv.Detections.empty)
     gatherings: list[Gathering] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     gsd_cm_px: float | None = None
@@ -212,6 +226,40 @@ def foot_point(xyxy: np.ndarray, gimbal_pitch_deg: float) -> np.ndarray:
     x = (xyxy[:, 0] + xyxy[:, 2]) / 2
     y = xyxy[:, 3] - k * (xyxy[:, 3] - xyxy[:, 1])
     return np.column_stack([x, y])
+
+
+def foot_jitter_m(
+    intr: CameraIntrinsics,
+    pose: Pose,
+    xyxy: np.ndarray,
+    feet_px: np.ndarray,
+    feet_en: np.ndarray,
+    **kw,
+) -> np.ndarray:
+    """How far a person's ground position moves when the detector's box bottom jitters.
+
+    The foot pixel is moved down by :data:`detection.tracking.FOOT_JITTER_FRACTION` of the box
+    height (at least ``FOOT_JITTER_MIN_PX``) and projected again: a few centimetres for a
+    person seen steeply from above, metres near the horizon. The ground tracker widens its gate
+    by this much (:func:`detection.tracking.ground_gate_m`).
+
+    Args:
+        intr: Intrinsics of the frame.
+        pose: The frame's pose.
+        xyxy: (N, 4) person boxes, pixels.
+        feet_px: (N, 2) their foot pixels (:func:`foot_point`).
+        feet_en: (N, 2) the foot pixels projected (``ground_offsets``), NaN where not.
+        **kw: ``stabilised`` and ``max_range_m`` of :func:`detection.geometry.ground_offsets`.
+
+    Returns:
+        (N,) metres; NaN where the foot point does not reach the ground.
+    """
+    from detection.tracking import FOOT_JITTER_FRACTION, FOOT_JITTER_MIN_PX
+
+    h = np.asarray(xyxy, dtype=float).reshape(-1, 4)
+    dy = np.maximum(FOOT_JITTER_MIN_PX, FOOT_JITTER_FRACTION * (h[:, 3] - h[:, 1]))
+    moved = ground_offsets(intr, pose, feet_px + np.column_stack([np.zeros_like(dy), dy]), **kw)
+    return np.hypot(*(moved - feet_en).T)
 
 
 class DetectionPipeline:
@@ -354,36 +402,57 @@ class DetectionPipeline:
         tiled = self.want_tiles(intr, pose, gsd)
 
         t0 = time.perf_counter()
-        dets = self.detector.detect(image, tiled=tiled)
+        raw = self.detector.detect(image, tiled=tiled)
         t1 = time.perf_counter()
         timings["detect"] = (t1 - t0) * 1000
 
+        # ground positions of every detection (the ground tracker associates on them)
+        n_raw = len(raw)
+        raw_xyxy = raw.xyxy.astype(float) if n_raw else np.zeros((0, 4))
+        pitch = pose.gimbal_pitch_deg if pose is not None else -90.0
+        raw_feet = foot_point(raw_xyxy, pitch)
+        raw_xy = np.full((n_raw, 2), np.nan)
+        raw_lat_lon = np.full((n_raw, 2), np.nan)
+        jitter = np.zeros(n_raw)
+        projected = pose is not None and pose.alt_m > 0
+        if pose is not None and self.local_frame is None:
+            self.local_frame = LocalFrame(pose.lat_deg, pose.lon_deg)
+        if projected and n_raw:
+            en = ground_offsets(intr, pose, raw_feet, **kw)
+            cam_x, cam_y = self.local_frame.to_local(pose.lat_deg, pose.lon_deg)
+            raw_xy = en + np.array([cam_x, cam_y])
+            ok = ~np.isnan(raw_xy).any(axis=1)
+            if ok.any():
+                raw_lat_lon[ok] = self.local_frame.to_geo_array(raw_xy[ok])
+            if self.tracker is not None and self.tracker.kind == "ground":
+                jitter = foot_jitter_m(intr, pose, raw_xyxy, raw_feet, en, **kw)
+        raw.data["foot_px"] = raw_feet
+        raw.data["xy_m"] = raw_xy
+        raw.data["lat_lon"] = raw_lat_lon
+        t2 = time.perf_counter()
+        timings["geo"] = (t2 - t1) * 1000
+
         if self.tracker is not None:
-            dets = self.tracker.update(dets, image)
+            dets = self.tracker.update(
+                raw,
+                image,
+                ground_xy=raw_xy if projected else None,
+                jitter_m=jitter,
+                t_s=t_s,
+            )
             track_ids = dets.tracker_id
         else:
+            dets = raw
             track_ids = None
-        t2 = time.perf_counter()
-        timings["track"] = (t2 - t1) * 1000
+        t3 = time.perf_counter()
+        timings["track"] = (t3 - t2) * 1000
 
         n = len(dets)
         xyxy = dets.xyxy.astype(float) if n else np.zeros((0, 4))
         conf = dets.confidence if n and dets.confidence is not None else np.ones(n)
-        pitch = pose.gimbal_pitch_deg if pose is not None else -90.0
-        feet = foot_point(xyxy, pitch)
-        xy = np.full((n, 2), np.nan)
-        lat_lon = np.full((n, 2), np.nan)
-        if pose is not None and n:
-            if self.local_frame is None:
-                self.local_frame = LocalFrame(pose.lat_deg, pose.lon_deg)
-            en = ground_offsets(intr, pose, feet, **kw)
-            cam_x, cam_y = self.local_frame.to_local(pose.lat_deg, pose.lon_deg)
-            xy = en + np.array([cam_x, cam_y])
-            ok = ~np.isnan(xy).any(axis=1)
-            if ok.any():
-                lat_lon[ok] = self.local_frame.to_geo_array(xy[ok])
-        t3 = time.perf_counter()
-        timings["geo"] = (t3 - t2) * 1000
+        feet = dets.data["foot_px"] if n else np.zeros((0, 2))
+        xy = dets.data["xy_m"] if n else np.zeros((0, 2))
+        lat_lon = dets.data["lat_lon"] if n else np.zeros((0, 2))
 
         current, to_alert = self.gatherings.update(t_s, xy, track_ids, conf)
         for g in current:
@@ -455,6 +524,7 @@ class DetectionPipeline:
             t_s=t_s,
             pose=pose,
             persons=persons,
+            raw_detections=raw,
             gatherings=current,
             alerts=alerts,
             gsd_cm_px=gsd,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from missions.settings import StrictModel
 
@@ -56,12 +56,17 @@ class DetectionSettings(StrictModel):
     iou: float = Field(default=0.5, gt=0, le=1)
     imgsz: int = Field(default=640, ge=32)
     tiling: Literal["auto", "on", "off"] = "auto"
-    """Tiled inference for small people; ``auto`` switches it on from the GSD."""
+    """Tiled inference for small people; ``auto`` switches it on from the GSD. YAML booleans
+    are accepted (``on``/``off`` unquoted are booleans in YAML 1.1: true -> on, false -> off)."""
     tile_overlap: float = Field(default=0.15, ge=0, lt=0.5)
     """Overlap of neighbouring tiles, fraction of the tile size."""
     tile_below_px: float = Field(default=32.0, gt=0)
     """``auto`` tiles when a person's expected size at model input scale is below this (pixels)."""
-    tracker: Literal["bytetrack", "botsort"] = "bytetrack"
+    tracker: Literal["ground", "bytetrack", "botsort"] = "ground"
+    """``ground``: on frames with a pose, ByteTrack association on the ground in metres (ids
+    survive a moving, turning camera); on frames without one, ByteTrack in pixels.
+    ``bytetrack`` / ``botsort``: always in pixels (BoT-SORT compensates camera motion from the
+    image). See docs/detection.md."""
     track_lost_s: float = Field(default=2.0, gt=0)
     """A track not seen for this long is dropped (occlusion tolerance), seconds."""
     gimbal_stabilised: bool = True
@@ -71,3 +76,11 @@ class DetectionSettings(StrictModel):
     """Ground points farther than this from below the camera are rejected (near the horizon)."""
     gathering: GatheringSettings = GatheringSettings()
     mask: MaskSettings = MaskSettings()
+
+    @field_validator("tiling", mode="before")
+    @classmethod
+    def _tiling_from_yaml_bool(cls, value):
+        """``tiling: off`` unquoted is YAML 1.1's boolean false: read it as ``off`` (true: ``on``)."""
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return value
