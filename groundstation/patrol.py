@@ -169,26 +169,6 @@ def _duration(seconds: float) -> str:
     return f"{h} h {m:02d} min"
 
 
-class _RawDetections:
-    """Wraps the pipeline's person detector to keep its last raw output (before tracking).
-
-    The hold-to-confirm policy needs to know that people were *seen* close together even when the
-    tracker has not confirmed them yet (at survey speed an oblique camera sweeps past a group in a
-    few frames).
-    """
-
-    def __init__(self, detector) -> None:
-        self._detector = detector
-        self.last = None
-
-    def detect(self, image, tiled: bool = False):
-        self.last = self._detector.detect(image, tiled=tiled)
-        return self.last
-
-    def __getattr__(self, name: str):
-        return getattr(self._detector, name)
-
-
 # --- the patrol ---------------------------------------------------------------------------------------------
 
 
@@ -228,7 +208,6 @@ class Patrol:
         self.hub = None
         self.server = None
         self.pipeline = None
-        self.raw = None
         self.source = None
         self.source_spec: str | None = None
         self.airspace = None
@@ -493,9 +472,6 @@ class Patrol:
         from detection.gatherings import cluster_positions
 
         cluster_positions(np.array([[0.0, 0.0], [0.5, 0.0], [0.0, 0.5]]), 1.0, 2)
-        if hasattr(self.pipeline, "detector") and hasattr(self.pipeline.detector, "detect"):
-            self.raw = _RawDetections(self.pipeline.detector)
-            self.pipeline.detector = self.raw
         self.console.line(f"detection: {self.cfg.detection.model or 'default model'} loaded")
 
     def _start_broadcast(self) -> None:
@@ -893,31 +869,20 @@ class Patrol:
                     self.following = (now, *g.centroid_lat_lon)
             for alert in result.alerts:
                 self._on_alert(alert)
-            if (
-                self.raw is not None
-                and pose is not None
-                and self.policy.alert_policy == "hover_and_speak"
-            ):
-                self._look_for_candidates(frame, pose)
+            if pose is not None and self.policy.alert_policy == "hover_and_speak":
+                self._look_for_candidates(result)
 
-    def _look_for_candidates(self, frame, pose) -> None:
+    def _look_for_candidates(self, result) -> None:
         """People seen close together (raw detections, before tracking) -> a candidate place."""
         from groundstation.holds import candidate_place
         from missions.geo import distance_m
 
-        dets = self.raw.last
-        if dets is None or not len(dets):
+        dets = result.raw_detections
+        if not len(dets) or self.pipeline.local_frame is None:
             return
         g = self.cfg.detection.gathering
-        h, w = frame.image.shape[:2]
         found = candidate_place(
-            dets.xyxy,
-            pose,
-            self.pipeline.intrinsics(w, h),
-            eps_m=g.eps_m,
-            min_people=g.min_people,
-            stabilised=self.cfg.detection.gimbal_stabilised,
-            max_range_m=self.cfg.detection.max_range_m,
+            dets.data["xy_m"], self.pipeline.local_frame, eps_m=g.eps_m, min_people=g.min_people
         )
         if found is None:
             return
@@ -928,7 +893,7 @@ class Patrol:
             return
         self._last_candidate = (lat, lon, now)
         self.recorder.event(
-            "candidate", lat_deg=lat, lon_deg=lon, count=count, frame_index=frame.index
+            "candidate", lat_deg=lat, lon_deg=lon, count=count, frame_index=result.frame_index
         )
         self.alert_policy.submit(PolicyRequest("candidate", now, lat, lon, count=count))
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from shapely.geometry import Polygon
 
-from detection.geometry import CameraIntrinsics
 from groundstation.holds import (
     MAX_STANDOFF_M,
     Airspace,
@@ -18,8 +17,6 @@ from groundstation.holds import (
     standoff_m,
 )
 from missions.geo import LocalFrame, Pose, bearing_deg, distance_m
-from sim.camera import PinholeCamera, SceneRenderer
-from sim.scene import Scene, SceneSettings
 
 HOME = (41.79, 123.43)
 FRAME = LocalFrame(*HOME)
@@ -90,39 +87,21 @@ def test_airspace_fence_and_no_fly_margins():
     assert air.allows(*geo(43, 30))
 
 
-def boxes_for(points, pose, camera, height_m=1.75):
-    """Person boxes whose bottom centre is the projection of each ground point."""
-    scene = Scene(SceneSettings(extent_m=100, ground_res_m=1.0), *HOME)
-    r = SceneRenderer(scene, camera)
-    feet, depth = r.project(pose, np.column_stack([points, np.zeros(len(points))]))
-    h = height_m * camera.fx_px / depth
-    w = 0.35 * h
-    return np.column_stack([feet[:, 0] - w / 2, feet[:, 1] - h, feet[:, 0] + w / 2, feet[:, 1]])
-
-
 def test_candidate_place_finds_a_group_seen_close_together():
-    camera = PinholeCamera.from_hfov(1280, 720, 50.0)
-    intr = CameraIntrinsics.from_hfov(50.0, 1280, 720)
-    pose = pose_at(0, -20, alt=20, pitch=-45)
     group = np.array([(0, 0), (1.2, 0.3), (-1.0, 0.8), (0.4, -1.1), (-0.6, -0.7), (0.9, 1.2)])
     loner = np.array([(12.0, 5.0)])
-    # The pipeline's foot point sits a quarter of the box above its bottom at -45 deg: the
-    # projection lands ~0.6 m beyond the feet, the same for every person of the group.
-    found = candidate_place(
-        boxes_for(np.vstack([group, loner]), pose, camera), pose, intr, eps_m=2.0, min_people=5
-    )
+    beyond_horizon = np.full((1, 2), np.nan)  # a foot point that does not reach the ground
+    xy = np.vstack([group + (30.0, 40.0), loner, beyond_horizon])
+    found = candidate_place(xy, FRAME, eps_m=2.0, min_people=5)
     assert found is not None
     lat, lon, count = found
     assert count == len(group)
-    assert distance_m(lat, lon, *geo(*group.mean(axis=0))) < 1.5
+    assert distance_m(lat, lon, *geo(*(group.mean(axis=0) + (30.0, 40.0)))) < 0.01
     # people spread out: no candidate
     spread = np.array([(0, 0), (6, 0), (-6, 3), (0, 9), (9, 9)])
-    assert (
-        candidate_place(boxes_for(spread, pose, camera), pose, intr, eps_m=2.0, min_people=5)
-        is None
-    )
-    # too few people
-    assert (
-        candidate_place(boxes_for(group[:3], pose, camera), pose, intr, eps_m=2.0, min_people=5)
-        is None
-    )
+    assert candidate_place(spread, FRAME, eps_m=2.0, min_people=5) is None
+    # too few people (a candidate needs min_people - 1 = 4 here), or nobody
+    assert candidate_place(group[:3], FRAME, eps_m=2.0, min_people=5) is None
+    assert candidate_place(np.zeros((0, 2)), FRAME, eps_m=2.0, min_people=5) is None
+    # four of five seen close together are already worth a look
+    assert candidate_place(group[:4], FRAME, eps_m=2.0, min_people=5)[2] == 4
