@@ -79,7 +79,17 @@ class CameraSettings(StrictModel):
 
     @model_validator(mode="after")
     def _fov_or_sensor(self) -> CameraSettings:
-        if self.hfov_deg is None and (self.sensor_width_mm is None or self.focal_length_mm is None):
+        # One source of the field of view for planner, simulated camera and ground projection:
+        # a sensor and focal length given without hfov_deg replace the default hfov_deg.
+        sensor = self.sensor_width_mm is not None and self.focal_length_mm is not None
+        if sensor and self.hfov_deg is not None:
+            if "hfov_deg" in self.model_fields_set:
+                raise ValueError(
+                    "give either hfov_deg or sensor_width_mm and focal_length_mm, not both "
+                    "(set hfov_deg: null to use the sensor)"
+                )
+            self.__dict__["hfov_deg"] = None
+        if self.hfov_deg is None and not sensor:
             raise ValueError("give hfov_deg, or sensor_width_mm and focal_length_mm")
         return self
 

@@ -101,3 +101,23 @@ def test_cli_set_unknown_key_is_one_line_error(cli, repo_root):
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert "survey.alt" in lines[0] and "did you mean 'alt_m'" in lines[0]
     assert "Traceback" not in r.stderr
+
+
+def test_camera_sensor_replaces_the_default_fov_everywhere():
+    from detection.geometry import CameraIntrinsics
+    from missions.camera import fields_of_view
+    from sim.camera import PinholeCamera
+
+    cfg = load_config(None, {"camera.sensor_width_mm": 13.2, "camera.focal_length_mm": 8.8})
+    assert cfg.camera.hfov_deg is None
+    hfov, _ = fields_of_view(cfg.camera)
+    # 2 atan(13.2 / (2 * 8.8)) = 73.74 deg (pinhole model)
+    assert hfov == pytest.approx(73.74, abs=0.01)
+    fx = 8.8 * cfg.camera.image_width_px / 13.2
+    assert CameraIntrinsics.from_settings(cfg.camera).fx_px == pytest.approx(fx)
+    assert PinholeCamera.from_settings(cfg.camera).fx_px == pytest.approx(fx)
+    with pytest.raises(ConfigError, match="not both"):
+        load_config(
+            None,
+            {"camera.sensor_width_mm": 13.2, "camera.focal_length_mm": 8.8, "camera.hfov_deg": 70},
+        )
