@@ -146,6 +146,15 @@ class FenceSettings(StrictModel):
     enabled: bool = True
     margin_m: float = Field(default=20.0, ge=0)
     """The inclusion fence is the area buffered outward by this margin, metres."""
+    enable_on_vehicle: bool = True
+    """After uploading and verifying the fence, enable it on the vehicle: FENCE_TYPE polygon +
+    max altitude, FENCE_ALT_MAX, FENCE_ACTION, FENCE_ENABLE and MAV_CMD_DO_FENCE_ENABLE
+    (``groundstation.geofence``). False leaves the vehicle's fence parameters untouched."""
+    action: Literal["rtl", "land", "smart_rtl", "brake", "report", "keep"] = "rtl"
+    """FENCE_ACTION on a breach: rtl 1 (RTL, else LAND), land 2, smart_rtl 3 (SmartRTL, else RTL,
+    else LAND), brake 4 (BRAKE, else LAND), report 0 (only report), keep = the vehicle's own."""
+    alt_max_margin_m: float = Field(default=10.0, ge=0)
+    """FENCE_ALT_MAX is raised (never lowered) to the highest planned altitude plus this, metres."""
 
 
 class RallySettings(StrictModel):
