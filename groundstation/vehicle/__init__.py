@@ -2,7 +2,9 @@
 
 Public API: :class:`Vehicle` (state, pose history, events, commands), :class:`VehicleState` and
 its parts, :class:`VehicleEvent`, the errors (:class:`VehicleError`, :class:`CommandError`,
-:class:`ArmError`, :class:`VehicleTimeoutError`), mode names (:data:`COPTER_MODES`,
+:class:`ArmError`, :class:`VehicleTimeoutError`, :class:`ParameterError`,
+:class:`UnknownParameterError`), parameters (:class:`ParameterClient`, :class:`ParamValue`;
+``Vehicle.get_param`` / ``set_param``), mode names (:data:`COPTER_MODES`,
 :func:`mode_number`) and :func:`result_name`.
 """
 
@@ -18,6 +20,12 @@ from groundstation.vehicle.names import (
     COPTER_MODES,
     mode_number,
     result_name,
+)
+from groundstation.vehicle.params import (
+    ParameterClient,
+    ParameterError,
+    ParamValue,
+    UnknownParameterError,
 )
 from groundstation.vehicle.state import (
     EKF_BAD_FLAGS,
@@ -46,7 +54,11 @@ __all__ = [
     "CommandError",
     "Gps",
     "Home",
+    "ParamValue",
+    "ParameterClient",
+    "ParameterError",
     "StatusText",
+    "UnknownParameterError",
     "Vehicle",
     "VehicleError",
     "VehicleEvent",

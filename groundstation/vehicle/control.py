@@ -15,6 +15,7 @@ the vehicle disarms itself about 10 s after arming if it does not take off.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import re
@@ -30,6 +31,7 @@ from groundstation.vehicle.errors import (
     VehicleTimeoutError,
 )
 from groundstation.vehicle.names import COPTER_MODE_NAMES, mode_number, result_name
+from groundstation.vehicle.params import ParameterClient, ParamValue
 from groundstation.vehicle.state import VehicleState
 from groundstation.vehicle.tracker import VehicleTracker
 from missions.errors import DronePatrolError, InputError
@@ -62,6 +64,42 @@ class Vehicle(VehicleTracker):
 
     def __enter__(self) -> Vehicle:
         return self
+
+    # --- parameters (groundstation.vehicle.params) ---------------------------------------------------
+    @functools.cached_property
+    def params(self) -> ParameterClient:
+        """The :class:`ParameterClient` of this vehicle's link (created on first use)."""
+        return ParameterClient(self.link)
+
+    def read_param(self, name: str, timeout_s: float = 1.0, retries: int = 3) -> ParamValue:
+        """One parameter as the vehicle reports it (PARAM_REQUEST_READ -> PARAM_VALUE).
+
+        Raises:
+            UnknownParameterError: The vehicle has no parameter ``name``.
+            ParameterError: No answer (link lost) or PARAM_ERROR. InputError: Invalid name.
+        """
+        return self.params.read(name, timeout_s=timeout_s, retries=retries)
+
+    def get_param(self, name: str, timeout_s: float = 1.0, retries: int = 3) -> float:
+        """The value of one parameter (see :meth:`read_param`; same errors)."""
+        return self.params.get(name, timeout_s=timeout_s, retries=retries)
+
+    def set_param(
+        self, name: str, value: float, timeout_s: float = 1.0, retries: int = 3
+    ) -> ParamValue:
+        """Write one parameter (PARAM_SET) and wait for the PARAM_VALUE confirming it.
+
+        See :meth:`groundstation.vehicle.params.ParameterClient.set`.
+
+        Returns:
+            The :class:`ParamValue` the vehicle holds now.
+
+        Raises:
+            UnknownParameterError: The vehicle has no parameter ``name``.
+            ParameterError: Not accepted (the vehicle keeps another value; its STATUSTEXT reason
+                is quoted) or no answer. InputError: Invalid name, or a value the type cannot hold.
+        """
+        return self.params.set(name, value, timeout_s=timeout_s, retries=retries)
 
     # --- commands --------------------------------------------------------------------------------
     def _command(
