@@ -1,7 +1,8 @@
 """``dronepatrol fly``: upload a mission (or every sortie of a plan folder) and fly it.
 
-For each sortie: upload and verify the fence and rally points (first sortie) and the mission,
-take off the way ArduCopter requires (GUIDED -> arm -> NAV_TAKEOFF -> AUTO), show a live status
+For each sortie: upload and verify the fence and rally points (first sortie), configure and
+enable the fence on the vehicle (``fence.enable_on_vehicle``, :mod:`groundstation.geofence`),
+upload and verify the mission, take off the way ArduCopter requires (GUIDED -> arm -> NAV_TAKEOFF -> AUTO), show a live status
 line, and finish when the vehicle has landed and disarmed. Ctrl-C never leaves the vehicle
 without a command: ``--on-interrupt rtl`` (default) or ``land`` commands that mode, ``continue``
 lets the mission go on; an armed vehicle still on the ground is disarmed.
@@ -31,9 +32,11 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="upload a mission or plan folder, take off, fly it in AUTO until landed and disarmed",
         description=(
-            "Upload and verify the mission (and fence and rally points), arm, take off, fly the "
-            "mission in AUTO and wait until the vehicle has landed and disarmed. A plan folder's "
-            "sorties are flown one after another."
+            "Upload and verify the mission (and fence and rally points), enable the fence on "
+            "the vehicle (fence.enable_on_vehicle: FENCE_TYPE polygon + max altitude, "
+            "FENCE_ALT_MAX, FENCE_ACTION, FENCE_ENABLE), arm, take off, fly the mission in AUTO "
+            "and wait until the vehicle has landed and disarmed. A plan folder's sorties are "
+            "flown one after another."
         ),
         epilog=(
             "examples:\n"
@@ -207,10 +210,18 @@ class StatusPrinter:
         Args:
             ev: ``VehicleEvent``; mode changes, arming, items reached, warnings (STATUSTEXT
                 severity WARNING or worse, MAV_SEVERITY <= 4), low battery and link loss/recovery
-                are printed, other kinds ignored.
+                are printed, other kinds ignored. A STATUSTEXT that is a safety alert
+                (:func:`groundstation.safety.safety_alert_kind`: "Fence Breached...", a
+                failsafe) is printed as ``GEOFENCE: <text>`` / ``FAILSAFE: <text>``.
         """
+        from groundstation.safety import safety_alert_kind
+
         d = ev.data
-        if ev.kind == "mode":
+        alert = safety_alert_kind(ev.kind, d) if ev.kind == "statustext" else None
+        if alert is not None:
+            # a geofence breach or failsafe: the same alert kinds the patrol raises
+            self.event(f"{alert.value.upper().replace('_', ' ')}: {d['text']}")
+        elif ev.kind == "mode":
             self.event(f"mode {d['mode']}")
         elif ev.kind in ("armed", "disarmed"):
             self.event(ev.kind)
@@ -230,19 +241,43 @@ class StatusPrinter:
 
 
 def fly_sortie(
-    vehicle, sortie: Sortie, *, takeoff_alt_m: float, timeout_s: float, printer
+    vehicle,
+    sortie: Sortie,
+    *,
+    takeoff_alt_m: float,
+    timeout_s: float,
+    printer,
+    fence_settings=None,
+    fence_alt_m: float | None = None,
 ) -> list[int]:
-    """Upload (verified), take off, fly in AUTO and wait until landed and disarmed.
+    """Upload (verified), enable the fence, take off, fly in AUTO, wait until landed and disarmed.
+
+    When the sortie carries fence items, the fence is configured and enabled on the vehicle
+    after the fence and rally uploads (:func:`groundstation.geofence.configure_geofence`).
+
+    Args:
+        vehicle: The connected ``Vehicle``.
+        sortie: What to upload and fly.
+        takeoff_alt_m: Take-off altitude above home, metres.
+        timeout_s: Maximum time from take-off to disarm, seconds.
+        printer: A :class:`StatusPrinter`.
+        fence_settings: The ``fence:`` config section (``missions.settings.FenceSettings``);
+            None = its defaults (enable the fence, RTL on a breach).
+        fence_alt_m: Highest planned altitude above home for FENCE_ALT_MAX, metres; None = this
+            sortie's highest item, rally point or take-off altitude.
 
     Returns:
         The seqs of MISSION_ITEM_REACHED in the order they came.
 
     Raises:
-        MissionTransferError, ArmError, CommandError, VehicleError, VehicleTimeoutError.
+        MissionTransferError, GeofenceError, ArmError, CommandError, VehicleError,
+        VehicleTimeoutError.
     """
     from groundstation import mission_transfer as mt
     from groundstation.cli.mission_transfer import transfer_progress
+    from groundstation.geofence import configure_geofence, planned_ceiling_m
     from groundstation.vehicle import VehicleError, VehicleTimeoutError
+    from missions.settings import FenceSettings
 
     link = vehicle.link
     s = vehicle.state()
@@ -255,6 +290,20 @@ def fly_sortie(
             with transfer_progress(f"upload {name}", printer.tty) as progress:
                 mt.upload_and_verify(link, items, mtype, progress=progress)
             printer.event(f"{sortie.name}: {name} of {len(items)} items uploaded and verified")
+    if sortie.fence:
+        if fence_alt_m is None:
+            home = s.home
+            fence_alt_m = planned_ceiling_m(
+                [sortie.mission, sortie.rally],
+                takeoff_alt_m=takeoff_alt_m,
+                home_amsl_m=home.alt_m if home is not None else None,
+            )
+        configure_geofence(
+            vehicle,
+            fence_settings if fence_settings is not None else FenceSettings(),
+            fence_alt_m,
+            say=printer.event,
+        )
     with transfer_progress("upload mission", printer.tty) as progress:
         mt.upload_and_verify(link, sortie.mission, 0, progress=progress)
     n = len(sortie.mission) - 1
@@ -356,6 +405,12 @@ def run(args: argparse.Namespace) -> int:
         args.takeoff_alt if args.takeoff_alt else takeoff_altitude(s.mission, default_alt)
         for s in sorties
     ]
+    from groundstation.geofence import planned_ceiling_m
+
+    # FENCE_ALT_MAX must cover every sortie: the fence is uploaded once, before the first
+    fence_alt_m = planned_ceiling_m(
+        [s.mission for s in sorties] + [s.rally for s in sorties], takeoff_alt_m=max(alts)
+    )
     printer = StatusPrinter()
     with vehicle_link(cfg.connection.url, config=cfg, tlog_path=args.tlog) as conn:
         link = conn.link
@@ -369,7 +424,13 @@ def run(args: argparse.Namespace) -> int:
                 printer.event(f"sortie {i}/{len(sorties)}: {sortie.name}")
                 t0 = time.monotonic()
                 reached = fly_sortie(
-                    vehicle, sortie, takeoff_alt_m=alt, timeout_s=args.timeout, printer=printer
+                    vehicle,
+                    sortie,
+                    takeoff_alt_m=alt,
+                    timeout_s=args.timeout,
+                    printer=printer,
+                    fence_settings=cfg.fence,
+                    fence_alt_m=fence_alt_m,
                 )
                 printer.event(
                     f"sortie {i}/{len(sorties)}: landed and disarmed after "
