@@ -218,6 +218,7 @@ def configure_geofence(
         raise InputError(f"fence altitude must be a finite number of metres, got {alt_m!r}")
 
     def tell(line: str, level: int = logging.INFO) -> None:
+        """Log ``line`` and pass it to ``say``."""
         log.log(level, "%s", line)
         if say is not None:
             say(line)
@@ -239,6 +240,11 @@ def configure_geofence(
         return report
 
     def write(name: str, value: float, old: float, why: str = "") -> None:
+        """Set one parameter, record and tell the change.
+
+        Raises:
+            GeofenceError: The write failed.
+        """
         try:
             pv = vehicle.set_param(name, value, timeout_s=timeout_s, retries=retries)
         except ParameterError as exc:
@@ -248,6 +254,11 @@ def configure_geofence(
         tell(f"fence: {change}")
 
     def read(name: str) -> float:
+        """One parameter's value.
+
+        Raises:
+            GeofenceError: The vehicle does not know it or did not answer.
+        """
         try:
             return vehicle.get_param(name, timeout_s=timeout_s, retries=retries)
         except ParameterError as exc:

@@ -160,6 +160,7 @@ class _NoFenceFirmware:
     link = _Link()
 
     def get_param(self, name, timeout_s=1.0, retries=3):
+        """Every FENCE_* name is unknown to this firmware."""
         raise UnknownParameterError(f"the vehicle has no parameter {name}", name)
 
     set_param = get_param
@@ -260,8 +261,10 @@ def test_enable_on_vehicle_false_leaves_the_vehicle_alone_and_says_so(sim_factor
 @pytest.mark.timeout(300)
 def test_breach_in_flight_makes_the_vehicle_rtl_and_raises_a_geofence_alert(sim_factory):
     """The API sequence a patrol runs; mid-survey the vehicle is pushed out of the inclusion
-    polygon (a test-only teleport under ``sim.lock``: the simulator, like ArduCopter, has no way
-    to fly a GUIDED target across the fence -- ArduCopter refuses such a target)."""
+    polygon, as wind or a GPS glitch would (a test-only teleport under ``sim.lock``). A GUIDED
+    goto beyond the fence is no way to get there: ArduCopter refuses such a target
+    (``ModeGuided::set_destination`` -> ``AC_Fence::check_destination_within_fence``), which the
+    simulator does not model."""
     sim = _sim(sim_factory, speedup=30.0)
     out = io.StringIO()
     printer = StatusPrinter(stream=out, tty=False)
