@@ -11,7 +11,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from testkit import REPO_ROOT
+from testkit import REPO_ROOT, run_cli
 
 from detection.alerts import AlertKind
 from groundstation import mission_transfer as mt
@@ -372,3 +372,32 @@ def test_fly_cli_enables_the_fence_and_a_waypoint_beyond_it_ends_in_rtl(sim_fact
         v = sim.vehicle
         assert not v.armed and v.landed
         assert distance_m(*v.lat_lon(), v.home[0], v.home[1]) < 3
+
+
+@pytest.mark.timeout(300)
+def test_fly_cli_takes_fence_settings_from_the_config(sim_factory, tmp_path):
+    """``--set fence.*`` reaches the vehicle; FENCE_ALT_MAX covers the highest planned item."""
+    sim = _sim(sim_factory, speedup=40.0)
+    mission = sortie([(40.0, 0.0), (40.0, 40.0)])
+    mission[4] = replace(mission[4], z=95.0)  # one waypoint higher than ArduCopter's 100 m - 10
+    plan = write_plan(tmp_path / "high.plan", mission, district_fence())
+    r = run_cli(
+        "fly", str(plan), "--connect", sim.url,
+        "--set", "fence.alt_max_margin_m=7", "--set", "fence.action=land",
+        timeout=250,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert "fence: FENCE_ALT_MAX 100 -> 102 (planned 95 m + 7 m margin)" in r.stdout
+    assert "fence: FENCE_ACTION 1 -> 2 (LAND)" in r.stdout
+    assert "Fence Breached" not in r.stdout  # 95 m is inside the raised altitude fence
+    assert _params(sim, *FENCE_PARAMS) == {
+        "FENCE_ENABLE": 1.0, "FENCE_TYPE": 5.0, "FENCE_ALT_MAX": 102.0, "FENCE_ACTION": 2.0,
+    }  # fmt: skip
+
+
+def test_fly_cli_rejects_an_unknown_fence_action(tmp_path):
+    plan = write_plan(tmp_path / "p.plan", sortie([(40.0, 0.0)]), district_fence())
+    r = run_cli("fly", str(plan), "--connect", "tcp:127.0.0.1:9", "--set", "fence.action=loiter")
+    assert r.returncode == 2, r.stderr + r.stdout
+    assert r.stderr.startswith("error:") and "fence.action" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
