@@ -38,6 +38,9 @@ def safety_alert_kind(kind: str, data: dict) -> AlertKind | None:
         return AlertKind.BATTERY_LOW
     if kind == "statustext":
         low = str(data.get("text", "")).lower()
+        if "clear" in low:
+            # "Fence breach cleared", "GCS Failsafe Cleared": the end of a condition, not a new one.
+            return None
         if "fence" in low and "breach" in low:
             return AlertKind.GEOFENCE
         if "failsafe" in low:
