@@ -391,11 +391,15 @@ def run(args: argparse.Namespace) -> int:
     """Fly a mission file or every sortie of a plan folder (see the module docstring).
 
     Returns:
-        0 when every sortie landed and disarmed; 130 after Ctrl-C.
+        0 when every sortie flew its whole mission, landed and disarmed; 130 after Ctrl-C.
+
+    Raises:
+        VehicleError: A sortie landed before its last item (a failsafe or fence breach took the
+            vehicle home); later sorties are not flown.
     """
     from groundstation.cli import config_from_args
     from groundstation.cli.mission_transfer import vehicle_link
-    from groundstation.vehicle import Vehicle
+    from groundstation.vehicle import Vehicle, VehicleError
 
     overrides = {"connection.url": args.connect} if args.connect else {}
     cfg = config_from_args(args, overrides)
@@ -437,6 +441,16 @@ def run(args: argparse.Namespace) -> int:
                     f"{time.monotonic() - t0:.0f} s; items reached: "
                     f"{', '.join(map(str, reached)) or 'none'}"
                 )
+                last = len(sortie.mission) - 1
+                if last > 0 and last not in reached:
+                    # A failsafe, a fence breach or a mode change ended the flight early: the
+                    # district is not covered, and the next sortie must not start unattended.
+                    left = len(sorties) - i
+                    raise VehicleError(
+                        f"sortie {i}/{len(sorties)} ({sortie.name}) landed before finishing its "
+                        f"mission (last item reached: {max(reached, default=0)} of {last})"
+                        + (f"; {left} sortie(s) not flown" if left else "")
+                    )
         except KeyboardInterrupt:
             printer.done()
             printer.event("interrupted")

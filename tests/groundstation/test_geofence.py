@@ -350,7 +350,10 @@ def test_fly_cli_enables_the_fence_and_a_waypoint_beyond_it_ends_in_rtl(sim_fact
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == 0, stderr + stdout
+    # the breach ended the sortie early: fly says so and fails
+    assert proc.returncode == 1, stderr + stdout
+    assert stderr.strip().splitlines()[-1].startswith("error: sortie 1/1 (")
+    assert "landed before finishing its mission" in stderr
     assert "fence: FENCE_TYPE 7 -> 5 (polygon, max altitude; the circle around home is off)" in (
         stdout
     )
