@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import signal
 import sys
 import threading
@@ -167,6 +168,75 @@ def _duration(seconds: float) -> str:
         return f"{m} min {s:02d} s"
     h, m = divmod(m, 60)
     return f"{h} h {m:02d} min"
+
+
+class FramePrefetcher:
+    """Reads frames from a video source on a thread of its own, one frame ahead of the consumer.
+
+    The simulated camera renders each frame inside ``read()`` (about 40 ms at 1280x720, as long
+    as detection itself); on its own thread the rendering of the next frame runs beside the
+    analysis of the current one, on the other core. At most one frame waits (never a backlog):
+    a frame is at most one analysis old when it is taken, and its ``t_s`` still pairs it with the
+    pose of the moment it was rendered.
+
+    Args:
+        source: A :class:`detection.sources.FrameSource`.
+        stopping: Set to stop the thread (it also ends after the source's last frame).
+        timeout_s: Timeout of each ``source.read``, seconds.
+    """
+
+    def __init__(self, source, stopping: threading.Event, timeout_s: float = 1.0) -> None:
+        self.source = source
+        self.timeout_s = timeout_s
+        self._stopping = stopping
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self.thread = threading.Thread(target=self._run, name="patrol-frames")
+
+    def start(self) -> FramePrefetcher:
+        """Start the reading thread; returns self."""
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        from detection.sources import FrameTimeout
+
+        while not self._stopping.is_set():
+            try:
+                item = self.source.read(timeout_s=self.timeout_s)
+            except FrameTimeout:
+                continue
+            except Exception as exc:  # forwarded to the consumer, which decides
+                item = exc
+            while not self._stopping.is_set():
+                try:
+                    self._queue.put(item, timeout=0.2)
+                    break
+                except queue.Full:
+                    continue
+            if item is None:  # end of the source, or closed
+                return
+            if isinstance(item, Exception):
+                self._stopping.wait(1.0)
+
+    def read(self, timeout_s: float = 1.0):
+        """The next frame (the source's ``read`` contract).
+
+        Returns:
+            A :class:`detection.sources.Frame`, or None at the end of the source.
+
+        Raises:
+            FrameTimeout: No frame within ``timeout_s``.
+            SourceError: The source failed (raised again here, on the consumer's thread).
+        """
+        from detection.sources import FrameTimeout
+
+        try:
+            item = self._queue.get(timeout=timeout_s)
+        except queue.Empty:
+            raise FrameTimeout(f"no frame from {self.source.name} within {timeout_s:g} s") from None
+        if isinstance(item, Exception):
+            raise item
+        return item
 
 
 # --- the patrol ---------------------------------------------------------------------------------------------
@@ -824,9 +894,13 @@ class Patrol:
 
         failures = 0
         window: list[float] = []
+        frames = self.source
+        if self.source_spec == "sim":
+            frames = FramePrefetcher(self.source, self.stopping).start()
+            self._threads.append(frames.thread)
         while not self.stopping.is_set():
             try:
-                frame = self.source.read(timeout_s=1.0)
+                frame = frames.read(timeout_s=1.0)
             except FrameTimeout:
                 continue
             except SourceError as exc:
