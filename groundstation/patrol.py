@@ -645,6 +645,33 @@ class Patrol:
             input(f"swap the battery, then press Enter to fly sortie {i}/{n} (Ctrl-C to stop) ")
         self.alert_policy.low_battery = False
 
+    def _configure_geofence(self) -> None:
+        """Enable the uploaded fence on the vehicle (FENCE_TYPE, FENCE_ALT_MAX over every sortie's
+        highest item, FENCE_ACTION, FENCE_ENABLE) as ``dronepatrol fly`` does; see
+        :func:`groundstation.geofence.configure_geofence`.
+
+        Raises:
+            GeofenceError: A parameter or MAV_CMD_DO_FENCE_ENABLE was refused.
+        """
+        from groundstation.geofence import configure_geofence, planned_ceiling_m
+
+        plan, cfg = self.plan, self.cfg
+        home = self.vehicle.state().home
+        ceiling = planned_ceiling_m(
+            [s.items for s in plan.sorties] + [plan.rally_items],
+            takeoff_alt_m=cfg.survey.takeoff_alt_m or cfg.survey.alt_m,
+            home_amsl_m=home.alt_m if home is not None else None,
+        )
+        report = configure_geofence(self.vehicle, cfg.fence, ceiling, say=self.log)
+        self.recorder.event(
+            "geofence",
+            enabled=report.enabled,
+            fence_type=report.fence_type,
+            alt_max_m=report.alt_max_m,
+            action=report.action,
+            changes=[str(c) for c in report.changes],
+        )
+
     def _fly_sortie(self, i: int, n: int, sortie) -> None:
         from groundstation import mission_transfer as mt
         from groundstation.vehicle import VehicleTimeoutError
@@ -669,6 +696,8 @@ class Patrol:
                     mt.upload_and_verify(link, items, mtype)
                     self.recorder.event("mission_uploaded", mission_type=what, count=len(items))
                     self.log(f"{what}: {len(items)} items uploaded and verified")
+            if plan.fence_items:
+                self._configure_geofence()
         mt.upload_and_verify(link, sortie.items, 0)
         self.recorder.event(
             "mission_uploaded", mission_type="mission", count=len(sortie.items) - 1, sortie=i

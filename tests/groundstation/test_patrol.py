@@ -90,6 +90,16 @@ def test_link_loss_and_low_battery_are_alerts_and_low_battery_ends_the_sortie(tm
     # the telemetry says the link was down for a while
     assert any(t["link_ok"] is False for t in rec.telemetry())
     assert summary.frames == 0 and summary.holds == 0
+    # the uploaded fence was enabled on the vehicle before take-off, as ``dronepatrol fly`` does
+    with patrol.sim.lock:
+        params = {n: patrol.sim.vehicle.params[n] for n in ("FENCE_ENABLE", "FENCE_TYPE")}
+    assert params == {"FENCE_ENABLE": 1.0, "FENCE_TYPE": 5.0}
+    geofence = [e for e in events if e["kind"] == "geofence"]
+    assert len(geofence) == 1 and geofence[0]["enabled"] is True
+    assert "FENCE_ENABLE 0 -> 1 (enabled)" in geofence[0]["changes"]
+    kinds_in_order = [e["kind"] for e in events]
+    assert kinds_in_order.index("geofence") < kinds_in_order.index("sortie_start")
+    assert "fence enabled: FENCE_TYPE 5" in text
 
 
 def test_bad_inputs_fail_before_anything_flies_or_is_recorded(tmp_path):
