@@ -128,11 +128,6 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def dump_defaults() -> str:
-    """The built-in defaults as YAML (without comments); ``configs/default.yaml`` documents them."""
-    return yaml.safe_dump(Config().model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-
-
 # --- internals --------------------------------------------------------------------------------------
 
 

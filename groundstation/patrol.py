@@ -364,12 +364,14 @@ class Patrol:
             return lambda: None
 
         def on_term(signum, frame):
+            """SIGTERM handler: raise KeyboardInterrupt in the main thread."""
             raise KeyboardInterrupt
 
         previous = signal.signal(signal.SIGTERM, on_term)
         return lambda: signal.signal(signal.SIGTERM, previous)
 
     def set_phase(self, phase: str) -> None:
+        """Set the patrol phase (``planning``, ``upload``, ``takeoff``, ``survey``, ``hold``...), show it."""
         self.phase = phase
         if self.hub is not None:
             self.hub.push_state(phase=phase)
@@ -1003,6 +1005,7 @@ class Patrol:
     # -- events and alerts (any thread) -------------------------------------------------------------------------
 
     def log(self, text: str, level: str = "info") -> None:
+        """One line on the console (prefixed with ``level`` unless info) and in the overlay's log."""
         self.console.line(text if level == "info" else f"{level}: {text}")
         if self.hub is not None:
             self.hub.push_log(text, level=level)

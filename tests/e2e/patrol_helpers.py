@@ -1,8 +1,7 @@
 """Helpers for end-to-end tests that run ``dronepatrol patrol`` as a user would (a subprocess).
 
-The test modules import the fixtures (``patrol_process``, ``model_available``) from here by name
-(no ``tests/e2e/conftest.py``: it would shadow the root conftest that other e2e modules import as
-``conftest``); ``browser`` comes from the root conftest."""
+The test modules import the fixtures (``patrol_process``, ``model_available``) from here by name;
+``browser`` comes from ``tests/conftest.py``, paths from ``tests/testkit.py``."""
 
 from __future__ import annotations
 
@@ -16,9 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+from testkit import REPO_ROOT, SHARED
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path(os.environ.get("DRONEPATROL_SHARED", REPO_ROOT.parent / "shared")).resolve()
 DEMO = REPO_ROOT / "configs" / "demo.yaml"
 
 
