@@ -827,6 +827,22 @@ def check_replay_page(browser, timeline, server_url: str, replay) -> dict:
     return seen
 
 
+def assert_replay_page_ok(seen: dict) -> None:
+    """Assert what :func:`check_replay_page` observed: the pause held the frame, vehicle and
+    slider for 2 s, the seek reached its target (within 0.5 s), each alert recorded up to the
+    target is listed exactly once, and the page logged no problem.
+
+    Raises:
+        AssertionError: Naming the observation that failed.
+    """
+    assert seen["paused"] is True, "the replay did not pause"
+    assert seen["held_after_2s"] == seen["held"], f"not held while paused: {seen}"
+    target, status = seen["seek_target"], seen["seek_status"]
+    assert abs(status["t_s"] - target) < 0.5, f"seek to {target} not done: {status}"
+    assert seen["alert_rows"] == {aid: 1 for aid in seen["alerts_due"]}, seen["alert_rows"]
+    assert seen["problems"] == [], seen["problems"]
+
+
 def check_report_page(browser, html_path: Path, alert_ids: list[str]) -> dict:
     """Open a report page in the browser and look at its figures, images and alert rows.
 
