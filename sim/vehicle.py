@@ -30,7 +30,7 @@ from pymavlink.dialects.v20 import ardupilotmega as mavlink
 from missions.geo import LocalFrame
 from sim.auto import MissionExecutor
 from sim.battery import Battery
-from sim.fence import FenceGeometry, breach_text, breaches
+from sim.fence import FENCE_TYPE_ALT_MIN, FenceGeometry, breach_text, breaches
 from sim.mission_store import ItemLists, home_item
 from sim.params import ParameterStore
 from sim.settings import SimSettings
@@ -547,11 +547,38 @@ class Vehicle:
         return RESULT_ACCEPTED
 
     def guided_goto(self, lat_deg: float, lon_deg: float, alt_m: float, frame: int) -> bool:
-        """SET_POSITION_TARGET_GLOBAL_INT / DO_REPOSITION target in GUIDED; False elsewhere."""
+        """SET_POSITION_TARGET_GLOBAL_INT / DO_REPOSITION target in GUIDED.
+
+        As ArduCopter's ``ModeGuided::set_destination``, a destination outside the enabled fence
+        is refused (``AC_Fence::check_destination_within_fence``: above FENCE_ALT_MAX, beyond
+        FENCE_RADIUS of home, outside an inclusion or inside an exclusion zone); the vehicle
+        keeps its previous target. SET_POSITION_TARGET_GLOBAL_INT has no ACK, so a GCS sees
+        this only as a vehicle that does not go; DO_REPOSITION answers MAV_RESULT_FAILED.
+
+        Returns:
+            True when the target was taken; False outside GUIDED, disarmed or beyond the fence.
+        """
         if self.mode != Mode.GUIDED or not self.armed:
             return False
         x, y = self.local_of(lat_deg, lon_deg)
-        self.nav_goto(x, y, self.z_of_alt(alt_m, frame))
+        z = self.z_of_alt(alt_m, frame)
+        if self.fence_enabled and self.home is not None:
+            p = self.params
+            # the floor (FENCE_ALT_MIN) is not part of the destination check
+            outside = breaches(
+                self._fence_geometry,
+                int(p["FENCE_TYPE"]) & ~FENCE_TYPE_ALT_MIN,
+                x,
+                y,
+                z + self.origin_alt_m - self.home[2],
+                self.home_xy,
+                p["FENCE_RADIUS"],
+                p["FENCE_ALT_MAX"],
+                p["FENCE_ALT_MIN"],
+            )
+            if outside:
+                return False
+        self.nav_goto(x, y, z)
         return True
 
     # ------------------------------------------------------------------ RTL

@@ -262,9 +262,8 @@ def test_enable_on_vehicle_false_leaves_the_vehicle_alone_and_says_so(sim_factor
 def test_breach_in_flight_makes_the_vehicle_rtl_and_raises_a_geofence_alert(sim_factory):
     """The API sequence a patrol runs; mid-survey the vehicle is pushed out of the inclusion
     polygon, as wind or a GPS glitch would (a test-only teleport under ``sim.lock``). A GUIDED
-    goto beyond the fence is no way to get there: ArduCopter refuses such a target
-    (``ModeGuided::set_destination`` -> ``AC_Fence::check_destination_within_fence``), which the
-    simulator does not model."""
+    goto beyond the fence is no way to get there: ArduCopter, and the simulator, refuse such a
+    target (``ModeGuided::set_destination`` -> ``AC_Fence::check_destination_within_fence``)."""
     sim = _sim(sim_factory, speedup=30.0)
     out = io.StringIO()
     printer = StatusPrinter(stream=out, tty=False)
