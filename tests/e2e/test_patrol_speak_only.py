@@ -31,8 +31,7 @@ def test_speak_only_confirms_the_demo_gathering_in_flight(
         "--config",
         str(DEMO),
         # The camera gives 10 frames per wall-clock second: at speed-up 5 that is 2 per vehicle
-        # second, about 14 frames while the market group is in view. At speed-up 10 (7 frames)
-        # the confirmation is marginal and was missed on a CI run.
+        # second, about 10 frames while the market group is in view (docs/patrol.md, speak_only).
         "--speedup",
         "5",
         "--alert-policy",
