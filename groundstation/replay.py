@@ -67,7 +67,8 @@ class ReplayTimeline:
     Attributes:
         name: Recording name (folder name).
         states: ``(t_s, fields)`` for :meth:`OverlayHub.push_state`.
-        alerts: ``(t_s, Alert, snapshot_path | None)``.
+        alerts: ``(t_s, Alert, snapshot_path | None)``; the path is absolute, None when the
+            alert names no snapshot or its file is missing.
         logs: ``(t_s, text, level)``.
         frames: Indexed video frames (only those of existing segment files).
         video_dir: The ``video/`` folder.
@@ -144,12 +145,14 @@ def load_timeline(folder: str | os.PathLike) -> ReplayTimeline:
             )
     tl.states.sort(key=lambda s: s[0])
 
-    # alerts
+    # alerts; a recorded snapshot path is relative to the recording folder (docs/recording.md):
+    # made absolute here, so that it does not depend on the working directory and the hub
+    # serves it (it takes relative paths as relative to the working directory)
     for a in rec.alerts():
         snap = None
         if a.snapshot:
             sp = Path(a.snapshot)
-            sp = sp if sp.is_absolute() else p / sp
+            sp = sp if sp.is_absolute() else p.absolute() / sp
             snap = sp if sp.is_file() else None
         tl.alerts.append((float(a.t_s), a, snap))
     tl.alerts.sort(key=lambda x: x[0])

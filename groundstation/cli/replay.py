@@ -41,16 +41,29 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         default=4.0,
         help="playback speed (recording seconds per second, <= 64)",
     )
+    # no argparse default for --port/--host/--token: overlay.port/host/token of the config are
+    # their defaults (SUPPRESS: the attribute is absent unless the flag is given)
     p.add_argument(
-        "--port", type=int, default=8080, help="TCP port of the page (0 = any free port)"
+        "--port",
+        type=int,
+        default=argparse.SUPPRESS,
+        metavar="P",
+        help="TCP port of the page, 0 = any free port (default: overlay.port of the config, 8080)",
     )
     p.add_argument(
         "--host",
-        default="127.0.0.1",
-        help="address to serve on; any non-loopback address needs --token",
+        default=argparse.SUPPRESS,
+        metavar="H",
+        help="address to serve on; any non-loopback address needs --token (default: "
+        "overlay.host of the config, 127.0.0.1)",
     )
     p.add_argument(
-        "--token", default=None, help="access token required beyond this machine (>= 8 characters)"
+        "--token",
+        default=argparse.SUPPRESS,
+        metavar="TOKEN",
+        help="access token the page requires (officers open it with ?token=...); needed, of at "
+        "least 8 characters, when --host is not a loopback address (default: "
+        "overlay.token of the config, none)",
     )
     p.add_argument("--paused", action="store_true", help="start paused at the beginning")
     p.add_argument(
@@ -73,16 +86,29 @@ def run(args: argparse.Namespace) -> int:
 
     check_speed(args.speed)
     cfg = config_from_args(
-        args, {"overlay.port": args.port, "overlay.host": args.host, "overlay.token": args.token}
+        args,
+        {
+            "overlay.port": getattr(args, "port", None),
+            "overlay.host": getattr(args, "host", None),
+            "overlay.token": getattr(args, "token", None),
+        },
     )
     host, port, token = cfg.overlay.host, cfg.overlay.port, cfg.overlay.token
-    check_bind(host, token)
+    # name what the user set (the flag, or the config key a value came from) or should set
+    check_bind(
+        host,
+        token,
+        host_option="--host" if hasattr(args, "host") else "overlay.host",
+        token_option="overlay.token" if token and not hasattr(args, "token") else "--token",
+    )
     timeline = load_timeline(args.recording)
     hub = OverlayHub(title=f"dronepatrol replay · {timeline.name}", mode="replay")
     replay = RecordingReplay(
         timeline, hub, speed=args.speed, paused=args.paused, start_s=args.start
     )
-    server = OverlayServer(hub, host=host, port=port, token=token)
+    server = OverlayServer(
+        hub, host=host, port=port, token=token, bind_hint="use --port P, 0 = any free port"
+    )
     stop = threading.Event()
 
     def on_signal(signum, _frame):

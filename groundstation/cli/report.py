@@ -48,9 +48,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out",
         metavar="FILE",
-        default=None,
-        help="output file, '-' for stdout; default: REPORT.html inside a recording folder, "
-        "FILE.report.html next to a log, stdout for --format json",
+        default=argparse.SUPPRESS,  # the default depends on the input: see default_out
+        help="output file, '-' for stdout (default: report.html inside a recording folder, "
+        "NAME.report.html next to a log NAME.tlog or NAME.bin; stdout for --format json)",
     )
     p.add_argument("--format", choices=["html", "json"], default="html", help="output format")
     p.add_argument(
@@ -117,8 +117,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         with _status("drawing the report"):
             text = render_html(report)
-    out = Path(args.out) if args.out and args.out != "-" else None
-    if out is None and args.out != "-":
+    given = getattr(args, "out", None)  # absent unless --out was given
+    out = Path(given) if given and given != "-" else None
+    if out is None and given != "-":
         out = default_out(src, args.format)
     if out is None:
         sys.stdout.write(text)

@@ -64,22 +64,41 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_bind(host: str, token: str | None) -> None:
-    """Refuse to serve beyond this machine without a token.
+def check_bind(
+    host: str,
+    token: str | None,
+    *,
+    host_option: str = "overlay.host",
+    token_option: str = "overlay.token",
+) -> None:
+    """Refuse to serve beyond this machine without a token of at least 8 characters.
+
+    On a loopback address any token (or none) is accepted: only this machine reaches the page,
+    and a token that is set is still required by the app.
+
+    Args:
+        host: Address to bind.
+        token: Access token, or None.
+        host_option: How the user sets ``host``, for the message (a command's flag, e.g.
+            ``--host``; default the config key).
+        token_option: How the user sets ``token``, for the message (e.g. ``--token``).
 
     Raises:
-        ConfigError: ``host`` is not a loopback address and no token (of at least 8 characters)
-            is configured.
+        ConfigError: ``host`` is not a loopback address and no token, or one shorter than
+            :data:`MIN_TOKEN_LEN` characters, is configured.
     """
     if is_loopback(host):
         return
     if not token:
         raise ConfigError(
-            f"overlay.host {host} is reachable from other machines: set overlay.token "
+            f"{host_option} {host} is reachable from other machines: set {token_option} "
             "(officers then open the page with ?token=...), or bind 127.0.0.1"
         )
     if len(token) < MIN_TOKEN_LEN:
-        raise ConfigError(f"overlay.token is too short: use at least {MIN_TOKEN_LEN} characters")
+        raise ConfigError(
+            f"{token_option} is too short ({len(token)} characters): use at least "
+            f"{MIN_TOKEN_LEN} characters when {host_option} is not a loopback address"
+        )
 
 
 def create_app(hub: OverlayHub, *, token: str | None = None):
@@ -307,6 +326,9 @@ class OverlayServer:
         host: Address to bind (default loopback).
         port: TCP port; 0 picks a free one (see :attr:`port` after :meth:`start`).
         token: Required when ``host`` is not loopback (:func:`check_bind`).
+        bind_hint: What the user can do when the address cannot be bound, in the words of the
+            command that runs the server (e.g. ``use --port P, 0 = any free port``); appended
+            to that error in parentheses. None: no advice.
 
     Raises:
         ConfigError: Non-loopback host without a token.
@@ -324,12 +346,14 @@ class OverlayServer:
         host: str = "127.0.0.1",
         port: int = 8080,
         token: str | None = None,
+        bind_hint: str | None = None,
     ) -> None:
         check_bind(host, token)
         self.hub = hub
         self.host = host
         self.port = port
         self.token = token
+        self.bind_hint = bind_hint
         self._server = None
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
@@ -359,9 +383,9 @@ class OverlayServer:
             sock.bind((self.host, self.port))
         except OSError as exc:
             sock.close()
+            hint = f" ({self.bind_hint})" if self.bind_hint else ""
             raise DronePatrolError(
-                f"overlay: cannot listen on {self.host}:{self.port}: {exc.strerror or exc} "
-                "(use --overlay-port or --no-overlay)"
+                f"overlay: cannot listen on {self.host}:{self.port}: {exc.strerror or exc}{hint}"
             ) from None
         sock.listen(64)
         sock.set_inheritable(True)

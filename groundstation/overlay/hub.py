@@ -151,14 +151,22 @@ class OverlayHub:
 
         Args:
             alert: The alert.
-            snapshot: Absolute path of its snapshot JPEG, served to the page as
-                ``/api/alerts/<id>/snapshot``; default ``alert.snapshot`` when absolute.
+            snapshot: Path of its snapshot JPEG, served to the page as
+                ``/api/alerts/<id>/snapshot``. A relative path is taken relative to the working
+                directory now (as the detector wrote it, e.g. under a relative
+                ``--record-dir``) and stored absolute. Default: ``alert.snapshot`` when it is
+                absolute (a recorded alert's relative snapshot is relative to its recording
+                folder, which the hub does not know: the replay passes it resolved).
         """
         data = alert.model_dump(mode="json") if hasattr(alert, "model_dump") else dict(alert)
-        snap = snapshot if snapshot is not None else data.get("snapshot")
+        if snapshot is not None:
+            snap = Path(snapshot).absolute() if str(snapshot) else None
+        else:
+            recorded = data.get("snapshot")
+            snap = Path(recorded) if recorded and Path(recorded).is_absolute() else None
         with self._lock:
-            if snap and Path(snap).is_absolute():
-                self._snapshots[data["id"]] = Path(snap)
+            if snap is not None:
+                self._snapshots[data["id"]] = snap
             data["has_snapshot"] = data["id"] in self._snapshots
             self._alerts[data["id"]] = data
             while len(self._alerts) > MAX_ALERTS:

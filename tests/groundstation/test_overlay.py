@@ -43,6 +43,11 @@ def test_non_loopback_bind_requires_a_token():
     with pytest.raises(ConfigError, match="too short"):
         check_bind("0.0.0.0", "abc")
     check_bind("0.0.0.0", "a-long-enough-token")
+    # on loopback a short token is accepted (and still required by the app)
+    check_bind("127.0.0.1", "abc")
+    # a command names its own flags
+    with pytest.raises(ConfigError, match=r"^--token is too short .*when --host is not"):
+        check_bind("0.0.0.0", "abc", host_option="--host", token_option="--token")
     with pytest.raises(ConfigError):
         OverlayServer(OverlayHub(), host="0.0.0.0", port=0)
 
@@ -227,5 +232,42 @@ def test_port_in_use_is_a_clear_error(served):
     _, server, _ = served
     from missions.errors import DronePatrolError
 
-    with pytest.raises(DronePatrolError, match="cannot listen"):
+    with pytest.raises(DronePatrolError, match="cannot listen") as exc:
         OverlayServer(OverlayHub(), port=server.port).start()
+    # the server does not know which command runs it: no command's flags in its own words
+    assert "--" not in str(exc.value)
+    with pytest.raises(DronePatrolError) as exc:
+        OverlayServer(OverlayHub(), port=server.port, bind_hint="use --port P").start()
+    assert str(exc.value).endswith(
+        f"cannot listen on 127.0.0.1:{server.port}: Address already in use (use --port P)"
+    )
+
+
+def test_relative_snapshot_path_is_served(served, tmp_path, monkeypatch):
+    """The detector writes snapshots under the recording folder, which is relative to the
+    working directory when ``--record-dir`` (or ``recording.dir``, default ``recordings``) is."""
+    hub, _, client = served
+    jpeg = b"\xff\xd8relative\xff\xd9"
+    (tmp_path / "recordings" / "r1" / "snapshots").mkdir(parents=True)
+    (tmp_path / "recordings" / "r1" / "snapshots" / "a.jpg").write_bytes(jpeg)
+    monkeypatch.chdir(tmp_path)
+    alert = Alert(kind=AlertKind.GATHERING, t_s=10.0, lat_deg=41.79, lon_deg=123.43, count=6)
+    hub.push_alert(alert, snapshot="recordings/r1/snapshots/a.jpg")
+    monkeypatch.chdir(tmp_path / "recordings")  # a later change of directory does not lose it
+    got = client.get("/api/snapshot").json()["alerts"]
+    assert [(a["id"], a["has_snapshot"]) for a in got] == [(alert.id, True)]
+    r = client.get(f"/api/alerts/{alert.id}/snapshot")
+    assert r.status_code == 200 and r.content == jpeg
+    # a recorded alert's own relative snapshot is relative to its recording folder, which the
+    # hub does not know: not guessed from the working directory (the replay resolves it)
+    recorded = Alert(
+        kind=AlertKind.UNMASKED,
+        t_s=11.0,
+        lat_deg=41.79,
+        lon_deg=123.43,
+        snapshot="r1/snapshots/a.jpg",
+    )
+    hub.push_alert(recorded)
+    got = client.get("/api/snapshot").json()["alerts"]
+    assert [a["has_snapshot"] for a in got if a["id"] == recorded.id] == [False]
+    assert client.get(f"/api/alerts/{recorded.id}/snapshot").status_code == 404

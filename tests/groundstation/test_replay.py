@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ import httpx
 import numpy as np
 import pytest
 
-from groundstation.overlay import OverlayHub
+from groundstation.overlay import OverlayHub, OverlayServer
 from groundstation.replay import RecordingReplay, load_timeline
 from groundstation.report.testing import synthetic_survey, write_synthetic_recording, write_tlog
 from missions.errors import InputError
@@ -235,13 +236,14 @@ def test_feeder_thread_runs_and_stops(recording):
 
 
 def test_replay_cli_serves_and_stops_on_sigint(recording):
+    # as an analyst types it: the recording named relative to the working directory
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "groundstation.cli",
             "replay",
-            str(recording),
+            recording.name,
             "--port",
             "0",
             "--speed",
@@ -250,6 +252,7 @@ def test_replay_cli_serves_and_stops_on_sigint(recording):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        cwd=recording.parent,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
@@ -266,12 +269,110 @@ def test_replay_cli_serves_and_stops_on_sigint(recording):
         assert snap["mode"] == "replay" and snap["replay"]["speed"] == 8.0
         r = httpx.post(url + "api/replay/pause", timeout=10)
         assert r.status_code == 200 and r.json()["paused"] is True
+        # past every alert: each is listed with its snapshot, served from the recording
+        r = httpx.post(url + "api/replay/seek", params={"t": snap["replay"]["end_s"]}, timeout=10)
+        assert r.status_code == 200
+        recorded = {a["id"]: a["snapshot"] for a in _lines(recording / "alerts.jsonl")}
+        deadline = time.monotonic() + 30
+        while len(httpx.get(url + "api/snapshot", timeout=10).json()["alerts"]) < len(recorded):
+            assert time.monotonic() < deadline, "the seek did not bring the alerts"
+            time.sleep(0.1)
+        alerts = httpx.get(url + "api/snapshot", timeout=10).json()["alerts"]
+        assert {a["id"]: a["has_snapshot"] for a in alerts} == dict.fromkeys(recorded, True)
+        for alert_id, rel in recorded.items():
+            r = httpx.get(url + f"api/alerts/{alert_id}/snapshot", timeout=10)
+            assert r.status_code == 200, r.text
+            assert r.content == (recording / rel).read_bytes()
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("relative", [True, False], ids=["relative-folder", "absolute-folder"])
+def test_replayed_alerts_serve_their_snapshots(recording, tmp_path, monkeypatch, relative):
+    monkeypatch.chdir(recording.parent)
+    hub = OverlayHub(title="t")
+    replay = RecordingReplay(
+        recording.name if relative else recording, hub, paused=True, clock=FakeClock()
+    ).attach()
+    recorded = {a["id"]: a["snapshot"] for a in _lines(recording / "alerts.jsonl")}
+    assert len(recorded) == 3 and all(recorded.values())
+    assert all(snap.is_absolute() for _, _, snap in replay.timeline.alerts)
+    replay.seek(replay.timeline.end_s)
+    replay.step()
+    monkeypatch.chdir(tmp_path)  # the snapshots do not depend on the working directory any more
+    with (
+        OverlayServer(hub, port=0) as server,
+        httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as client,
+    ):
+        alerts = client.get("/api/snapshot").json()["alerts"]
+        assert {a["id"]: a["has_snapshot"] for a in alerts} == dict.fromkeys(recorded, True)
+        for alert_id, rel in recorded.items():
+            r = client.get(f"/api/alerts/{alert_id}/snapshot")
+            assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+            assert r.content == (recording / rel).read_bytes()
+
+
+def _one_error_line(res) -> str:
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    return lines[0]
+
+
+def test_replay_cli_port_in_use_names_the_replay_flag(recording, cli):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        res = cli("replay", str(recording), "--port", str(port), timeout=60)
+    line = _one_error_line(res)
+    assert res.returncode != 0 and f"cannot listen on 127.0.0.1:{port}" in line
+    assert "--port" in line
+    assert "--overlay-port" not in line and "--no-overlay" not in line  # patrol's flags
+
+
+def test_replay_token_rule_is_the_live_overlays(recording, cli):
+    from groundstation.overlay.app import MIN_TOKEN_LEN
+
+    # help and behaviour: at least MIN_TOKEN_LEN characters when the host is not loopback
+    # (check_bind, as for the patrol's overlay.token); on loopback any token is required as given
+    helptext = " ".join(cli("replay", "--help").stdout.split())
+    assert f"at least {MIN_TOKEN_LEN} characters, when --host is not a loopback" in helptext
+    res = cli("replay", str(recording), "--host", "0.0.0.0", "--token", "abc", timeout=60)
+    line = _one_error_line(res)
+    assert res.returncode == 2 and "--token is too short" in line
+    assert f"at least {MIN_TOKEN_LEN} characters" in line
+
+
+def test_replay_takes_the_overlay_settings_of_the_config(recording, cli, tmp_path):
+    # overlay.host/port/token of --config are the defaults of --host/--port/--token
+    cfg = tmp_path / "overlay.yaml"
+    cfg.write_text("overlay:\n  host: 0.0.0.0\n", encoding="utf-8")
+    res = cli("replay", str(recording), "--config", str(cfg), timeout=60)
+    line = _one_error_line(res)
+    assert res.returncode == 2 and "overlay.host 0.0.0.0" in line and "set --token" in line
+    cfg.write_text("overlay:\n  host: 0.0.0.0\n  token: short\n", encoding="utf-8")
+    res = cli("replay", str(recording), "--config", str(cfg), timeout=60)
+    assert res.returncode == 2 and "overlay.token is too short" in _one_error_line(res)
+
+
+def test_report_help_names_the_files_it_writes(tmp_path, cli):
+    from groundstation.cli.report import default_out
+
+    helptext = " ".join(cli("report", "--help").stdout.split())
+    folder = tmp_path / "20261129-101500"
+    folder.mkdir()
+    assert default_out(folder, "html") == folder / "report.html"
+    assert default_out(tmp_path / "flight.tlog", "html") == tmp_path / "flight.report.html"
+    assert default_out(tmp_path / "flight.tlog", "json") is None
+    assert (
+        "default: report.html inside a recording folder, NAME.report.html next to a log "
+        "NAME.tlog or NAME.bin; stdout for --format json" in helptext
+    )
+    assert "REPORT.html" not in helptext and "(default: None)" not in helptext
 
 
 def test_replay_cli_errors(tmp_path, cli):
