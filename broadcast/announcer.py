@@ -463,9 +463,9 @@ class Announcer:
             log.error("on_broadcast failed for alert %s: %s", record.alert_id, exc)
 
     def _fixed_texts(self) -> list[tuple[str, str]]:
-        from broadcast.reminders import COLOURS_ZH
+        from detection.colour_names import COLOUR_NAMES_ZH
 
-        colours = [None, *dict.fromkeys(COLOURS_ZH)]
+        colours = [None, *COLOUR_NAMES_ZH]
         out = []
         for kind in self.settings.priority:
             for colour in colours if kind != "gathering" else [None]:

@@ -172,6 +172,9 @@ class Player:
             None = the system default output.
         volume: 0..1, applied to the samples (1.0 leaves them bit-exact).
         chime: Play a short two-tone chime before each :meth:`play` (unless told otherwise).
+        log_failures: Log one warning per reason when audio cannot be played (no output device,
+            stream refused). False for a caller that reports :attr:`PlaybackResult.error`
+            itself, such as ``dronepatrol say``, so the user reads the problem once.
 
     Example:
         >>> player = Player(device="USB Audio", volume=0.8)     # doctest: +SKIP
@@ -180,12 +183,20 @@ class Player:
         True
     """
 
-    def __init__(self, device: str | int | None = None, volume: float = 1.0, chime: bool = True):
+    def __init__(
+        self,
+        device: str | int | None = None,
+        volume: float = 1.0,
+        chime: bool = True,
+        *,
+        log_failures: bool = True,
+    ) -> None:
         if not 0.0 <= float(volume) <= 1.0:
             raise ValueError(f"volume must be within 0..1, got {volume}")
         self.device = device
         self.volume = float(volume)
         self.chime = bool(chime)
+        self.log_failures = bool(log_failures)
         self._lock = threading.Lock()
         self._current: Playback | None = None
         self._warned: str | None = None
@@ -282,7 +293,8 @@ class Player:
 
         Returns:
             A :class:`Playback`; ``.done`` is set and ``.result.played`` is False at once when
-            there is no usable output device (logged once as a warning).
+            there is no usable output device (logged once as a warning unless
+            ``log_failures`` is False; the reason is in ``result.error`` either way).
         """
         samples, rate = self.render(wav, rate_hz, chime_first=chime_first)
         pb = Playback(samples, rate)
@@ -323,7 +335,7 @@ class Player:
 
     # -- internals ---------------------------------------------------------------------------
     def _warn_once(self, msg: str) -> None:
-        if self._warned != msg:
+        if self.log_failures and self._warned != msg:
             log.warning("%s: reminders are recorded but not played", msg)
             self._warned = msg
 

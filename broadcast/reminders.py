@@ -15,37 +15,50 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 
 from broadcast.normalize import normalize_text
 from broadcast.settings import ReminderTexts, TextsSettings
 from detection.alerts import Alert, AlertKind
-from detection.colour_names import COLOUR_NAMES_ZH
+from detection.colour_names import COLOUR_NAMES_ZH, COLOUR_SPELLINGS, colour_key
 from missions.errors import InputError
+
+log = logging.getLogger(__name__)
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 SPOKEN_KINDS = (AlertKind.GATHERING, AlertKind.UNMASKED, AlertKind.MASK_INCORRECT)
 """Alert kinds that have a reminder; safety kinds (link, battery, geofence) are not spoken."""
 
-COLOURS_ZH = {**COLOUR_NAMES_ZH, "gray": COLOUR_NAMES_ZH["grey"], "beige": "米色"}
-"""Chinese names of clothing colours, used when an alert carries only the English name: the
-detection vocabulary (:data:`detection.colour_names.COLOUR_NAMES_ZH`) plus spelling variants."""
+COLOURS_ZH = {
+    **COLOUR_NAMES_ZH,
+    **{other: COLOUR_NAMES_ZH[word] for other, word in COLOUR_SPELLINGS.items()},
+}
+"""Chinese names of the clothing colours a reminder can speak, by English name: the detection
+vocabulary (:data:`detection.colour_names.COLOUR_NAMES_ZH`) plus other spellings (``gray``)."""
 
 
 def _colour(alert: Alert, lang: str) -> str | None:
-    en = (alert.colour or "").strip().lower() or None
-    zh = (alert.colour_zh or "").strip() or None
-    if lang == "zh":
-        if zh is None and en is not None:
-            zh = COLOURS_ZH.get(en)
-        if zh is not None and not zh.endswith("色"):
-            zh += "色"
-        return zh
-    if en is None and zh is not None:
-        en = next((k for k, v in COLOURS_ZH.items() if v == zh or v == zh + "色"), None)
-    return en
+    """The alert's clothing colour in ``lang``, or None: the same colour in every language.
+
+    The colour is looked up in the vocabulary from ``alert.colour`` (English), else from
+    ``alert.colour_zh``; a name outside it is not spoken in any language (the reminder uses the
+    colour-less description), so the Chinese and English reminders always describe the person
+    alike.
+    """
+    key = colour_key(alert.colour) or colour_key(alert.colour_zh)
+    if key is None:
+        if alert.colour or alert.colour_zh:
+            log.debug(
+                "alert %s: colour %r/%r is not in the vocabulary: not spoken",
+                alert.id,
+                alert.colour,
+                alert.colour_zh,
+            )
+        return None
+    return COLOUR_NAMES_ZH[key] if lang == "zh" else key
 
 
 def _templates(texts: TextsSettings | ReminderTexts | None, lang: str) -> ReminderTexts:
@@ -72,7 +85,9 @@ def reminder_text(
 
     Args:
         alert: A gathering, unmasked or mask_incorrect alert. ``colour``/``colour_zh`` describe
-            the person (``{person}`` falls back to the colour-less description when unknown);
+            the person; a colour outside the vocabulary
+            (:data:`detection.colour_names.COLOUR_NAMES_ZH`) is spoken in no language, and
+            ``{person}`` falls back to the colour-less description in every language.
             ``count`` fills ``{count}``.
         lang: ``"zh"`` or ``"en"``.
         texts: The config's ``broadcast.texts`` (or one language's :class:`ReminderTexts`);

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import textwrap
 
+from detection.colour_names import accepted_colours
 from groundstation.cli import HelpFormatter, add_config_args, config_from_args
 
 _EPILOG = """\
@@ -20,7 +22,10 @@ examples:
 Digits, times and percentages are read as words (2024年 -> 二零二四年, 14:30 -> 十四点三十分,
 85% -> 百分之八十五). Without --out the speech is played on the output device (broadcast.device
 or --device); with --out it is saved (several languages: one after the other in one file) and
-played only when --device is given too.
+played only when --device is given too. When it cannot be played (no sound card, device
+unplugged) the command says so in one line, names the WAV it kept, and exits with status 1.
+--colour takes the clothing colours detection reports, in English or Chinese:
+{colours}.
 """
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -36,7 +41,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
             "Speak TEXT, or the reminder of an alert kind, with pyttsx3/espeak-ng "
             "(Mandarin voice cmn-latn-pinyin) on the loudspeaker output device."
         ),
-        epilog=_EPILOG,
+        epilog=_EPILOG.format(colours=textwrap.fill(accepted_colours(), 96)),
         formatter_class=HelpFormatter,
     )
     p.add_argument("text", nargs="?", help="the sentence to say (one language)")
@@ -51,7 +56,12 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         choices=["gathering", "unmasked", "mask_incorrect"],
         help="say the configured reminder for this alert kind instead of TEXT",
     )
-    p.add_argument("--colour", "--color", dest="colour", help="clothing colour (red, 红色...)")
+    p.add_argument(
+        "--colour",
+        "--color",
+        dest="colour",
+        help="clothing colour for --alert, English or Chinese (red, 红色, 红...)",
+    )
     p.add_argument("--place", help="place name for the {place} slot")
     p.add_argument("--count", type=int, default=5, help="people in the gathering ({count})")
     p.add_argument("--out", metavar="FILE.wav", help="save the speech to this WAV file")
@@ -88,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("nothing to say: give TEXT, --alert KIND, --list-devices or --check")
     if args.count < 0:
         raise InputError(f"--count must be 0 or more, got {args.count}")
+    if not args.alert and (args.colour or args.place):
+        raise InputError("--colour and --place fill an alert's reminder: give --alert KIND")
 
     from broadcast.normalize import normalize_text
 
@@ -105,17 +117,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _alert_utterances(args, cfg) -> list[tuple[str, str]]:
-    from broadcast.reminders import COLOURS_ZH, reminder_text
+    from broadcast.reminders import reminder_text
     from detection.alerts import Alert, AlertKind
+    from detection.colour_names import COLOUR_NAMES_ZH, parse_colour
 
     colour = colour_zh = None
-    if args.colour:
-        c = args.colour.strip()
-        if _CJK.search(c):
-            colour_zh = c if c.endswith("色") else c + "色"
-        else:
-            colour = c.lower()
-            colour_zh = COLOURS_ZH.get(colour)
+    if args.colour is not None:  # the same known colour in every language, or an error
+        colour = parse_colour(args.colour, "--colour")
+        colour_zh = COLOUR_NAMES_ZH[colour]
     alert = Alert(
         kind=AlertKind(args.alert),
         t_s=0.0,
@@ -130,13 +139,17 @@ def _alert_utterances(args, cfg) -> list[tuple[str, str]]:
 
 
 def _speak(args, cfg, utterances: list[tuple[str, str]]) -> int:
+    """Synthesise, then save (``--out``) and/or play; not playing what was to be played is an
+    :class:`AudioDeviceError` (exit status 1) naming the WAV that keeps the speech."""
     import numpy as np
 
     from broadcast.audio import read_wav, write_wav
+    from broadcast.errors import AudioDeviceError
     from broadcast.playback import Player
     from broadcast.speech import Synthesizer
 
-    player = Player(device=cfg.device, volume=cfg.volume, chime=cfg.chime)
+    # The problem is reported once, below, not also as a log line.
+    player = Player(device=cfg.device, volume=cfg.volume, chime=cfg.chime, log_failures=False)
     if args.device is not None:
         player.check()  # an explicit device that does not exist is an error
     with Synthesizer(cfg) as synth:
@@ -155,20 +168,15 @@ def _speak(args, cfg, utterances: list[tuple[str, str]]) -> int:
         print(f"saved {out}")
         if args.device is None:
             return 0
-    ok = True
-    for i, (lang, _, wav) in enumerate(wavs):
-        result = player.play(wav, chime_first=cfg.chime and i == 0).wait()
-        if result.played:
+    try:
+        for i, (lang, _, wav) in enumerate(wavs):
+            result = player.play(wav, chime_first=cfg.chime and i == 0).wait()
+            if not result.played:
+                kept = str(out) if args.out else ", ".join(str(w) for _, _, w in wavs)
+                raise AudioDeviceError(f"not played: {result.error}; the speech is kept in {kept}")
             print(f"played [{lang}] on {result.device!r} ({result.duration_s:.1f} s)")
-        else:
-            ok = False
-            print(f"warning: not played: {result.error}", file=sys.stderr)
-            break
-    player.close()
-    if not ok and not args.out:
-        from broadcast.errors import AudioDeviceError
-
-        raise AudioDeviceError("nothing was played (use --out FILE.wav to save the speech)")
+    finally:
+        player.close()
     return 0
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from broadcast.audio import apply_volume, chime, read_wav, rms
 from broadcast.testing import alsa_file_sink_env, alsa_no_device_env, find_in, played_wavs
@@ -68,11 +71,51 @@ def test_unknown_device_is_a_one_line_error(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
 
 
-def test_no_device_is_an_error_without_out(tmp_path):
+def test_no_device_is_one_line_naming_the_kept_speech(tmp_path):
+    cache = tmp_path / "c"
+    r = run_cli("say", "hello", "--cache-dir", str(cache), env=alsa_no_device_env(tmp_path))
+    if r.returncode == 0 and "played [en]" in r.stdout:
+        pytest.skip("this machine has a sound card: cannot simulate its absence")
+    assert r.returncode == 1
+    assert r.stdout.strip() == "[en] hello"
+    # Once: not also as a "WARNING broadcast.playback" log line and a "warning:" line.
+    [line] = r.stderr.strip().splitlines()
+    head, _, kept = line.partition("; the speech is kept in ")
+    assert head == "error: not played: no audio output device (no sound card or sound server)"
+    samples, rate = read_wav(kept)
+    assert Path(kept).parent == cache and rate == 22050 and rms(samples) > 0.02
+
+
+def test_no_device_with_out_saves_and_succeeds_silently(tmp_path):
+    out = tmp_path / "r.wav"
     r = run_cli(
-        "say", "hello", "--cache-dir", str(tmp_path / "c"), env=alsa_no_device_env(tmp_path)
-    )
-    assert r.returncode != 0 and "nothing was played" in r.stderr and "Traceback" not in r.stderr
+        "say", "hello", "--out", str(out), "--cache-dir", str(tmp_path / "c"),
+        env=alsa_no_device_env(tmp_path),
+    )  # fmt: skip
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout.splitlines() == ["[en] hello", f"saved {out}"]
+    assert rms(read_wav(out)[0]) > 0.02
+
+
+@pytest.mark.parametrize("lang", [["--lang", "zh"], ["--lang", "en"], []])
+def test_unknown_colour_is_a_one_line_error_listing_the_names(lang):
+    r = run_cli("say", "--alert", "unmasked", "--colour", "purplish", *lang)
+    assert r.returncode == 2 and r.stdout == ""
+    [line] = r.stderr.strip().splitlines()
+    assert line.startswith("error: --colour 'purplish': unknown colour; use one of black/黑色, ")
+    assert "purple/紫色" in line and "brown/棕色" in line
+
+
+def test_colour_in_either_language_is_the_same_person_in_both(tmp_path):
+    r = run_cli(
+        "say", "--alert", "unmasked", "--colour", "紫", "--out", str(tmp_path / "r.wav"),
+        "--cache-dir", str(tmp_path / "c"),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "[zh] 穿紫色衣服的这位市民，请您佩戴好口罩。" in r.stdout
+    assert "[en] The person in purple, please wear your mask." in r.stdout
+    r = run_cli("say", "hello", "--colour", "red")
+    assert r.returncode == 2 and "give --alert KIND" in r.stderr
 
 
 def test_bad_input(tmp_path):

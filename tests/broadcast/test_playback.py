@@ -104,7 +104,7 @@ def test_check_raises_for_an_unknown_device(tmp_path):
     assert "outputs: 0: default" in second
 
 
-def test_no_device_warns_once_and_returns_at_once(tmp_path, speech):
+def test_no_device_warns_once_and_returns_at_once_unless_told_not_to_log(tmp_path, speech):
     code = f"""
         import logging, json
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -119,12 +119,16 @@ def test_no_device_warns_once_and_returns_at_once(tmp_path, speech):
             assert pb.done.is_set()          # no device: the handle is finished at once
             r = pb.wait(1)
             results.append([r.played, r.device, r.duration_s > 0])
+        quiet = Player(log_failures=False).play({str(speech["zh"])!r}).wait(1)
+        results.append([quiet.played, quiet.error])  # reported in the result, not logged
         print(json.dumps(results))
     """
     r = run_python(code, alsa_no_device_env(tmp_path))
     if json.loads(r.stdout.strip()) == "has a sound card":
         pytest.skip("this machine has a sound card: cannot simulate its absence")
-    assert json.loads(r.stdout.strip()) == [[False, None, True]] * 3
+    results = json.loads(r.stdout.strip())
+    assert results[:3] == [[False, None, True]] * 3
+    assert results[3] == [False, "no audio output device (no sound card or sound server)"]
     warnings = [line for line in r.stderr.splitlines() if line.startswith("WARNING")]
     assert len(warnings) == 1
     assert "no audio output device" in warnings[0] and "recorded but not played" in warnings[0]

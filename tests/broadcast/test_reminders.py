@@ -7,6 +7,7 @@ import pytest
 from broadcast.reminders import COLOURS_ZH, reminder_text
 from broadcast.settings import TextsSettings, ZhReminderTexts
 from detection.alerts import Alert, AlertKind
+from detection.colour_names import COLOUR_NAMES_ZH, colour_key, parse_colour
 from groundstation.config import load_config
 from missions.errors import ConfigError, InputError
 
@@ -27,10 +28,37 @@ def test_colour_known_in_one_language_only_is_translated():
     assert reminder_text(_alert(colour_zh="红"), "zh").startswith("穿红色衣服的")
 
 
-def test_unknown_colour_uses_the_plain_description():
-    assert reminder_text(_alert(), "zh") == "这位市民，请您佩戴好口罩。"
-    assert reminder_text(_alert(colour="teal"), "zh") == "这位市民，请您佩戴好口罩。"
-    assert reminder_text(_alert(), "en") == "Dear citizen, please wear your mask."
+def test_unknown_colour_uses_the_plain_description_in_every_language():
+    plain = {"zh": "这位市民，请您佩戴好口罩。", "en": "Dear citizen, please wear your mask."}
+    for alert in (
+        _alert(),
+        _alert(colour="teal"),
+        _alert(colour="purplish"),  # the English reminder once said "The person in purplish"
+        _alert(colour_zh="紫红色"),  # and the Chinese one "穿紫红色衣服的"
+        _alert(colour="teal", colour_zh="蓝绿色"),
+    ):
+        assert {lang: reminder_text(alert, lang) for lang in plain} == plain, alert
+
+
+def test_a_known_colour_is_the_same_in_both_languages_whatever_it_was_written_as():
+    for alert in (
+        _alert(colour="gray"),
+        _alert(colour=" Grey "),
+        _alert(colour_zh="灰"),
+        _alert(colour="greyish", colour_zh="灰色"),  # the known one of the two
+    ):
+        assert reminder_text(alert, "zh").startswith("穿灰色衣服的"), alert
+        assert reminder_text(alert, "en").startswith("The person in grey,"), alert
+
+
+def test_parse_colour_takes_either_language_and_lists_the_names_when_unknown():
+    assert parse_colour("红") == parse_colour("红色") == parse_colour("Red") == "red"
+    assert parse_colour("GRAY") == "grey" and colour_key("purplish") is None
+    with pytest.raises(InputError) as err:
+        parse_colour("purplish", "--colour")
+    msg = str(err.value)
+    assert msg.startswith("--colour 'purplish': unknown colour; use one of black/黑色, white/白色")
+    assert all(f"{en}/{zh}" in msg for en, zh in COLOUR_NAMES_ZH.items()) and "\n" not in msg
 
 
 def test_mask_incorrect():
