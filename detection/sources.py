@@ -7,15 +7,23 @@ Live sources (camera index, ``rtsp://``, ``rtsp(s)``, ``udp://``, ``tcp://``, ``
 ``rtmp://``, ``srt://``) run a grabber thread that keeps only the LATEST frame: a slow consumer gets
 the newest picture, never a growing backlog, so detections stay in step with the vehicle's pose.
 FFmpeg is asked for low delay (``OPENCV_FFMPEG_CAPTURE_OPTIONS``: no input buffering, low_delay
-flags, TCP for RTSP) and the capture gets open/read timeouts. A dropped link is reopened with
-exponential backoff until :meth:`FrameSource.close`.
+flags, TCP for RTSP) and the capture gets open/read timeouts. A source that cannot be opened, or
+gives no frame, when it is first opened is an error at once (:class:`SourceError`); a link that
+delivered frames and then dropped is reopened with exponential backoff until
+:meth:`FrameSource.close`.
+
+OpenCV's and FFmpeg's own log lines (``[ WARN:0@1.5] global cap_v4l.cpp ...``,
+``[tcp @ 0x...] Connection refused``) are silenced where sources are opened
+(:func:`quiet_opencv`): the sources report problems themselves, in one line.
 """
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +51,28 @@ LOW_DELAY_FFMPEG_OPTIONS = (
 )
 """FFmpeg demuxer options for low latency (``key;value`` pairs joined by ``|``, the format of
 OpenCV's ``OPENCV_FFMPEG_CAPTURE_OPTIONS``). A value already set in the environment wins."""
+
+
+def quiet_opencv() -> None:
+    """Keep OpenCV's and FFmpeg's own log lines off the user's terminal.
+
+    Sets OpenCV's log level to silent (``cv2.utils.logging.setLogLevel``; OpenCV 4:
+    ``cv2.setLogLevel``) and FFmpeg's to quiet (``OPENCV_FFMPEG_LOGLEVEL=-8``, AV_LOG_QUIET,
+    read by OpenCV when its FFmpeg backend first starts). Both are process-wide. Left alone when
+    the user set ``OPENCV_LOG_LEVEL`` / ``OPENCV_FFMPEG_LOGLEVEL``, or when this module logs at
+    DEBUG (``dronepatrol --debug``, ``-vv``), so that they can still be seen for debugging.
+    Called by every source before it opens anything; idempotent.
+    """
+    if log.isEnabledFor(logging.DEBUG):
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    if "OPENCV_LOG_LEVEL" in os.environ:
+        return
+    utils_logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    set_level = getattr(utils_logging, "setLogLevel", None) or getattr(cv2, "setLogLevel", None)
+    silent = getattr(utils_logging, "LOG_LEVEL_SILENT", 0)
+    if set_level is not None:
+        set_level(silent)
 
 
 class FrameTimeout(SourceError, TimeoutError):
@@ -142,6 +172,7 @@ class VideoFileSource(FrameSource):
         self.name = str(self.path)
         if not self.path.is_file():
             raise SourceError(f"{self.path}: video file not found")
+        quiet_opencv()
         self._cap = cv2.VideoCapture(str(self.path))
         if not self._cap.isOpened():
             raise SourceError(f"{self.path}: not a video OpenCV can read")
@@ -206,6 +237,7 @@ class ImageFolderSource(FrameSource):
             raise SourceError(f"{p}: no such file or folder")
         if not files:
             raise SourceError(f"{p}: no photos ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+        quiet_opencv()
         self.files = files
         self.frame_count = len(files)
         self.skipped: list[Path] = []
@@ -240,23 +272,34 @@ class StreamSource(FrameSource):
 
     The grabber reads as fast as the stream delivers and keeps only the newest frame; ``read``
     returns a frame newer than the one it returned before (older ones are dropped and counted in
-    ``dropped``). When the stream fails (open error, read error, end of a finite stream), the
-    grabber reopens it after a backoff that doubles from ``reconnect_min_s`` to
-    ``reconnect_max_s``; ``reconnects`` counts the attempts.
+    ``dropped``).
+
+    **At start** the source must work: if the first open fails (no such camera, host refused or
+    unreachable within ``open_timeout_s``, not a video) or the opened capture gives no first
+    frame, the source ends with that reason in ``start_error``: the constructor raises
+    :class:`SourceError` at once (it does not wait for ``first_frame_timeout_s``), and ``read``
+    raises it too when the constructor was told not to wait. **Once it delivered a frame**, a
+    failure (read error, timeout, end of a finite stream) is a dropped link: the grabber reopens
+    it after a backoff that doubles from ``reconnect_min_s`` to ``reconnect_max_s`` until
+    :meth:`close`; ``reconnects`` counts the attempts (the drone's video link drops in flight and
+    comes back).
 
     Args:
         spec: Camera index (``"0"``) or URL (``rtsp://host/stream``, ``udp://@:5600``...).
-        open_timeout_s: FFmpeg open timeout, seconds.
+        open_timeout_s: FFmpeg open timeout, seconds (URLs; a local camera opens or fails at
+            once).
         read_timeout_s: FFmpeg read timeout, seconds.
-        reconnect: Reopen after a failure (True), or end the stream (False).
+        reconnect: Reopen a dropped stream (True), or end the stream (False).
         reconnect_min_s: First backoff, seconds.
         reconnect_max_s: Longest backoff, seconds.
         opener: Override how the capture is opened (tests, custom backends).
-        first_frame_timeout_s: ``__init__`` waits this long for the first frame and raises
-            :class:`SourceError` if none came (0: do not wait).
+        first_frame_timeout_s: ``__init__`` waits at most this long for the first frame and
+            raises :class:`SourceError` if none came (0: do not wait). It bounds the start
+            even when a backend ignores its timeouts.
 
     Raises:
-        SourceError: No frame within ``first_frame_timeout_s``.
+        SourceError: The stream could not be opened or gave no first frame (one line saying
+            which), or no frame within ``first_frame_timeout_s``.
     """
 
     is_live = True
@@ -265,7 +308,7 @@ class StreamSource(FrameSource):
         self,
         spec: str,
         *,
-        open_timeout_s: float = 10.0,
+        open_timeout_s: float = 5.0,
         read_timeout_s: float = 5.0,
         reconnect: bool = True,
         reconnect_min_s: float = 0.5,
@@ -284,6 +327,8 @@ class StreamSource(FrameSource):
         self.dropped = 0
         self.reconnects = 0
         self.last_error = ""
+        self.start_error: str | None = None
+        """Why the source failed when first opened (it then ended), else None."""
         self._cond = threading.Condition()
         self._latest: tuple[np.ndarray, float, int] | None = None
         self._delivered = -1
@@ -291,6 +336,8 @@ class StreamSource(FrameSource):
         self._ended = False
         self._stop = threading.Event()
         self._cap: Any = None
+        if opener is None:
+            quiet_opencv()
         self._thread = threading.Thread(target=self._run, name=f"grabber {self.name}")
         self._thread.start()
         if first_frame_timeout_s > 0:
@@ -301,6 +348,8 @@ class StreamSource(FrameSource):
                 got = self._latest is not None
             if not got:
                 self.close()
+                if self.start_error:
+                    raise SourceError(self.start_error)
                 why = f": {self.last_error}" if self.last_error else ""
                 raise SourceError(f"{self.name}: no frame within {first_frame_timeout_s:g} s{why}")
 
@@ -318,6 +367,19 @@ class StreamSource(FrameSource):
             cap = cv2.VideoCapture(self.spec, cv2.CAP_FFMPEG, params)
         return cap
 
+    def _cannot_open(self) -> str:
+        """One line saying that the source could not be opened at start, and the likely causes."""
+        if self.spec.isdigit():
+            msg = f"camera {self.spec}: cannot be opened (no such camera, or it is in use)"
+            if sys.platform.startswith("linux"):
+                found = sorted(glob.glob("/dev/video*"))
+                msg += f"; video devices here: {', '.join(found) if found else 'none'}"
+            return msg
+        return (
+            f"{self.name}: cannot open the stream (refused, unreachable within "
+            f"{self.open_timeout_s:g} s, wrong path, or not a video)"
+        )
+
     def _run(self) -> None:
         backoff = self.reconnect_min_s
         while not self._stop.is_set():
@@ -325,7 +387,8 @@ class StreamSource(FrameSource):
                 cap = self._opener()
             except Exception as exc:  # a backend may raise instead of returning a closed capture
                 cap, self.last_error = None, f"open failed: {exc}"
-            if cap is not None and cap.isOpened():
+            opened = cap is not None and cap.isOpened()
+            if opened:
                 self._cap = cap
                 if self.fps is None:
                     fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
@@ -335,9 +398,19 @@ class StreamSource(FrameSource):
                 self._cap = None
                 if got_any:
                     backoff = self.reconnect_min_s
-            elif cap is not None:
-                cap.release()
+            else:
+                if cap is not None:
+                    cap.release()
                 self.last_error = self.last_error or "cannot open"
+            if self._grabbed == 0 and not self._stop.is_set():
+                # Never worked since the start: a wrong index/URL, not a dropped link.
+                if opened:
+                    self.start_error = f"{self.name}: opened, but gave no frame ({self.last_error})"
+                else:
+                    self.start_error = self._cannot_open()
+                    if self.last_error.startswith("open failed"):
+                        self.start_error += f": {self.last_error}"
+                break
             if self._stop.is_set() or not self.reconnect:
                 break
             self.reconnects += 1
@@ -376,8 +449,11 @@ class StreamSource(FrameSource):
         """Wait for a frame newer than the last one returned (older frames are dropped).
 
         Returns None once the stream ended for good (no reconnect) or after :meth:`close`; raises
-        :class:`FrameTimeout` when no new frame came within ``timeout_s``.
+        :class:`FrameTimeout` when no new frame came within ``timeout_s``, and
+        :class:`SourceError` when the source failed at start (see ``start_error``).
         """
+        if self.start_error:
+            raise SourceError(self.start_error)
         if self._stop.is_set():
             return None
         with self._cond:
@@ -392,6 +468,8 @@ class StreamSource(FrameSource):
                 self._delivered = index
                 return Frame(image=image, t_s=t_s, index=index)
             if self._ended:
+                if self.start_error:
+                    raise SourceError(self.start_error)
                 return None
         raise FrameTimeout(
             f"{self.name}: no new frame within {timeout_s:g} s"

@@ -14,13 +14,26 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".m4v")
 EPILOG = """\
 examples:
   dronepatrol detect clip.mp4 --alt 30 --pitch -90 --hfov 80 --out annotated.mp4 --alerts alerts.jsonl
-  dronepatrol detect photos/ --alt 25 --pitch -45 --lat 41.79 --lon 123.43 --alerts a.jsonl --snapshots snaps/
+  dronepatrol detect photos/ --alt 16 --pitch -45 --hfov 70 --lat 41.79 --lon 123.43 --alerts a.jsonl --snapshots snaps/
   dronepatrol detect rtsp://192.0.2.10:8554/cam --alt 40 --max-seconds 60 --alerts live.jsonl
   dronepatrol detect 0 --tiling off          # first local camera
 
-The camera pose (--alt height above ground, --pitch gimbal pitch, --yaw heading) is used for every
-frame; give --lat/--lon to geotag alerts (without them positions are in metres only). A folder of
-photos is judged photo by photo: one crowd photo can raise a gathering alert on its own.
+  # one photo alone raises gathering alerts, given the pose it was taken from (run in the checkout):
+  dronepatrol detect ../shared/data/real/aerial/visdrone_vid_dusk_square_dance.jpg --alt 16 --pitch -45 --hfov 70
+  dronepatrol detect ../shared/data/real/crowd/sht_partA_IMG_4.jpg --alt 4 --pitch -20 --hfov 60
+
+The camera pose (--alt height above ground, --pitch gimbal pitch, --hfov lens, --yaw heading) is
+used for every frame; give --lat/--lon to geotag alerts (without them positions are in metres
+only). A camera index or stream that cannot be opened, or gives no first frame, is an error at
+once; a live stream that drops later is reopened by itself.
+
+A folder of photos is judged photo by photo (no tracking, no persistence), all with the one pose
+given. A photo raises a gathering alert on its own when people stand close together ON THE
+GROUND (detection.gathering: at least 5, each within 2 m of the next), and ground positions come
+from the pose: it must be the pose the photo was taken from. The square-dance frame above was taken by a drone about 16 m up looking
+45 deg down; the ballroom crowd photo from about 4 m up looking 20 deg down. A drone pose
+(--alt 25 --pitch -45) given to a photo taken from a few metres up spreads its people over far
+too much ground: no gathering.
 """
 
 
@@ -87,7 +100,6 @@ def run(args: argparse.Namespace) -> int:
     import cv2
 
     from detection.errors import SourceError
-    from detection.pipeline import DetectionPipeline
     from detection.sources import FrameTimeout, open_source
     from missions.errors import InputError
     from missions.geo import Pose, check_lat_lon
@@ -119,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
     t_begin = time.monotonic()
     progress = None
     try:
+        from detection.pipeline import DetectionPipeline  # torch/Ultralytics: after the source
+
         pipe = DetectionPipeline(
             cfg.detection,
             cfg.camera,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
 import cv2
 import numpy as np
 import pytest
+from testkit import run_cli
 
 from detection.errors import SourceError
 from detection.sources import (
@@ -150,14 +152,68 @@ def test_reconnects_with_backoff_after_the_stream_drops():
     assert not src._thread.is_alive()
 
 
-def test_no_frame_at_all_is_a_one_line_error_and_read_times_out():
-    class Dead(FakeCapture):
-        def isOpened(self):
-            return False
+class Dead(FakeCapture):
+    """A capture that never opens (wrong camera index, refused URL)."""
 
-    with pytest.raises(SourceError, match="no frame within"):
-        StreamSource("fake://dead", opener=Dead, first_frame_timeout_s=0.3, reconnect_min_s=0.05)
+    def isOpened(self):
+        return False
 
+
+def test_a_source_that_cannot_be_opened_at_start_fails_at_once_without_retrying():
+    opens = []
+
+    def opener():
+        opens.append(1)
+        return Dead()
+
+    # Retrying until the first-frame timeout would end in "no frame within 60 s" instead.
+    with pytest.raises(SourceError) as err:
+        StreamSource("fake://dead", opener=opener, first_frame_timeout_s=60)
+    assert "fake://dead: cannot open the stream" in str(err.value) and "\n" not in str(err.value)
+    assert len(opens) == 1  # a wrong index/URL is not retried
+
+    with pytest.raises(SourceError, match=r"camera 7: cannot be opened \(no such camera"):
+        StreamSource("7", opener=Dead, first_frame_timeout_s=60)
+
+    # Opened, but not one frame: also a start failure, not a dropped link.
+    src = StreamSource("fake://empty", opener=lambda: FakeCapture(fail_after=0),
+                       first_frame_timeout_s=0)  # fmt: skip
+    src._thread.join(60)
+    assert (
+        src.start_error == "fake://empty: opened, but gave no frame (read failed or stream ended)"
+    )
+    assert src.reconnects == 0
+    with pytest.raises(SourceError, match="gave no frame"):
+        src.read(timeout_s=0.1)
+    src.close()
+
+
+def test_a_stream_that_dropped_after_frames_keeps_reconnecting_through_failed_reopens():
+    opens = []
+
+    def opener():
+        opens.append(1)
+        n = len(opens)
+        if n == 1:
+            return FakeCapture(fps=500.0, fail_after=3, start=100)  # works, then drops
+        if n <= 4:
+            return Dead()  # the link is still down: reopening fails three times
+        return FakeCapture(fps=500.0, start=1000)  # back
+
+    src = StreamSource("fake://flaky", opener=opener, reconnect_min_s=0.01, reconnect_max_s=0.05)
+    try:
+        while len(opens) < 5:
+            frame = src.read(timeout_s=30)
+            assert frame is not None, f"the source ended after a drop: {src.last_error}"
+        frame = src.read(timeout_s=30)  # frames flow again after the failed reopens
+        assert frame is not None and src.start_error is None
+        assert src.reconnects >= 4
+    finally:
+        src.close()
+    assert not src._thread.is_alive()
+
+
+def test_a_stalled_read_times_out():
     class Stalls(FakeCapture):
         def read(self):
             if self.n == 0:
@@ -185,3 +241,29 @@ def test_real_capture_through_the_grabber_ends_when_the_file_ends(video):
     src.close()
     assert 1 <= len(frames) <= 25
     assert all(b.index > a.index for a, b in zip(frames, frames[1:], strict=False))
+
+
+def _closed_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("99", "error: camera 99: cannot be opened (no such camera, or it is in use)"),
+        (
+            "rtsp://127.0.0.1:{port}/live",
+            "error: rtsp://127.0.0.1:{port}/live: cannot open the stream",
+        ),
+    ],
+)
+def test_cli_camera_or_stream_that_cannot_be_opened_is_one_line_without_opencv_logs(spec, expected):
+    port = _closed_loopback_port()
+    r = run_cli("detect", spec.format(port=port), "--max-seconds", "3")
+    assert r.returncode == 2
+    # One line: no "[ WARN:0@1.5] global cap_v4l.cpp ..." from OpenCV, no "[tcp @ 0x...]" from
+    # FFmpeg, no reconnect warnings, no "no frame within 15 s".
+    assert r.stderr.startswith(expected.format(port=port)), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
