@@ -33,16 +33,20 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     show = msub.add_parser(
         "show",
         parents=[common],
-        help="print any mission file (WPL 110/120, .plan, .mission) as a table",
+        help="print a mission file (WPL 110/120, .plan, .mission) or a plan folder as tables",
         epilog="example:\n  dronepatrol mission show plan/sortie_1.waypoints",
         formatter_class=HelpFormatter,
     )
-    show.add_argument("file", help="mission file; the format is detected from the content")
+    show.add_argument(
+        "file",
+        help="mission file (the format is detected from the content) or a plan folder "
+        "written by 'dronepatrol plan --out'",
+    )
     show.add_argument(
         "--type",
         choices=["mission", "fence", "rally", "all"],
         default="all",
-        help="which item list of a .plan file to show",
+        help="which item list to show (a .plan file or a plan folder can hold all three)",
     )
     show.set_defaults(func=_run_show)
 
@@ -74,11 +78,21 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     up = msub.add_parser(
         "upload",
         parents=[common],
-        help="upload a mission file (or a plan folder) and verify it by downloading it back",
-        epilog="example:\n  dronepatrol mission upload plan/sortie_1.waypoints --connect tcp:127.0.0.1:5760",
+        help="upload one mission file and verify it by downloading it back",
+        description=(
+            "Upload the --type list(s) of one mission file and verify them by downloading them "
+            "back. A plan folder holds several sorties: upload one of its files, or fly the "
+            "whole plan with 'dronepatrol fly PLAN_DIR'."
+        ),
+        epilog=(
+            "examples:\n"
+            "  dronepatrol mission upload plan/sortie_1.waypoints --connect tcp:127.0.0.1:5760\n"
+            "  dronepatrol mission upload plan/fence.waypoints --connect tcp:127.0.0.1:5760 "
+            "--type fence"
+        ),
         formatter_class=HelpFormatter,
     )
-    up.add_argument("file", help="mission file (WPL, .plan, .mission)")
+    up.add_argument("file", help="one mission file (WPL, .plan, .mission), not a plan folder")
     transfer_args(up)
     up.set_defaults(func=_run_transfer)
 

@@ -1,9 +1,16 @@
-"""``dronepatrol mission show FILE``: print any mission file (or plan folder) as a table."""
+"""``dronepatrol mission show FILE``: print any mission file (or plan folder) as a table.
+
+The table code here is shared with ``dronepatrol mission download`` (:func:`print_item_list`), so
+a list read from a file and a list read back from a vehicle look the same.
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
+
+TABLE_MIN_WIDTH = 120
+"""Columns the item table is laid out for at least (also when piped), so rows do not wrap."""
 
 
 def _num(v: float, digits: int = 6) -> str:
@@ -14,15 +21,41 @@ def _num(v: float, digits: int = 6) -> str:
     return f"{v:.{digits}f}".rstrip("0").rstrip(".")
 
 
-def items_table(items, title: str):
-    """A rich Table of mission items: seq, frame, command name, params, lat/x, lon/y, alt/z."""
+def count_text(kind: str, items: list) -> str:
+    """How many items a list holds, saying which one is home in a mission list.
+
+    A mission list's seq 0 is the home slot (ArduPilot convention: always sent and counted in
+    MISSION_COUNT, but the vehicle keeps its own home there), so a 28-item mission is 27 items to
+    fly, the number ``dronepatrol fly`` reports.
+
+    Args:
+        kind: ``"mission"``, ``"fence"`` or ``"rally"``.
+        items: The list, seq 0 first.
+
+    Returns:
+        ``"28 items: home (seq 0) + 27"`` for a mission, ``"25 items"`` otherwise.
+    """
+    n = len(items)
+    total = f"{n} item{'' if n == 1 else 's'}"
+    if kind == "mission" and n:
+        return f"{total}: home (seq 0) + {n - 1}"
+    return total
+
+
+def items_table(items, title: str | None = None):
+    """A rich Table of mission items: seq, frame, command name, params, lat/x, lon/y, alt/z, ac.
+
+    Args:
+        items: ``MissionItem`` list.
+        title: Optional title above the table.
+    """
     from rich import box
     from rich.markup import escape
     from rich.table import Table
 
     from missions.items import command_name, frame_name
 
-    t = Table(title=escape(title), box=box.SIMPLE, title_justify="left")
+    t = Table(title=escape(title) if title else None, box=box.SIMPLE, title_justify="left")
     for col in ("seq", "frame", "command", "p1", "p2", "p3", "p4", "lat/x", "lon/y", "alt/z", "ac"):
         t.add_column(col, justify="left" if col in ("frame", "command") else "right")
     for it in items:
@@ -40,31 +73,53 @@ def items_table(items, title: str):
     return t
 
 
+def table_console():
+    """The rich Console for item tables: stdout, at least :data:`TABLE_MIN_WIDTH` columns wide."""
+    from rich.console import Console
+
+    return Console(width=max(TABLE_MIN_WIDTH, Console().width))
+
+
+def print_item_list(console, source: str, kind: str, items: list, note: str = "") -> None:
+    """Print one item list as a table titled ``SOURCE KIND: COUNT[; NOTE]``.
+
+    Args:
+        console: From :func:`table_console`.
+        source: Where the list comes from: a file (with its format) or a vehicle URL.
+        kind: ``"mission"``, ``"fence"`` or ``"rally"``.
+        items: The items, seq 0 first.
+        note: Appended after the count (e.g. the planned home).
+    """
+    from rich.markup import escape
+
+    title = f"{source} {kind}: {count_text(kind, items)}{'; ' + note if note else ''}"
+    console.print(escape(title), soft_wrap=True, highlight=False)  # one line, however long
+    console.print(items_table(items))
+
+
 def run_show(args: argparse.Namespace) -> int:
     """Print the mission, fence and rally lists of a file (format detected from the content)."""
-    from rich.console import Console
+    from rich.markup import escape
 
     from missions.formats import read_mission_file
     from missions.plan_io import is_plan_dir, read_plan_dir
 
-    console = Console(width=max(120, Console().width))
+    console = table_console()
     kind = getattr(args, "type", "all") or "all"
     kinds = ["mission", "fence", "rally"] if kind == "all" else [kind]
     if is_plan_dir(args.file):
         pd = read_plan_dir(args.file)
         for i, mf in enumerate(pd.sorties, 1):
             if "mission" in kinds:
-                console.print(
-                    items_table(mf.mission, f"sortie {i}: {mf.path} ({len(mf.mission)} items)")
-                )
+                print_item_list(console, f"sortie {i}: {mf.path}", "mission", mf.mission)
         if "fence" in kinds and pd.fence:
-            console.print(items_table(pd.fence, f"fence ({len(pd.fence)} items)"))
+            print_item_list(console, str(args.file), "fence", pd.fence)
         if "rally" in kinds and pd.rally:
-            console.print(items_table(pd.rally, f"rally ({len(pd.rally)} items)"))
+            print_item_list(console, str(args.file), "rally", pd.rally)
         return 0
     mf = read_mission_file(args.file)
     home = (
-        f", home {mf.home.lat_deg:.7f}, {mf.home.lon_deg:.7f}, {mf.home.alt_m:g} m AMSL"
+        f"planned home {mf.home.lat_deg:.7f}, {mf.home.lon_deg:.7f}, {mf.home.alt_m:g} m AMSL"
         if mf.home
         else ""
     )
@@ -73,15 +128,9 @@ def run_show(args: argparse.Namespace) -> int:
         items = mf.items(k)
         if not items and kind == "all":
             continue
-        console.print(
-            items_table(
-                items,
-                f"{args.file} [{mf.format}] {k}: {len(items)} items{home if k == 'mission' else ''}",
-            )
-        )
+        note = home if k == "mission" else ""
+        print_item_list(console, f"{args.file} [{mf.format}]", k, items, note)
         shown += 1
     if shown == 0:
-        from rich.markup import escape
-
-        console.print(escape(f"{args.file} [{mf.format}]: no items"))
+        console.print(escape(f"{args.file} [{mf.format}]: no items"), soft_wrap=True)
     return 0

@@ -125,6 +125,7 @@ def vehicle_link(
 def _load_items(path: str, kind: str) -> dict[str, list]:
     from missions.formats import read_mission_file
 
+    _refuse_folder(path)
     mf = read_mission_file(path)
     for w in mf.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -141,19 +142,38 @@ def _load_items(path: str, kind: str) -> dict[str, list]:
     return lists
 
 
-def _print_items(items: list, kind: str) -> None:
-    from missions.items import command_name, frame_name
+def _refuse_folder(path: str) -> None:
+    """Raise InputError for a folder, saying which of its files to give (upload takes one file).
 
-    print(f"{kind}: {len(items)} items")
-    print(
-        f"{'seq':>4} {'command':<28} {'frame':<20} {'param1..4':<28} {'x/lat':>12} {'y/lon':>12} {'z':>9}"
+    A plan folder holds one mission per sortie plus the fence and rally lists, which is more than
+    one upload can hold: ``dronepatrol fly`` flies it (fence and rally first, then each sortie).
+    """
+    from missions.plan_io import is_plan_dir
+
+    folder = Path(path)
+    if not folder.is_dir():
+        return
+    files = sorted(
+        (f for f in folder.glob("*.waypoints") if f.is_file()),
+        key=lambda f: (not f.name.startswith("sortie_"), len(f.name), f.name),
     )
-    for it in items:
-        params = " ".join(f"{v:g}" for v in (it.param1, it.param2, it.param3, it.param4))
-        print(
-            f"{it.seq:>4} {command_name(it.command):<28} {frame_name(it.frame):<20} "
-            f"{params:<28} {it.x:>12.7f} {it.y:>12.7f} {it.z:>9.2f}"
+    named = [str(f) for f in files]
+    if len(named) > 4:
+        named = [*named[:2], "...", *named[-2:]]
+    if is_plan_dir(folder):
+        raise InputError(
+            f"{path}: is a plan folder, and upload takes one mission file: give one of its files "
+            f"({', '.join(named)}) or fly the whole plan with 'dronepatrol fly {path}'"
         )
+    some = f" such as {', '.join(named)}" if named else ""
+    raise InputError(f"{path}: is a folder, expected a mission file (WPL, .plan or .mission){some}")
+
+
+def _upload_note(name: str, items: list) -> str:
+    """What an upload report adds after the count: the mission's home slot (see count_text)."""
+    if name != "mission" or not items:
+        return ""
+    return f" (home (seq 0) + {len(items) - 1}; the vehicle keeps its own home at seq 0)"
 
 
 def run_transfer(args: argparse.Namespace) -> int:
@@ -179,8 +199,10 @@ def run_transfer(args: argparse.Namespace) -> int:
             for name, items in lists.items():
                 with transfer_progress(f"upload {name}") as progress:
                     mt.upload_and_verify(link, items, TYPE_NUMBERS[name], progress=progress)
-                extra = " (seq 0 is home: the vehicle keeps its own)" if name == "mission" else ""
-                print(f"{name}: {len(items)} items uploaded to {link.url} and verified{extra}")
+                print(
+                    f"{name}: {len(items)} items uploaded to {link.url} and verified"
+                    f"{_upload_note(name, items)}"
+                )
             return 0
         if action == "download":
             kinds = ("mission", "fence", "rally") if kind == "all" else (kind,)
@@ -192,8 +214,11 @@ def run_transfer(args: argparse.Namespace) -> int:
                 _write_download(args.out, got)
                 print(f"wrote {args.out}")
             else:
+                from groundstation.cli.mission_show import print_item_list, table_console
+
+                console = table_console()
                 for name, items in got.items():
-                    _print_items(items, name)
+                    print_item_list(console, link.url, name, items)
             return 0
         if action == "clear":
             kinds = ("mission", "fence", "rally") if kind == "all" else (kind,)
