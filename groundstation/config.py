@@ -6,8 +6,11 @@ packages that use them (``missions.settings``, ``sim.settings``, ``detection.set
 
 Loading rules:
 
-* Unknown keys are rejected with a "did you mean" suggestion (difflib).
-* Errors name the file, the dotted key and the YAML line: ``demo.yaml:12: survey.alt_m: ...``.
+* Unknown keys are rejected with a "did you mean" suggestion naming the full dotted key
+  (difflib).
+* Errors say where the bad key or value came from: a file's line
+  (``demo.yaml:12: survey.alt_m: ...``) or, for an override, its source
+  (``--set survey.alt=35: unknown key 'survey.alt'; did you mean 'survey.alt_m'?``).
 * Relative paths in a file are relative to that file's folder.
 * CLI flags override file values through dotted keys (``survey.alt_m=40``).
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +72,10 @@ class Config(StrictModel):
 
 
 def load_config(
-    path: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None
+    path: str | os.PathLike | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    sources: Mapping[str, str] | None = None,
 ) -> Config:
     """Load and validate a config.
 
@@ -76,13 +83,18 @@ def load_config(
         path: YAML file; ``None`` gives the built-in defaults (the values of default.yaml).
         overrides: Dotted keys to values (``{"survey.alt_m": 40}``) applied over the file, as CLI
             flags do. ``None`` values are skipped (a flag that was not given).
+        sources: Where each override came from, by dotted key, for error messages (the CLI
+            passes ``{"survey.alt": "--set survey.alt=35"}``); an override without one is
+            named ``override KEY=VALUE``.
 
     Returns:
         The validated :class:`Config`, with relative paths resolved against the file's folder.
 
     Raises:
-        ConfigError: The file is missing or not YAML, a key is unknown (with a suggestion), or a
-            value is invalid; the message names file, line and dotted key.
+        ConfigError: The file is missing or not YAML, a key is unknown (with a suggestion naming
+            the full dotted key), or a value is invalid. The message starts with where the bad
+            key or value came from: ``FILE:LINE`` for the file, the override's source (e.g.
+            ``--set survey.alt_m=abc``) for an override.
     """
     data: dict[str, Any] = {}
     lines: dict[tuple, int] = {}
@@ -100,14 +112,17 @@ def load_config(
         data, lines = _parse_yaml(text, where)
         base_dir = p.resolve().parent
     file_data = copy.deepcopy(data)
+    origins: dict[tuple, str] = {}
     for key, value in (overrides or {}).items():
         if value is None:
             continue
         _set_dotted(data, key, value)
+        label = (sources or {}).get(key) or f"override {key}={value!r}"
+        origins[_dotted_loc(key)] = label
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, where, lines)) from None
+        raise ConfigError(_format_validation_error(exc, where, lines, origins)) from None
     _resolve_paths(cfg, base_dir, file_data)
     return cfg
 
@@ -202,24 +217,56 @@ def _first_model(ann: Any) -> Any:
     return None
 
 
-def _format_validation_error(exc: ValidationError, where: str, lines: dict[tuple, int]) -> str:
+def _dotted_loc(key: str) -> tuple:
+    """``"sim.scene.groups.0.name"`` -> ``("sim", "scene", "groups", 0, "name")``."""
+    return tuple(int(p) if p.isdigit() else p for p in key.split("."))
+
+
+def _error_origin(
+    loc: tuple, where: str, lines: dict[tuple, int], origins: dict[tuple, str]
+) -> str:
+    """Where the key or value at ``loc`` came from: ``FILE:LINE``, an override, or both.
+
+    An override at ``loc`` or above it set the value, so it alone is named. Otherwise the file's
+    line of ``loc`` is named, together with the overrides below ``loc`` (a check across keys,
+    such as camera's "hfov_deg or sensor size, not both", can be failed by both). Failing both,
+    the file's nearest enclosing key is named, or the file alone.
+    """
+    if not loc:  # a check on the whole config
+        return where
+    above = [k for k in origins if loc[: len(k)] == k]
+    if above:
+        return origins[max(above, key=len)]
+    below = [origins[k] for k in origins if k[: len(loc)] == loc]
+    if loc in lines:
+        return " and ".join([f"{where}:{lines[loc]}", *below])
+    if below:
+        return " and ".join(below)
+    for n in range(len(loc) - 1, 0, -1):
+        if loc[:n] in lines:
+            return f"{where}:{lines[loc[:n]]}"
+    return where
+
+
+def _format_validation_error(
+    exc: ValidationError, where: str, lines: dict[tuple, int], origins: dict[tuple, str]
+) -> str:
     messages = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         dotted = ".".join(str(p) for p in loc) or "(top level)"
-        line = None
-        for n in range(len(loc), 0, -1):
-            if loc[:n] in lines:
-                line = lines[loc[:n]]
-                break
-        prefix = f"{where}:{line}" if line else where
+        prefix = _error_origin(loc, where, lines, origins)
         if err["type"] == "extra_forbidden":
             model = _model_at(loc)
             known = list(model.model_fields) if model is not None else []
             guess = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
-            hint = f"; did you mean '{guess[0]}'?" if guess else ""
-            if known and not guess:
-                hint = f"; known keys: {', '.join(known)}"
+            parent = ".".join(str(p) for p in loc[:-1])
+            if guess:
+                hint = f"; did you mean '{'.'.join(filter(None, (parent, guess[0])))}'?"
+            elif known:
+                hint = f"; known keys{' of ' + parent if parent else ''}: {', '.join(known)}"
+            else:
+                hint = ""
             messages.append(f"{prefix}: unknown key '{dotted}'{hint}")
         else:
             got = err.get("input")

@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import select
 import sys
 from collections.abc import Sequence
 
@@ -36,7 +38,30 @@ __version__ = "0.1.0"
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keeps the examples in epilogs as written and shows defaults."""
+    """Keeps the examples in epilogs as written and shows each option's default once.
+
+    argparse's ``ArgumentDefaultsHelpFormatter`` appends ``(default: %(default)s)`` to every
+    option. That is left out when it would say nothing or say it twice: the help text already
+    names its default (``default: the config's connection.url``), the default is None or
+    ``SUPPRESS`` (the option is unset unless given), an empty list (repeatable options), or the
+    option is a flag that takes no value (``store_true``, ``count``).
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        """The help of ``action``, with ``(default: ...)`` only where it adds information."""
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text.lower()
+            or default is None
+            or default is argparse.SUPPRESS
+            or (isinstance(default, (list, tuple, dict, set)) and not default)
+            or action.nargs == 0
+        ):
+            return text
+        if action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return f"{text} (default: %(default)s)"
+        return text
 
 
 def common_parent() -> argparse.ArgumentParser:
@@ -85,15 +110,19 @@ def config_from_args(args: argparse.Namespace, overrides: dict | None = None):
         ``groundstation.config.Config``.
 
     Raises:
-        ConfigError: Bad file, unknown key or invalid value.
+        ConfigError: Bad file, unknown key or invalid value. The message names where it came
+            from: ``FILE:LINE`` for the file, ``--set KEY=VALUE`` for a ``--set``, and
+            ``command-line option KEY=VALUE`` for a dedicated flag.
     """
     from groundstation.config import load_config, parse_override
 
-    merged = dict(overrides or {})
+    merged = {k: v for k, v in (overrides or {}).items() if v is not None}
+    sources = {k: f"command-line option {k}={v!r}" for k, v in merged.items()}
     for text in getattr(args, "set_values", []) or []:
         key, value = parse_override(text)
         merged[key] = value
-    return load_config(getattr(args, "config", None), merged)
+        sources[key] = f"--set {text}"
+    return load_config(getattr(args, "config", None), merged, sources=sources)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,12 +153,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+BROKEN_PIPE_STATUS = 1
+"""Exit status when stdout's reader went away (as the Python docs' "Note on SIGPIPE" and rich)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dronepatrol`` console script.
 
+    Output piped into a reader that stops early (``dronepatrol mission show F | head``) ends the
+    command quietly with status 1, as the Python docs' "Note on SIGPIPE" (signal module) advise:
+    stdout is pointed at os.devnull so that the interpreter's final flush cannot fail again.
+    SIGPIPE itself stays ignored (Python's default), so a vehicle's TCP socket closing still
+    gives an error instead of killing the ground station.
+
     Returns:
-        Process exit status: 0 success, 2 bad input, 1 other failure, 130 interrupted.
+        Process exit status: 0 success, 2 bad input, 1 other failure or stdout closed by its
+        reader, 130 interrupted.
     """
+    try:
+        try:
+            return _run_command(argv)
+        finally:
+            # Output still buffered (pipes are block-buffered) must fail here, not at exit.
+            if sys.stdout is not None:
+                sys.stdout.flush()
+    except BrokenPipeError:
+        if not _stdout_reader_gone():
+            raise
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return BROKEN_PIPE_STATUS
+
+
+def _stdout_reader_gone() -> bool:
+    """True when the BrokenPipeError came from stdout: its pipe has no reader left.
+
+    Polls stdout for POLLERR/POLLHUP, which Linux and the BSDs report on the write end of a
+    pipe whose read end is closed. Where poll() is missing, any BrokenPipeError reaching the
+    entry point is taken to be stdout's.
+    """
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    if not hasattr(select, "poll"):
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
+def _run_command(argv: Sequence[str] | None) -> int:
+    """Parse ``argv``, set up logging and run the subcommand (see :func:`main`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False))

@@ -173,7 +173,7 @@ def test_bad_area_file_missing_and_no_area(cli, tmp_path):
 def test_bad_flags(cli, repo_root):
     assert "--angle" in _bad(cli, "plan", str(repo_root / DEMO), "--angle", "north")
     assert "--home" in _bad(cli, "plan", str(repo_root / DEMO), "--home", "41.79")
-    assert "did you mean 'alt_m'" in _bad(
+    assert "did you mean 'survey.alt_m'" in _bad(
         cli, "plan", str(repo_root / DEMO), "--set", "survey.altitude_m=40"
     )
 
