@@ -46,8 +46,9 @@ class PolicySettings(StrictModel):
     """No second hold within ``revisit_m`` of a place held over less than this long ago, s."""
     revisit_m: float = Field(default=30.0, ge=0)
     """Radius of a place for ``revisit_s``, metres."""
-    low_battery_pct: float = Field(default=25.0, ge=0, le=100)
-    """A battery_low alert is raised when the remaining charge drops to this, percent."""
+    low_battery_pct: float = Field(default=20.0, ge=0, le=100)
+    """A battery_low alert is raised when the remaining charge drops to this, percent. Below the
+    planner's ``sorties.reserve_pct`` (25): a sortie flown as planned lands without it."""
     low_battery_action: Literal["rtl", "warn"] = "rtl"
     """On battery_low while flying the survey: ``rtl`` ends the sortie (return to launch),
     ``warn`` only alerts (the autopilot's own battery failsafe still applies)."""

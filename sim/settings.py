@@ -32,8 +32,9 @@ class BatterySettings(StrictModel):
     """Usable capacity, mAh (also the BATT_CAPACITY parameter)."""
     cells: int = Field(default=3, ge=1, le=14)
     """Cells in series; the open-circuit voltage curve is per cell (4.20 V full, 3.27 V empty)."""
-    hover_current_a: float = Field(default=16.0, ge=0)
-    """Current while hovering, A."""
+    hover_current_a: float = Field(default=12.0, ge=0)
+    """Current while hovering, A. With the defaults a full pack lasts about 26 min hovering and
+    20 min at 8 m/s (15.2 A), the planner's default ``sorties.endurance_min`` at its default speed."""
     speed_current_a_per_m2s2: float = Field(default=0.05, ge=0)
     """Extra current per (m/s)^2 of ground speed, A."""
     climb_current_a_per_m_s: float = Field(default=2.0, ge=0)

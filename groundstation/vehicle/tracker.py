@@ -71,7 +71,7 @@ class VehicleTracker:
         *,
         request_telemetry: bool = True,
         gimbal_pitch_deg: float = -90.0,
-        low_battery_pct: float = 25.0,
+        low_battery_pct: float = 20.0,
         pose_history_s: float = 900.0,
         max_statustexts: int = 50,
     ) -> None:
