@@ -139,16 +139,13 @@ class PatrolSummary:
     def format(self) -> str:
         """The multi-line summary the CLI prints."""
         alerts = ", ".join(f"{k} {v}" for k, v in sorted(self.alerts_by_kind.items())) or "none"
-        wall = (
-            f"; {_duration(self.wall_time_s)} wall at speed-up {self.speedup:g}"
-            if self.speedup != 1
-            else ""
-        )
+        sim = f" (simulator at speed-up {self.speedup:g})" if self.speedup != 1 else ""
         lines = [
             f"patrol ended: {self.end_reason}",
             f"  sorties           {self.sorties_flown} of {self.sorties_planned} flown",
             f"  distance flown    {self.distance_m:,.0f} m",
-            f"  flight time       {_duration(self.flight_time_s)} (vehicle clock{wall})",
+            f"  flight time       {_duration(self.flight_time_s)} armed, vehicle clock",
+            f"  patrol took       {_duration(self.wall_time_s)} wall-clock, start to end{sim}",
             f"  alerts            {alerts}",
             f"  reminders spoken  {self.broadcasts} ({self.broadcasts_played} reached the loudspeaker)",
             f"  holds             {self.holds}",
@@ -409,6 +406,25 @@ class Patrol:
         )
         for w in plan.warnings:
             self.console.line(f"warning: {w}")
+        # The overlay's port and the video source are checked before the recording folder is
+        # made: a clash or a bad source leaves nothing behind.
+        self.hub = OverlayHub(title=f"dronepatrol · {plan.area.name}")
+        self._set_map()
+        self.hub.push_state(sortie=0, sorties=len(plan.sorties), phase="starting")
+        if cfg.overlay.enabled:
+            from groundstation.overlay import OverlayServer
+
+            self.server = OverlayServer(
+                self.hub,
+                host=cfg.overlay.host,
+                port=cfg.overlay.port,
+                token=cfg.overlay.token,
+                bind_hint="use --overlay-port or --no-overlay",
+            ).start()
+            self.summary.overlay_url = self.server.url
+            self.console.line(f"live overlay: {self.server.url}")
+
+        self._open_source()
         home = {
             "lat_deg": plan.home.lat_deg,
             "lon_deg": plan.home.lon_deg,
@@ -429,19 +445,6 @@ class Patrol:
         write_plan_outputs(plan, self.recorder.plan_dir)
         self.recorder.update(speedup=self.scale, policy=self.policy.alert_policy)
 
-        self.hub = OverlayHub(title=f"dronepatrol · {plan.area.name}")
-        self._set_map()
-        self.hub.push_state(sortie=0, sorties=len(plan.sorties), phase="starting")
-        if cfg.overlay.enabled:
-            from groundstation.overlay import OverlayServer
-
-            self.server = OverlayServer(
-                self.hub, host=cfg.overlay.host, port=cfg.overlay.port, token=cfg.overlay.token
-            ).start()
-            self.summary.overlay_url = self.server.url
-            self.console.line(f"live overlay: {self.server.url}")
-
-        self._open_source()
         self._load_detection()
         self._start_broadcast()
 

@@ -124,6 +124,26 @@ def test_bad_inputs_fail_before_anything_flies_or_is_recorded(tmp_path):
     assert not rec_dir.exists() or not any(rec_dir.iterdir())
 
 
+def test_overlay_port_in_use_is_one_line_naming_the_flags_and_records_nothing(tmp_path):
+    import socket
+
+    rec_dir = tmp_path / "rec"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run_cli(
+            "patrol", "--config", str(DEMO), "--record-dir", str(rec_dir),
+            "--overlay-port", str(port), "--set", "detection.source=none", timeout=120,
+        )  # fmt: skip
+    assert r.returncode != 0, r.stdout
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and f"127.0.0.1:{port}" in last, r.stderr
+    assert "--overlay-port" in last and "--no-overlay" in last
+    assert "Traceback" not in r.stderr
+    assert not rec_dir.exists() or not any(rec_dir.iterdir())
+
+
 def test_help_has_examples():
     r = run_cli("patrol", "--help")
     assert r.returncode == 0
@@ -161,7 +181,8 @@ def test_summary_format_and_dict():
     )
     text = s.format()
     assert "patrol ended: landed" in text
-    assert "1,234 m" in text and "5 min 12 s (vehicle clock; 31 s wall at speed-up 10)" in text
+    assert "1,234 m" in text and "5 min 12 s armed, vehicle clock" in text
+    assert "31 s wall-clock, start to end (simulator at speed-up 10)" in text
     assert "battery_low 1, gathering 1" in text and "recordings/x" in text
     assert json.loads(json.dumps(s.to_dict()))["alerts_by_kind"] == {
         "gathering": 1,
