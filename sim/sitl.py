@@ -172,14 +172,18 @@ def start_sitl(
     ]  # fmt: skip
     if defaults:
         cmd += ["--defaults", str(Path(defaults).resolve())]
-    proc = subprocess.Popen(
-        cmd, cwd=wd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    # SITL's output goes to a file, not a pipe nobody reads while it runs (a full pipe would
+    # block it); the last line of stderr explains an exit at start.
+    err_path = wd / "sitl-stderr.txt"
+    with open(err_path, "wb") as err_file:
+        proc = subprocess.Popen(
+            cmd, cwd=wd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err_file
+        )
     handle = SitlHandle(proc, port, inst, speedup, wd, own_dir)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = (proc.stderr.read() if proc.stderr else b"").decode(errors="replace").strip()
+            err = err_path.read_bytes().decode(errors="replace").strip()
             handle.stop()
             last = err.splitlines()[-1] if err else f"exit status {proc.returncode}"
             raise SitlError(f"SITL {exe} exited at start: {last}")

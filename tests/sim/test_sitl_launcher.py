@@ -1,0 +1,129 @@
+"""The SITL launcher and everything that uses it, run with a stand-in ``arducopter``.
+
+No ArduPilot build can be installed on this project's CI (it is not packaged on PyPI or Debian),
+so these tests give ``ARDUPILOT_SITL`` a stand-in (``sitl_standin.py``: SITL's command line and
+port rule, the built-in simulator behind them). They check the launching side: the command line,
+the instance and port choice, the wait for the port, the error for a binary that cannot start,
+stopping, ``dronepatrol sim --sitl`` and the ``vehicle_endpoint`` fixture's SITL branch. Whether
+the integration tests pass on a real ArduCopter is only known when ``ARDUPILOT_SITL`` names one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pymavlink import mavutil
+from testkit import REPO_ROOT
+
+from sim.sitl import SitlError, start_sitl
+
+STANDIN = Path(__file__).with_name("sitl_standin.py")
+
+
+@pytest.fixture
+def standin(tmp_path) -> Path:
+    """An executable ``arducopter`` that runs the stand-in with this interpreter."""
+    exe = tmp_path / "arducopter"
+    exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STANDIN}" "$@"\n')
+    exe.chmod(0o755)
+    return exe
+
+
+def _heartbeat_and_home(url: str, timeout_s: float = 30.0):
+    m = mavutil.mavlink_connection(url, source_system=255)
+    try:
+        hb = m.wait_heartbeat(timeout=timeout_s)
+        assert hb is not None, f"no HEARTBEAT from {url}"
+        m.mav.request_data_stream_send(m.target_system, m.target_component, 0, 4, 1)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            pos = m.recv_match(type="GLOBAL_POSITION_INT", blocking=True, timeout=1)
+            if pos is not None and pos.lat != 0:
+                return hb, (pos.lat / 1e7, pos.lon / 1e7)
+        raise AssertionError("no GLOBAL_POSITION_INT with a position")
+    finally:
+        m.close()
+
+
+def test_start_sitl_passes_sitls_command_line_and_serves_serial0(standin, tmp_path, monkeypatch):
+    log = tmp_path / "argv.txt"
+    monkeypatch.setenv("SITL_STANDIN_LOG", str(log))
+    defaults = tmp_path / "copter.parm"
+    defaults.write_text("FS_GCS_ENABLE 1\n")
+    handle = start_sitl(standin, defaults, home=(41.8, 123.4, 60.0), speedup=10)
+    try:
+        assert handle.running and handle.port == 5760 + 10 * handle.instance
+        assert handle.url == f"tcp:127.0.0.1:{handle.port}"
+        argv = log.read_text().split()
+        for flag, value in [("--model", "quad"), ("--speedup", "10"), ("-I", str(handle.instance)),
+                            ("--serial0", "tcp:0"), ("--home", "41.8,123.4,60.0,0"),
+                            ("--defaults", str(defaults))]:  # fmt: skip
+            assert argv[argv.index(flag) + 1] == value, argv
+        hb, (lat, lon) = _heartbeat_and_home(handle.url)
+        assert hb.autopilot == mavutil.mavlink.MAV_AUTOPILOT_ARDUPILOTMEGA
+        assert abs(lat - 41.8) < 1e-4 and abs(lon - 123.4) < 1e-4
+        workdir = handle.workdir
+    finally:
+        handle.stop()
+    assert not handle.running and not workdir.exists()
+    # a second vehicle gets another instance while the first one's ports are taken
+    with start_sitl(standin, speedup=10) as first, start_sitl(standin, speedup=10) as second:
+        assert first.instance != second.instance and first.port != second.port
+
+
+def test_a_binary_that_cannot_start_is_one_line_with_its_last_error(standin, monkeypatch):
+    monkeypatch.setenv("SITL_STANDIN_FAIL", "bind failed on port 5760 - Address already in use")
+    with pytest.raises(SitlError, match=r"exited at start: bind failed on port 5760"):
+        start_sitl(standin, wait_s=20)
+
+
+def test_missing_binary_or_defaults_are_config_errors(tmp_path, standin):
+    from missions.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no such file"):
+        start_sitl(tmp_path / "nope")
+    with pytest.raises(ConfigError, match="ARDUPILOT_DEFAULTS=.*no such file"):
+        start_sitl(standin, tmp_path / "missing.parm")
+
+
+def test_dronepatrol_sim_sitl_runs_the_binary_until_ctrl_c(standin):
+    env = {**os.environ, "ARDUPILOT_SITL": str(standin), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "groundstation.cli", "sim", "--sitl", "--speedup", "10"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("ArduPilot SITL instance "), (line, proc.stderr.read())
+        url = line.rsplit(": ", 1)[1].strip()
+        hb, _ = _heartbeat_and_home(url)
+        assert hb.type == mavutil.mavlink.MAV_TYPE_QUADROTOR
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+@pytest.mark.slow
+def test_the_integration_flight_runs_through_the_fixtures_sitl_branch(standin, tmp_path):
+    """tests/sim/test_sim_flight.py (plain pymavlink) with ARDUPILOT_SITL set: the fixture
+    launches the binary instead of the built-in simulator."""
+    log = tmp_path / "argv.txt"
+    env = {**os.environ, "ARDUPILOT_SITL": str(standin), "SITL_STANDIN_LOG": str(log)}
+    env.pop("ARDUPILOT_DEFAULTS", None)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/sim/test_sim_flight.py::test_full_flight_guided_takeoff_auto_mission_rtl_land_disarm"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert "1 passed" in r.stdout
+    assert "--serial0 tcp:0" in log.read_text()
