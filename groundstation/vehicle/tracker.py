@@ -195,6 +195,12 @@ class VehicleTracker:
 
     def _m_GLOBAL_POSITION_INT(self, msg, now, events) -> None:
         s = self._s
+        if msg.lat == 0 and msg.lon == 0:
+            # No position yet: ArduPilot sends GLOBAL_POSITION_INT with lat = lon = 0 until the
+            # EKF has an origin (AP_AHRS::get_location fails before the first GPS fix). Such a
+            # message is no pose: the map would otherwise draw the trail from 0 N 0 E.
+            s["vel"] = Velocity(msg.vx / 100.0, msg.vy / 100.0, msg.vz / 100.0)
+            return
         s["lat"], s["lon"] = msg.lat / 1e7, msg.lon / 1e7
         s["rel_alt"], s["amsl"] = msg.relative_alt / 1000.0, msg.alt / 1000.0
         s["vel"] = Velocity(msg.vx / 100.0, msg.vy / 100.0, msg.vz / 100.0)

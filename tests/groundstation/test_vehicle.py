@@ -61,6 +61,30 @@ def test_telemetry_is_requested_and_fills_the_state(vehicle_endpoint):
         vehicle.close()
 
 
+def test_no_pose_before_the_first_fix_when_position_is_0_0(sim_factory):
+    """Before its first GPS fix ArduCopter (and the simulator) sends GLOBAL_POSITION_INT with
+    lat = lon = 0: that is no position, and neither the pose nor its history may hold it."""
+    from sim.settings import SimSettings
+
+    sim = sim_factory(settings=SimSettings(ready_delay_s=40.0), speedup=2.0)  # fix after ~5 s
+    with Link.connect(sim.url, timeout_s=30) as link:
+        zeros = []
+        link.subscribe(
+            "GLOBAL_POSITION_INT",
+            lambda m: zeros.append(m) if m.lat == 0 and m.lon == 0 else None,
+        )
+        vehicle = Vehicle(link)
+        deadline = time.monotonic() + 10
+        while not zeros and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert zeros, "the simulator sent no GLOBAL_POSITION_INT without a position"
+        assert vehicle.pose is None and vehicle.state().pose is None
+        s = vehicle.wait_until(lambda s: s.pose is not None, timeout_s=60, what="a position")
+        assert distance_m(s.pose.lat_deg, s.pose.lon_deg, 41.79, 123.43) < 50
+        assert vehicle.pose_at(zeros[0]._timestamp) is None  # nothing before the first fix
+        vehicle.close()
+
+
 def test_arming_in_auto_is_refused_with_the_vehicle_reason(vehicle_endpoint):
     """ArduCopter cannot arm in AUTO: the error carries its 'Arm: ...' STATUSTEXT."""
     link, vehicle = ready_vehicle(vehicle_endpoint)
