@@ -286,7 +286,9 @@ class _Context:
             log.warning("%s", msg)
 
 
-def plan_patrol(area: Area, camera, survey, sorties, fence, rally, home) -> PatrolPlan:
+def plan_patrol(
+    area: Area, camera, survey, sorties, fence, rally, home, *, home_source: str = ""
+) -> PatrolPlan:
     """Plan a survey patrol over ``area``.
 
     Args:
@@ -300,6 +302,7 @@ def plan_patrol(area: Area, camera, survey, sorties, fence, rally, home) -> Patr
         fence: ``FenceSettings``-like: ``enabled``, ``margin_m``.
         rally: ``RallySettings``-like: ``points`` (lat_deg, lon_deg, alt_m above home).
         home: Home with ``lat_deg``, ``lon_deg``, ``alt_m`` (AMSL).
+        home_source: Where ``home`` came from, for messages (``"sim.home"``...).
 
     Returns:
         The :class:`PatrolPlan`.
@@ -309,7 +312,7 @@ def plan_patrol(area: Area, camera, survey, sorties, fence, rally, home) -> Patr
             a battery too small to reach the area and come back.
     """
     t0 = time.perf_counter()
-    ctx = _context(area, camera, survey, sorties, fence, home)
+    ctx = _context(area, camera, survey, sorties, fence, home, home_source)
     if survey.angle_deg == "auto":
         angle, built = _auto_angle(ctx)
     else:
@@ -339,7 +342,10 @@ def plan_from_config(cfg, area_path=None) -> PatrolPlan:
 
     area = area_from_config(cfg, area_path)
     home = resolve_home(cfg, area)
-    return plan_patrol(area, cfg.camera, cfg.survey, cfg.sorties, cfg.fence, cfg.rally, home)
+    return plan_patrol(
+        area, cfg.camera, cfg.survey, cfg.sorties, cfg.fence, cfg.rally, home,
+        home_source=home_source(cfg, area),
+    )  # fmt: skip
 
 
 def resolve_home(cfg, area: Area) -> GeoPoint:
@@ -360,7 +366,19 @@ def resolve_home(cfg, area: Area) -> GeoPoint:
     return GeoPoint(lat_deg=lat, lon_deg=lon, alt_m=0.0)
 
 
-def _context(area: Area, camera, survey, sorties, fence, home) -> _Context:
+def home_source(cfg, area: Area) -> str:
+    """Where :func:`resolve_home` takes home from, in words for messages."""
+    if cfg.area.home is not None:
+        return "area.home (--home)"
+    if area.home_hint is not None:
+        return f"the home point in {area.source}"
+    connection = getattr(cfg, "connection", None)
+    if getattr(cfg, "sim", None) is not None and getattr(connection, "url", None) == "sim":
+        return "the embedded simulator's home, sim.home; set area.home (--home) to choose"
+    return "the district's first vertex; set area.home (--home) to choose"
+
+
+def _context(area: Area, camera, survey, sorties, fence, home, home_source="") -> _Context:
     warnings: list[str] = []
     fp = footprint(camera, survey.alt_m)
     spacing = transect_spacing(fp, survey.side_overlap, survey.spacing_m)
@@ -382,8 +400,9 @@ def _context(area: Area, camera, survey, sorties, fence, home) -> _Context:
     for h, poly in zip(area.holes, area.holes_local, strict=False):
         if poly.contains(hp):
             raise PlanningError(
-                f"home ({home.lat_deg:.6f}, {home.lon_deg:.6f}) is inside the no-fly zone "
-                f"'{h.name}' ({h.where}): take off elsewhere"
+                f"home ({home.lat_deg:.6f}, {home.lon_deg:.6f}"
+                + (f", from {home_source}" if home_source else "")
+                + f") is inside the no-fly zone '{h.name}' ({h.where}): take off elsewhere"
             )
     target = area.free_local
     if target.is_empty or target.area < 1.0:

@@ -281,8 +281,9 @@ def read_qgc_geofence(data: dict, source: str) -> RawArea:
     """Area from a QGroundControl ``.plan`` (or old ``.fence``) geoFence.
 
     Inclusion polygons and circles form the area; exclusion polygons and circles are holes;
-    ``breachReturn`` is the fence return point. Version 1 (one inclusion ``polygon``) and version
-    2 (``polygons``/``circles``) are read. Coordinates are ``[lat, lon]``.
+    ``breachReturn`` is the fence return point; the mission's ``plannedHomePosition``
+    (``[lat, lon, alt AMSL]``) is the file's home point. Version 1 (one inclusion ``polygon``)
+    and version 2 (``polygons``/``circles``) are read. Coordinates are ``[lat, lon]``.
 
     Raises:
         AreaError: No inclusion polygon/circle, or an invalid ring.
@@ -324,6 +325,14 @@ def read_qgc_geofence(data: dict, source: str) -> RawArea:
         if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not radius > 0:
             raise AreaError(f"{cw}: radius must be a positive number of metres, got {radius!r}")
         _add_circle(raw, lat, lon, float(radius), incl, cw, f"exclusion circle {i}")
+    mission = data.get("mission") if isinstance(data, dict) else None
+    planned = mission.get("plannedHomePosition") if isinstance(mission, dict) else None
+    if isinstance(planned, list) and len(planned) >= 2:
+        hw = f"{source}: mission.plannedHomePosition"
+        lon, lat = parse_vertex(planned, hw, order="latlon")
+        _check(lat, lon, hw)
+        alt = planned[2] if len(planned) > 2 and isinstance(planned[2], (int, float)) else 0.0
+        raw.home = (lat, lon, float(alt))
     ret = fence.get("breachReturn")
     if isinstance(ret, list) and len(ret) >= 2:
         lon, lat = parse_vertex(ret, f"{where0} breachReturn", order="latlon")

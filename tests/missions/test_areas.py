@@ -179,6 +179,39 @@ def test_plan_geofence_inclusion_exclusion_circle(tmp_path):
     assert circle.circle == (41.793, 123.428, 40.0)
     assert area.return_point == (41.786, 123.425, 30.0)
     assert area.coord_order == "[lat, lon]"
+    assert area.home_hint == (41.79, 123.43, 50.0)  # the mission's plannedHomePosition
+
+
+def test_plan_home_is_used_and_a_home_in_a_hole_says_where_it_came_from(tmp_path):
+    from groundstation.config import load_config
+    from missions.errors import PlanningError
+    from missions.planner import plan_from_config
+
+    def plan_file(home):
+        mission = {"items": [], "version": 2, "firmwareType": 3}
+        if home is not None:
+            mission["plannedHomePosition"] = home
+        return {
+            "fileType": "Plan", "version": 1, "mission": mission,
+            "geoFence": {"version": 2, "polygons": [
+                {"inclusion": True, "version": 1, "polygon": [[p[1], p[0]] for p in SQ[:-1]]},
+                {"inclusion": False, "version": 1, "polygon": [[p[1], p[0]] for p in HOLE[:-1]]},
+            ]},
+        }  # fmt: skip
+
+    with_home = write(tmp_path, "home.plan", plan_file([41.7865, 123.4215, 40]))
+    cfg = load_config(None, {"area.district": str(with_home), "connection.url": "sim"})
+    plan = plan_from_config(cfg)
+    assert (plan.home.lat_deg, plan.home.lon_deg, plan.home.alt_m) == (41.7865, 123.4215, 40.0)
+    # without plannedHomePosition the embedded simulator's home is taken: put it in the hole
+    no_home = write(tmp_path, "nohome.plan", plan_file(None))
+    cfg = load_config(
+        None,
+        {"area.district": str(no_home), "connection.url": "sim",
+         "sim.home.lat_deg": 41.790, "sim.home.lon_deg": 123.425},
+    )  # fmt: skip
+    with pytest.raises(PlanningError, match=r"from the embedded simulator's home, sim.home"):
+        plan_from_config(cfg)
 
 
 def test_fence_waypoints_list_is_an_area(tmp_path):
