@@ -105,7 +105,7 @@ def draw_hud(
         f"{when} UTC  frame {result.frame_index}",
         f"alt {alt}  GSD {gsd}{'  tiled' if result.tiled else ''}",
         f"persons {len(result.persons)}  gatherings {len(result.gatherings)}"
-        f"  alerts {len(result.alerts)}",
+        f"  new alerts {len(result.alerts)}",
     ]
     font = cv2.FONT_HERSHEY_SIMPLEX
     sizes = [cv2.getTextSize(t, font, text_scale, thickness)[0] for t in lines]

@@ -147,7 +147,7 @@ class PatrolSummary:
             f"  flight time       {_duration(self.flight_time_s)} armed, vehicle clock",
             f"  patrol took       {_duration(self.wall_time_s)} wall-clock, start to end{sim}",
             f"  alerts            {alerts}",
-            f"  reminders spoken  {self.broadcasts} ({self.broadcasts_played} reached the loudspeaker)",
+            f"  reminders         {self.broadcasts} made, {self.broadcasts_played} played on the loudspeaker",
             f"  holds             {self.holds}",
             f"  frames analysed   {self.frames}",
         ]
@@ -569,6 +569,8 @@ class Patrol:
             self.console.line(
                 f"warning: no loudspeaker output ({exc}); reminders are kept in the recording"
             )
+            # said once here; each reminder's "not played" stays in broadcasts.jsonl
+            player.log_failures = False
         # The gathering reminder is synthesised now (cached across runs), so that it plays at
         # once; other reminders are synthesised when first needed rather than all in the
         # background during the flight, where they would take CPU time from detection.

@@ -163,3 +163,19 @@ def test_any_output_into_a_closed_pipe_ends_quietly(tmp_path, unbuffered):
         r = _into_closed_pipe(*args, unbuffered=unbuffered)
         # argparse ignores a failed write of the help itself; status 0 or 1, never a traceback
         assert r.stderr == "" and r.returncode in (0, 1), (args, r.returncode, r.stderr)
+
+
+def test_library_warnings_read_like_the_clis_own(tmp_path):
+    """A reader's logged warning (trailing comma in JSON) is ``warning: ...``, not a logging
+    record with level and logger name (those appear with -v)."""
+    area = tmp_path / "tc.geojson"
+    area.write_bytes(
+        b'{"type": "Polygon", "coordinates": [[[123.43, 41.79], [123.432, 41.79],\r\n'
+        b"[123.432, 41.792], [123.43, 41.792], [123.43, 41.79],]]}\r\n"
+    )
+    r = run_cli("plan", str(area), "--out", str(tmp_path / "plan"))
+    assert r.returncode == 0, r.stderr
+    assert f"warning: {area}: trailing comma(s) in JSON ignored" in r.stderr.splitlines()
+    assert "WARNING" not in r.stderr
+    r = run_cli("plan", str(area), "--out", str(tmp_path / "plan2"), "-v")
+    assert "WARNING missions.textio:" in r.stderr

@@ -204,6 +204,24 @@ def _stdout_reader_gone() -> bool:
     return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
+class _LogFormatter(logging.Formatter):
+    """Log lines as the CLI's own: ``warning: ...`` / ``error: ...``; with ``-v`` or ``--debug``
+    every line also names its level and logger (``INFO groundstation.link: ...``)."""
+
+    def __init__(self, detailed: bool) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+        self.detailed = detailed
+
+    def format(self, record: logging.LogRecord) -> str:
+        """One line for ``record``."""
+        if self.detailed:
+            return super().format(record)
+        text = f"{record.levelname.lower()}: {record.getMessage()}"
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
 def _run_command(argv: Sequence[str] | None) -> int:
     """Parse ``argv``, set up logging and run the subcommand (see :func:`main`)."""
     parser = build_parser()
@@ -213,7 +231,9 @@ def _run_command(argv: Sequence[str] | None) -> int:
     level = (
         logging.DEBUG if debug or verbosity >= 2 else logging.INFO if verbosity else logging.WARNING
     )
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LogFormatter(detailed=level < logging.WARNING))
+    logging.basicConfig(level=level, handlers=[handler])
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

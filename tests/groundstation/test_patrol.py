@@ -184,6 +184,7 @@ def test_summary_format_and_dict():
     assert "1,234 m" in text and "5 min 12 s armed, vehicle clock" in text
     assert "31 s wall-clock, start to end (simulator at speed-up 10)" in text
     assert "battery_low 1, gathering 1" in text and "recordings/x" in text
+    assert "2 made, 2 played on the loudspeaker" in text
     assert json.loads(json.dumps(s.to_dict()))["alerts_by_kind"] == {
         "gathering": 1,
         "battery_low": 1,
