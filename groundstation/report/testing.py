@@ -854,7 +854,8 @@ def check_report_page(browser, html_path: Path, alert_ids: list[str]) -> dict:
     Returns:
         Observations for the caller to assert: ``broken_images`` (alt texts of images that did
         not load), ``track_map_images`` / ``timeline_images`` (``<img>`` count in each figure),
-        ``alert_rows`` (id -> table rows) and ``problems`` (see :func:`watch`).
+        ``alert_rows`` (id -> table rows), ``overflow_px`` (how far the page is wider than a
+        1200 px window: it must not scroll sideways) and ``problems`` (see :func:`watch`).
     """
     page = browser.new_page(viewport={"width": 1200, "height": 900})
     problems = watch(page)
@@ -869,6 +870,9 @@ def check_report_page(browser, html_path: Path, alert_ids: list[str]) -> dict:
         "alert_rows": {
             aid: page.locator(f"#alerts tr[data-alert-id='{aid}']").count() for aid in alert_ids
         },
+        "overflow_px": page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        ),
         "problems": list(problems),
     }
     page.close()

@@ -50,6 +50,7 @@ def test_report_page_in_chromium(browser, recording, tmp_path):
     ids = [a.id for a in report.input.alerts]
     seen = check_report_page(browser, out, ids)
     assert seen["broken_images"] == []
+    assert seen["overflow_px"] <= 0, f"the report scrolls sideways by {seen['overflow_px']} px"
     assert seen["track_map_images"] == 1 and seen["timeline_images"] == 1
     assert seen["alert_rows"] == {aid: 1 for aid in ids}
     assert seen["problems"] == []
