@@ -60,6 +60,11 @@ def test_overlay_during_a_patrol_then_ctrl_c(tmp_path, patrol_process, browser, 
         timeout=120_000,
     )
     assert page.text_content("#st-link") == "OK"
+    # the map still frames the district (units: Web Mercator pixels at zoom 20, 0.11 m here;
+    # the 1.9 ha block is about 2,300 wide): a stray point in the trail, such as a 0 N 0 E
+    # position sent before the GPS fix, would zoom it out to the whole world (10^8)
+    box = [float(v) for v in page.get_attribute("#map", "viewBox").split()]
+    assert box[2] < 20_000 and box[3] < 20_000, box
     # the gathering alert appears in the list and on the map, with its snapshot
     item = page.wait_for_selector("#alerts li[data-kind='gathering']", timeout=300_000)
     alert_id = item.get_attribute("data-id")
