@@ -131,13 +131,17 @@ def parse_override(text: str) -> tuple[str, Any]:
     """Parse one ``--set KEY=VALUE`` argument; the value is read as YAML (``40``, ``true``, ``[1,2]``).
 
     Raises:
-        ConfigError: No ``=`` in the text.
+        ConfigError: No ``=`` in the text, no key before it or no value after it.
     """
     if "=" not in text:
         raise ConfigError(f"--set {text!r}: expected KEY=VALUE, e.g. survey.alt_m=40")
     key, _, raw = text.partition("=")
+    if not key.strip():
+        raise ConfigError(f"--set {text}: no key before '=' (expected KEY=VALUE)")
+    if not raw.strip():
+        raise ConfigError(f"--set {text}: no value after '=' (expected KEY=VALUE)")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = yaml.safe_load(raw)
     except yaml.YAMLError:
         value = raw
     return key.strip(), value

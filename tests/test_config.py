@@ -122,6 +122,16 @@ def test_cli_set_errors_name_the_set_not_the_config_file(cli, repo_root):
     assert line.startswith("error: command-line option survey.alt_m=-5.0: survey.alt_m: "), line
 
 
+def test_cli_set_without_key_or_value_is_an_error_not_ignored(cli, repo_root):
+    demo = str(repo_root / "configs" / "demo.yaml")
+    for text, what in (("survey.alt_m=", "no value after '='"), ("=35", "no key before '='")):
+        r = cli("plan", "--config", demo, "--set", text)
+        assert r.returncode == 2, (text, r.stdout)
+        assert r.stderr.strip().splitlines() == [
+            f"error: --set {text}: {what} (expected KEY=VALUE)"
+        ]
+
+
 def test_override_errors_name_their_source_file_errors_their_line(tmp_path):
     f = tmp_path / "c.yaml"
     f.write_text("survey:\n  alt_m: 30\n  speed_m_s: 4\n", encoding="utf-8")
