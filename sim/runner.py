@@ -160,8 +160,10 @@ class _SimThread(threading.Thread):
                 ch.flush(now)
             if self.tcp.pending:
                 self.tcp.flush_pending()
-                if self.tcp.client is None:
-                    self._on_tcp_closed()
+            if self.tcp_channel.connected and self.tcp.client is None:
+                # the client went away and a send noticed it first (EPIPE, ECONNRESET): the
+                # port must accept the next client, as when a read notices it
+                self._on_tcp_closed()
 
     def _tick(self, now: float) -> None:
         with self.lock:

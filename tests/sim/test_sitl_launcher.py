@@ -14,10 +14,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from _simclient import Gcs
 from pymavlink import mavutil
 from testkit import REPO_ROOT
 
@@ -35,20 +35,12 @@ def standin(tmp_path) -> Path:
     return exe
 
 
-def _heartbeat_and_home(url: str, timeout_s: float = 30.0):
-    m = mavutil.mavlink_connection(url, source_system=255)
-    try:
-        hb = m.wait_heartbeat(timeout=timeout_s)
-        assert hb is not None, f"no HEARTBEAT from {url}"
-        m.mav.request_data_stream_send(m.target_system, m.target_component, 0, 4, 1)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            pos = m.recv_match(type="GLOBAL_POSITION_INT", blocking=True, timeout=1)
-            if pos is not None and pos.lat != 0:
-                return hb, (pos.lat / 1e7, pos.lon / 1e7)
-        raise AssertionError("no GLOBAL_POSITION_INT with a position")
-    finally:
-        m.close()
+def _heartbeat_and_home(url: str, speedup: float = 10.0):
+    """HEARTBEAT and first position, read with the plain-pymavlink test client."""
+    with Gcs(url, speedup) as gcs:
+        gcs.request_streams(4)
+        pos = gcs.recv("GLOBAL_POSITION_INT", sim_s=60, cond=lambda m: m.lat != 0)
+        return gcs.heartbeat, (pos.lat / 1e7, pos.lon / 1e7)
 
 
 def test_start_sitl_passes_sitls_command_line_and_serves_serial0(standin, tmp_path, monkeypatch):
