@@ -843,6 +843,20 @@ def assert_replay_page_ok(seen: dict) -> None:
     assert seen["problems"] == [], seen["problems"]
 
 
+def assert_report_page_ok(seen: dict, alert_ids: list[str]) -> None:
+    """Assert what :func:`check_report_page` observed: every image loaded, the page is no wider
+    than its window, one track map and one timeline figure, one row per alert, no page problem.
+
+    Raises:
+        AssertionError: Naming the observation that failed.
+    """
+    assert seen["broken_images"] == []
+    assert seen["overflow_px"] <= 0, f"the report scrolls sideways by {seen['overflow_px']} px"
+    assert seen["track_map_images"] == 1 and seen["timeline_images"] == 1
+    assert seen["alert_rows"] == {aid: 1 for aid in alert_ids}
+    assert seen["problems"] == []
+
+
 def check_report_page(browser, html_path: Path, alert_ids: list[str]) -> dict:
     """Open a report page in the browser and look at its figures, images and alert rows.
 
