@@ -9,6 +9,11 @@ around the same place (within ``eps_m`` of the alerted radius) is not alerted ag
 ``cooldown_s`` seconds, even with new track ids (the drone flew away and came back).
 
 For still photos (``stills=True``) every call is independent: a cluster alerts at once.
+
+With crowd density counting (:mod:`detection.density`) the pipeline clusters with a smaller
+``min_samples`` and passes each cluster's fused ``people_estimate``: a crowd the detector only
+partly resolves (three boxes over a packed crowd of seventy) is a gathering when its estimate
+reaches ``min_people``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class Gathering:
         last_seen_s: Frame time of the latest frame it was seen in.
         alerted: An alert was raised for it.
         confidence: Mean detection confidence of the members.
+        people_estimate: People in the cluster after density fusion (``count`` without it).
     """
 
     id: int
@@ -49,6 +55,7 @@ class Gathering:
     alerted: bool = False
     confidence: float = 1.0
     centroid_lat_lon: tuple[float, float] | None = None
+    people_estimate: float = 0.0
 
     @property
     def duration_s(self) -> float:
@@ -111,6 +118,8 @@ class GatheringDetector:
         xy: np.ndarray,
         track_ids: np.ndarray | None = None,
         confidence: np.ndarray | None = None,
+        min_samples: int | None = None,
+        estimate=None,
     ) -> tuple[list[Gathering], list[Gathering]]:
         """Process one frame.
 
@@ -119,6 +128,10 @@ class GatheringDetector:
             xy: (N, 2) ground positions in metres (NaN rows: not on the ground).
             track_ids: (N,) tracker ids, or None (stills).
             confidence: (N,) detection confidences, or None.
+            min_samples: DBSCAN ``min_samples`` (default ``min_people``).
+            estimate: ``f(members) -> people`` for a cluster's member indices (density
+                fusion); a cluster is a gathering when it reaches ``min_people``. Default: the
+                number of members.
 
         Returns:
             ``(current, to_alert)``: the clusters of this frame (as followed candidates) and the
@@ -132,10 +145,13 @@ class GatheringDetector:
             self._candidates = []
         # forget candidates not seen for a while (short gaps are tolerated: missed detections)
         self._candidates = [g for g in self._candidates if t_s - g.last_seen_s <= s.gap_s]
-        clusters = cluster_positions(xy, s.eps_m, s.min_people)
+        clusters = cluster_positions(xy, s.eps_m, min_samples or s.min_people)
         current: list[Gathering] = []
         used: set[int] = set()
         for members in clusters:
+            people = float(estimate(members)) if estimate is not None else float(len(members))
+            if people < s.min_people:
+                continue
             pts = xy[members]
             c = pts.mean(axis=0)
             radius = float(np.max(np.hypot(*(pts - c).T)))
@@ -153,6 +169,7 @@ class GatheringDetector:
                     first_seen_s=t_s,
                     last_seen_s=t_s,
                     confidence=mean_conf,
+                    people_estimate=people,
                 )
                 self._next_id += 1
                 self._candidates.append(cand)
@@ -164,6 +181,7 @@ class GatheringDetector:
                 cand.radius_m = radius
                 cand.last_seen_s = t_s
                 cand.confidence = mean_conf
+                cand.people_estimate = people
             used.add(cand.id)
             current.append(cand)
         self._recent = [r for r in self._recent if t_s - r.t_s < s.cooldown_s]

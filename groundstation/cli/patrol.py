@@ -93,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
         "overlay.enabled": False if args.no_overlay else None,
     }
     cfg = config_from_args(args, overrides)
+    from groundstation.cli.plan import envelope_hook
+
+    envelope_hook(cfg)
     patrol = Patrol(cfg, record_dir=args.record_dir, name=args.name)
     summary = patrol.run()
     print(summary.format(), flush=True)
