@@ -173,11 +173,10 @@ class DensityCounter:
         self.runtime = runtime
         self._compiled = None
         self._torch = None
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         if runtime == "openvino":
             try:
-                self._compiled = self._openvino(
-                    Path(cache_dir) if cache_dir else default_cache_dir()
-                )
+                self._compiled = self._openvino(self.cache_dir)
             except ImportError:
                 self.runtime = "torch"
         if self._compiled is None:
@@ -219,7 +218,7 @@ class DensityCounter:
         return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
     def density(self, image_bgr: np.ndarray) -> np.ndarray:
-        """Density map of a BGR image: (ceil(H/8), ceil(W/8)) float32, people per cell.
+        """Density map of a BGR image: (H // 8, W // 8) float32, people per cell.
 
         Raises:
             ValueError: The image is smaller than 8x8 pixels.

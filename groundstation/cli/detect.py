@@ -127,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
     if args.alt <= 0:
         raise InputError(f"--alt {args.alt}: the camera height above ground must be positive")
 
+    if args.json:  # stdout carries JSON only: Ultralytics logs its model loading there
+        import os
+
+        os.environ.setdefault("YOLO_VERBOSE", "False")
     source = open_source(args.source)
     say = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if args.json else print
     out_file = None
