@@ -257,6 +257,7 @@ class DensityRequest:
         scale: Resize factor applied to the crop before CSRNet.
         boxes_in_crop: Detected people inside the crop.
         max_people: Physical cap for the crop (ground area x maximum crowd density), or None.
+        keep_map: Return the density map too (the whole-frame pass).
     """
 
     key: int
@@ -264,6 +265,7 @@ class DensityRequest:
     scale: float
     boxes_in_crop: int
     max_people: float | None = None
+    keep_map: bool = False
 
 
 @dataclass
@@ -278,6 +280,8 @@ class DensityResult:
         frame_index: The frame the crop came from.
         t_s: The frame's time.
         elapsed_s: CSRNet wall time.
+        density_map: The density map (requests with ``keep_map``), else None.
+        scale: Resize factor the crop was counted at.
     """
 
     key: int
@@ -288,6 +292,8 @@ class DensityResult:
     t_s: float
     elapsed_s: float
     crop_xyxy: tuple[int, int, int, int] = (0, 0, 0, 0)
+    density_map: np.ndarray | None = None
+    scale: float = 1.0
 
 
 def crowd_crop(
@@ -328,20 +334,22 @@ def crowd_crop(
 
 def count_crop(
     counter: DensityCounter, image: np.ndarray, req: DensityRequest
-) -> tuple[float, float]:
-    """CSRNet count of one request's crop: ``(capped count, raw count)``."""
+) -> tuple[float, float, np.ndarray | None]:
+    """CSRNet count of one request's crop: ``(capped count, raw count, density map or None)``."""
     import cv2
 
     x1, y1, x2, y2 = req.crop_xyxy
     crop = image[y1:y2, x1:x2]
     if crop.size == 0:
-        return 0.0, 0.0
+        return 0.0, 0.0, None
     cw = max(8, round(crop.shape[1] * req.scale))
     ch = max(8, round(crop.shape[0] * req.scale))
     interp = cv2.INTER_AREA if req.scale < 1 else cv2.INTER_LINEAR
-    raw = counter.count(cv2.resize(crop, (cw, ch), interpolation=interp))
+    resized = cv2.resize(crop, (cw, ch), interpolation=interp)
+    dmap = counter.density(resized) if req.keep_map else None
+    raw = float(dmap.sum()) if dmap is not None else counter.count(resized)
     capped = min(raw, req.max_people) if req.max_people is not None else raw
-    return capped, raw
+    return capped, raw, dmap
 
 
 @dataclass
@@ -451,7 +459,7 @@ class DensityWorker:
                         if self._stop.is_set():
                             break
                         t0 = time.perf_counter()
-                        capped, raw = count_crop(counter, job.image, req)
+                        capped, raw, dmap = count_crop(counter, job.image, req)
                         job.results.append(
                             DensityResult(
                                 key=req.key,
@@ -462,6 +470,8 @@ class DensityWorker:
                                 t_s=job.t_s,
                                 elapsed_s=time.perf_counter() - t0,
                                 crop_xyxy=req.crop_xyxy,
+                                density_map=dmap,
+                                scale=req.scale,
                             )
                         )
                     with self._lock:

@@ -349,7 +349,9 @@ class DetectionPipeline:
             tile_below_px=settings.tile_below_px,
         )
         self.profile = self.detector.profile
-        self.crowds = CrowdCounter(settings, stills=stills, on_error=self._density_failed)
+        self.crowds = CrowdCounter(
+            settings, stills=stills, on_error=self._density_failed, origin=self._camera_xy
+        )
         self.face_detector: FaceMaskDetector | None = None
         if settings.mask.enabled:
             self.face_detector = face_detector or load_face_mask_detector(
@@ -397,6 +399,12 @@ class DetectionPipeline:
         if env is None or not self.profile.tiling:
             return False
         return env.person_px_full < self.profile.tile_below_px
+
+    def _camera_xy(self, pose: Pose) -> tuple[float, float]:
+        """The camera's ground position in the pipeline's local frame, metres."""
+        if self.local_frame is None:
+            return 0.0, 0.0
+        return self.local_frame.to_local(pose.lat_deg, pose.lon_deg)
 
     def _density_failed(self, exc: Exception) -> None:
         log.warning("crowd density counting is off: %s", exc)

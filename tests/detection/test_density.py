@@ -167,3 +167,54 @@ def test_missing_weights_say_how_to_install_them(tmp_path, monkeypatch):
 
     with pytest.raises(ModelNotFoundError, match="not CSRNet weights"):
         load_csrnet(bad)
+
+
+def _frame_pose(name):
+    from pathlib import Path
+
+    import yaml
+
+    from missions.geo import Pose
+
+    manifest = Path(__file__).resolve().parents[2] / "benchmarks" / "field_frames.yaml"
+    frames = yaml.safe_load(manifest.read_text(encoding="utf-8"))["frames"]
+    [f] = [f for f in frames if f["file"].endswith(name)]
+    p = f["pose"]
+    pose = Pose(0, 41.79, 123.43, float(p["alt_m"]), gimbal_pitch_deg=float(p["pitch_deg"]))
+    return f, pose, float(p.get("hfov_deg", 70.0))
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("name", "packed"),
+    [("crowd/sht_partA_IMG_1.jpg", True), ("aerial/sdd_coupa_video0.jpg", False)],
+)
+def test_the_whole_frame_pass_counts_packed_crowds_and_not_ground_texture(counter, name, packed):
+    """No person boxes at all (the detector sees none of these heads): the whole-frame pass finds
+    the ShanghaiTech crowd (1546 exact) and adds nothing on the sparse Coupa plaza, whose paving
+    and palms CSRNet alone counts as about 20 people."""
+    from detection.geometry import CameraIntrinsics
+
+    f, pose, hfov = _frame_pose(name.split("/")[1])
+    img = cv2.imread(str(shared_path("data", "real", *name.split("/"))))
+    h, w = img.shape[:2]
+    settings = load_config(None, {}).detection
+    crowds = CrowdCounter(settings, stills=True, counter_factory=lambda: counter)
+    try:
+        est = crowds.estimate(
+            img,
+            np.zeros((0, 4)),
+            np.zeros((0, 2)),
+            0,
+            0.0,
+            CameraIntrinsics.from_hfov(hfov, w, h),
+            pose,
+        )
+    finally:
+        crowds.close()
+    print(f"\n{name}: estimate {est.people_estimate:.0f} of {f['people']}")
+    if packed:
+        assert abs(est.people_estimate - f["people"]) / f["people"] < 0.4
+        assert est.crowds and all(c.boxes_in_crop == 0 for c in est.crowds)
+    else:
+        assert est.people_estimate == 0 and not est.crowds
