@@ -150,20 +150,12 @@ def main() -> int:
             )
             det = pipe.detector
             t0 = time.perf_counter()
-            bare = det.model.predict(
-                image,
-                imgsz=det.imgsz,
-                conf=det.conf,
-                iou=det.iou,
-                classes=det.classes,
-                agnostic_nms=len(det.classes) > 1,
-                verbose=False,
-            )[0]
+            bare = det.detect(image)  # one full-frame pass: the bare model
             bare_ms = (time.perf_counter() - t0) * 1000
             r = pipe.process(image, time.time(), pose, 0)
             truth = float(f["people"])
             est = r.people_estimate
-            n_bare = len(bare.boxes)
+            n_bare = len(bare)
             gathered = any(a.kind.value == "gathering" for a in r.alerts)
             row = {
                 "frame": Path(f["file"]).name,
