@@ -79,12 +79,12 @@ def main() -> int:
         return 1
     pipe = DetectionPipeline(cfg.detection, cfg.camera, fps=fps)
     model = pipe.detector.model
-    cls = pipe.detector.class_id
+    det = pipe.detector
     d = cfg.detection
 
     def bare(image):
         return model.predict(
-            image, imgsz=d.imgsz, conf=d.conf, iou=d.iou, classes=[cls], verbose=False
+            image, imgsz=d.imgsz, conf=det.conf, iou=d.iou, classes=det.classes, verbose=False
         )
 
     stages: dict[str, list[float]] = {}
