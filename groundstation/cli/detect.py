@@ -18,6 +18,7 @@ examples:
   dronepatrol detect photos/ --alt 16 --pitch -45 --hfov 70 --lat 41.79 --lon 123.43 --alerts a.jsonl --snapshots snaps/
   dronepatrol detect rtsp://192.0.2.10:8554/cam --alt 40 --max-seconds 60 --alerts live.jsonl
   dronepatrol detect 0 --tiling off          # first local camera
+  dronepatrol detect photos/ --alt 40 --pitch -90 --json > results.jsonl   # one JSON object per photo
 
   # one photo alone raises gathering alerts, given the pose it was taken from (run in the checkout):
   dronepatrol detect ../shared/data/real/aerial/visdrone_vid_dusk_square_dance.jpg --alt 16 --pitch -45 --hfov 70
@@ -29,7 +30,10 @@ only). A camera index or stream that cannot be opened, or gives no first frame, 
 once; a live stream that drops later is reopened by itself.
 
 A folder of photos is judged photo by photo (no tracking, no persistence), all with the one pose
-given. A photo raises a gathering alert on its own when people stand close together ON THE
+given. Each frame's people are also estimated where the detector saturates (CSRNet crowd
+density, detection.density). A frame whose people are smaller than the model finds (its envelope,
+docs/detection.md) is reported as outside the envelope, not as "0 people". A photo raises a
+gathering alert on its own when people stand close together ON THE
 GROUND (detection.gathering: at least 5, each within 2 m of the next), and ground positions come
 from the pose: it must be the pose the photo was taken from. The square-dance frame above was taken by a drone about 16 m up looking
 45 deg down; the ballroom crowd photo from about 4 m up looking 20 deg down. A drone pose
