@@ -93,10 +93,10 @@ def run(args: argparse.Namespace) -> int:
         "overlay.enabled": False if args.no_overlay else None,
     }
     cfg = config_from_args(args, overrides)
+    patrol = Patrol(cfg, record_dir=args.record_dir, name=args.name)
     from groundstation.cli.plan import envelope_hook
 
     envelope_hook(cfg)
-    patrol = Patrol(cfg, record_dir=args.record_dir, name=args.name)
     summary = patrol.run()
     print(summary.format(), flush=True)
     return 130 if summary.end_reason == "interrupted" else 0

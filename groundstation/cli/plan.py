@@ -167,7 +167,6 @@ def run(args: argparse.Namespace) -> int:
         alt = round(alt_for_person_px(cfg.camera, args.person_px, cfg.detection.imgsz), 1)
         cfg = config_from_args(args, {**overrides, "survey.alt_m": alt})
         print(f"altitude {alt:g} m: people {args.person_px:g} px at model input", file=sys.stderr)
-    envelope_hook(cfg)
     if cfg.area.district is None:
         raise ConfigError(
             "no area given: pass AREA (a district file) or set area.district in the config"
@@ -180,9 +179,11 @@ def run(args: argparse.Namespace) -> int:
 
         with Console(stderr=True).status("planning…"):
             plan = plan_from_config(cfg)
+            envelope_hook(cfg)  # a refusal writes nothing
             files = write_plan_outputs(plan, args.out, preview=not args.no_preview)
     else:
         plan = plan_from_config(cfg)
+        envelope_hook(cfg)
         files = write_plan_outputs(plan, args.out, preview=not args.no_preview)
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
