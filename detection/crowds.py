@@ -359,7 +359,15 @@ class CrowdCounter:
             if pose is not None and self._origin is not None:
                 ox, oy = self._origin(pose)
                 cx, cy = cx + ox, cy + oy
-            crowd = Crowd(np.zeros(0, int), crop, boxes, (float(cx), float(cy)), 0.0, people)
+            radius = float(np.max(np.hypot(g[:, 0] - g[:, 0].mean(), g[:, 1] - g[:, 1].mean())))
+            crowd = Crowd(
+                np.zeros(0, int),
+                crop,
+                boxes,
+                (float(cx), float(cy)),
+                radius if len(g) else 0.0,
+                people,
+            )
             crowd.people_estimate = people if people >= d.saturation_ratio * boxes else float(boxes)
             regions.append(crowd)
         return regions

@@ -42,6 +42,8 @@ class Gathering:
         alerted: An alert was raised for it.
         confidence: Mean detection confidence of the members.
         people_estimate: People in the cluster after density fusion (``count`` without it).
+        crop_xyxy: For a packed crowd found by density alone (no member boxes): its pixel
+            region; else None.
     """
 
     id: int
@@ -56,6 +58,7 @@ class Gathering:
     confidence: float = 1.0
     centroid_lat_lon: tuple[float, float] | None = None
     people_estimate: float = 0.0
+    crop_xyxy: tuple[int, int, int, int] | None = None
 
     @property
     def duration_s(self) -> float:
@@ -120,6 +123,7 @@ class GatheringDetector:
         confidence: np.ndarray | None = None,
         min_samples: int | None = None,
         estimate=None,
+        packed: list | None = None,
     ) -> tuple[list[Gathering], list[Gathering]]:
         """Process one frame.
 
@@ -132,6 +136,9 @@ class GatheringDetector:
             estimate: ``f(members) -> people`` for a cluster's member indices (density
                 fusion); a cluster is a gathering when it reaches ``min_people``. Default: the
                 number of members.
+            packed: Packed crowds found by density alone (:class:`detection.crowds.Crowd` with
+                no members: ground centroid, radius, people estimate, pixel region); each one
+                farther than ``eps_m`` from every box cluster is a cluster of its own.
 
         Returns:
             ``(current, to_alert)``: the clusters of this frame (as followed candidates) and the
@@ -182,6 +189,40 @@ class GatheringDetector:
                 cand.last_seen_s = t_s
                 cand.confidence = mean_conf
                 cand.people_estimate = people
+            used.add(cand.id)
+            current.append(cand)
+        for crowd in packed or []:
+            c = np.asarray(crowd.centroid_xy, float)
+            if np.isnan(c).any() or crowd.people_estimate < s.min_people:
+                continue
+            near = [
+                g
+                for g in current
+                if math.hypot(c[0] - g.centroid_xy[0], c[1] - g.centroid_xy[1])
+                <= g.radius_m + crowd.radius_m + s.eps_m
+            ]
+            if near:
+                continue
+            cand = self._match([], c, crowd.radius_m, used)
+            if cand is None:
+                cand = Gathering(
+                    id=self._next_id,
+                    member_index=np.zeros(0, int),
+                    track_ids=[],
+                    count=0,
+                    centroid_xy=(float(c[0]), float(c[1])),
+                    radius_m=crowd.radius_m,
+                    first_seen_s=t_s,
+                    last_seen_s=t_s,
+                )
+                self._next_id += 1
+                self._candidates.append(cand)
+            cand.member_index, cand.track_ids, cand.count = np.zeros(0, int), [], 0
+            cand.centroid_xy = (float(c[0]), float(c[1]))
+            cand.radius_m = crowd.radius_m
+            cand.last_seen_s = t_s
+            cand.people_estimate = float(crowd.people_estimate)
+            cand.crop_xyxy = tuple(int(v) for v in crowd.crop_xyxy)
             used.add(cand.id)
             current.append(cand)
         self._recent = [r for r in self._recent if t_s - r.t_s < s.cooldown_s]

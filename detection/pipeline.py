@@ -523,6 +523,7 @@ class DetectionPipeline:
             conf,
             min_samples=self.settings.density.min_boxes if self.crowds.enabled else None,
             estimate=(lambda m: crowd_estimate_for(crowd, xy, m)) if crowd else None,
+            packed=[c for c in crowd.crowds if len(c.members) == 0] if crowd else None,
         )
         for g in current:
             if self.local_frame is not None:
@@ -632,8 +633,11 @@ class DetectionPipeline:
                 f"for {g.duration_s:.0f} s"
             ),
         )
-        boxes = xyxy[g.member_index]
-        region = np.array([*boxes[:, :2].min(axis=0), *boxes[:, 2:].max(axis=0)])
+        if len(g.member_index):
+            boxes = xyxy[g.member_index]
+            region = np.array([*boxes[:, :2].min(axis=0), *boxes[:, 2:].max(axis=0)])
+        else:  # a packed crowd found by density alone
+            region = np.array(g.crop_xyxy or (0, 0, image.shape[1], image.shape[0]), float)
         alert.snapshot = self._snapshot(image, region, alert)
         return alert
 
