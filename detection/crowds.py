@@ -100,6 +100,26 @@ def _inside(xyxy: np.ndarray, crop) -> int:
     return int(np.count_nonzero((cx >= x1) & (cx < x2) & (cy >= y1) & (cy < y2)))
 
 
+def _moved(a, b, metres: float = 2.0, degrees: float = 5.0) -> bool:
+    """The camera moved or turned between two poses (more than ``metres`` / ``degrees``)."""
+    from missions.geo import distance_m
+
+    if distance_m(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg) > metres:
+        return True
+    turned = abs((a.camera_yaw_deg - b.camera_yaw_deg + 180) % 360 - 180)
+    return turned > degrees or abs(a.gimbal_pitch_deg - b.gimbal_pitch_deg) > degrees
+
+
+def _holding(a, b, speed_m_s: float = 0.5) -> bool:
+    """The camera holds still between two consecutive poses (slower than ``speed_m_s``, no turn)."""
+    from missions.geo import distance_m
+
+    dt = abs(b.t_s - a.t_s)
+    if dt <= 0 or _moved(a, b, degrees=2.0):
+        return dt <= 0 and not _moved(a, b, metres=0.05, degrees=0.5)
+    return distance_m(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg) / dt < speed_m_s
+
+
 def _overlaps(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
@@ -162,6 +182,7 @@ class CrowdCounter:
         self._last_submit = -1e18
         self._frame_keys: set[int] = set()
         self._frame_pose: dict = {}
+        self._last_pose = None
         self._origin = origin
 
     @property
@@ -280,6 +301,9 @@ class CrowdCounter:
         d = self.settings.density
         if not d.frame_pass or intr is None or pose is None or pose.alt_m <= 0:
             return None
+        last, self._last_pose = self._last_pose, pose
+        if not self.stills and (last is None or not _holding(last, pose)):
+            return None  # video: only while the camera holds still (its counts apply then)
         gsd = gsd_cm_px(intr, pose, **(ground_kw or {}))
         if gsd is None:
             return None
@@ -302,13 +326,7 @@ class CrowdCounter:
         then = self._frame_pose.get(best.key)
         if then is None:
             return None
-        from missions.geo import distance_m
-
-        moved = distance_m(then.lat_deg, then.lon_deg, pose.lat_deg, pose.lon_deg)
-        turned = abs((then.camera_yaw_deg - pose.camera_yaw_deg + 180) % 360 - 180)
-        if moved > 2.0 or turned > 5.0 or abs(then.gimbal_pitch_deg - pose.gimbal_pitch_deg) > 5:
-            return None
-        return best
+        return None if _moved(then, pose) else best
 
     def _regions(self, r: DensityResult, xyxy, intr, pose, ground_kw) -> list[Crowd]:
         """Packed crowds of a whole-frame density map: ground where people per m^2 (averaged

@@ -218,3 +218,29 @@ def test_the_whole_frame_pass_counts_packed_crowds_and_not_ground_texture(counte
         assert est.crowds and all(c.boxes_in_crop == 0 for c in est.crowds)
     else:
         assert est.people_estimate == 0 and not est.crowds
+
+
+def test_video_counts_the_whole_frame_only_while_the_camera_holds_still():
+    from detection.geometry import CameraIntrinsics
+    from missions.geo import Pose
+
+    class _Map:
+        def density(self, image):
+            return np.zeros((image.shape[0] // 8, image.shape[1] // 8), np.float32)
+
+    settings = load_config(None, {"detection.density.interval_s": 0}).detection
+    crowds = CrowdCounter(settings, stills=False, counter_factory=_Map)
+    intr = CameraIntrinsics.from_hfov(70.0, 640, 480)
+    image = np.zeros((480, 640, 3), np.uint8)
+    none = np.zeros((0, 4)), np.zeros((0, 2))
+    try:
+        for k in range(5):  # flying north at 3 m/s, 10 frames/s
+            pose = Pose(k / 10, 41.79 + k * 0.3 / 111_320, 123.43, 18.0, gimbal_pitch_deg=-45)
+            crowds.estimate(image, *none, k, pose.t_s, intr, pose)
+        assert crowds.worker is None  # nothing was worth counting
+        for k in range(5, 8):  # hovering
+            pose = Pose(k / 10, 41.79 + 5 * 0.3 / 111_320, 123.43, 18.0, gimbal_pitch_deg=-45)
+            crowds.estimate(image, *none, k, pose.t_s, intr, pose)
+        assert crowds.worker is not None  # the whole frame went to the density worker
+    finally:
+        crowds.close()
