@@ -74,12 +74,16 @@ def annotate_frame(image: np.ndarray, result: FrameResult) -> np.ndarray:
             for i in g.member_index:
                 x1, y1, x2, y2 = xyxy[i]
                 corners += [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
+            if not corners and g.crop_xyxy is not None:  # a packed crowd found by density
+                x1, y1, x2, y2 = g.crop_xyxy
+                corners = [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
             if len(corners) < 3:
                 continue
             hull = cv2.convexHull(np.array(corners, dtype=np.float32)).reshape(-1, 2).astype(int)
             out = sv.draw_polygon(out, hull, GATHERING_COLOUR, thickness=thickness + 1)
             top = hull[np.argmin(hull[:, 1])]
-            text = f"gathering {g.count}" + (" ALERT" if g.alerted else "")
+            people = max(g.count, round(g.people_estimate))
+            text = f"gathering {people}" + (" ALERT" if g.alerted else "")
             out = sv.draw_text(
                 out,
                 text,

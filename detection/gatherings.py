@@ -9,6 +9,11 @@ around the same place (within ``eps_m`` of the alerted radius) is not alerted ag
 ``cooldown_s`` seconds, even with new track ids (the drone flew away and came back).
 
 For still photos (``stills=True``) every call is independent: a cluster alerts at once.
+
+With crowd density counting (:mod:`detection.density`) the pipeline clusters with a smaller
+``min_samples`` and passes each cluster's fused ``people_estimate``: a crowd the detector only
+partly resolves (three boxes over a packed crowd of seventy) is a gathering when its estimate
+reaches ``min_people``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ class Gathering:
         last_seen_s: Frame time of the latest frame it was seen in.
         alerted: An alert was raised for it.
         confidence: Mean detection confidence of the members.
+        people_estimate: People in the cluster after density fusion (``count`` without it).
+        crop_xyxy: For a packed crowd found by density alone (no member boxes): its pixel
+            region; else None.
     """
 
     id: int
@@ -49,6 +57,8 @@ class Gathering:
     alerted: bool = False
     confidence: float = 1.0
     centroid_lat_lon: tuple[float, float] | None = None
+    people_estimate: float = 0.0
+    crop_xyxy: tuple[int, int, int, int] | None = None
 
     @property
     def duration_s(self) -> float:
@@ -111,6 +121,9 @@ class GatheringDetector:
         xy: np.ndarray,
         track_ids: np.ndarray | None = None,
         confidence: np.ndarray | None = None,
+        min_samples: int | None = None,
+        estimate=None,
+        packed: list | None = None,
     ) -> tuple[list[Gathering], list[Gathering]]:
         """Process one frame.
 
@@ -119,6 +132,13 @@ class GatheringDetector:
             xy: (N, 2) ground positions in metres (NaN rows: not on the ground).
             track_ids: (N,) tracker ids, or None (stills).
             confidence: (N,) detection confidences, or None.
+            min_samples: DBSCAN ``min_samples`` (default ``min_people``).
+            estimate: ``f(members) -> people`` for a cluster's member indices (density
+                fusion); a cluster is a gathering when it reaches ``min_people``. Default: the
+                number of members.
+            packed: Packed crowds found by density alone (:class:`detection.crowds.Crowd` with
+                no members: ground centroid, radius, people estimate, pixel region); each one
+                farther than ``eps_m`` from every box cluster is a cluster of its own.
 
         Returns:
             ``(current, to_alert)``: the clusters of this frame (as followed candidates) and the
@@ -132,10 +152,13 @@ class GatheringDetector:
             self._candidates = []
         # forget candidates not seen for a while (short gaps are tolerated: missed detections)
         self._candidates = [g for g in self._candidates if t_s - g.last_seen_s <= s.gap_s]
-        clusters = cluster_positions(xy, s.eps_m, s.min_people)
+        clusters = cluster_positions(xy, s.eps_m, min_samples or s.min_people)
         current: list[Gathering] = []
         used: set[int] = set()
         for members in clusters:
+            people = float(estimate(members)) if estimate is not None else float(len(members))
+            if people < s.min_people:
+                continue
             pts = xy[members]
             c = pts.mean(axis=0)
             radius = float(np.max(np.hypot(*(pts - c).T)))
@@ -153,6 +176,7 @@ class GatheringDetector:
                     first_seen_s=t_s,
                     last_seen_s=t_s,
                     confidence=mean_conf,
+                    people_estimate=people,
                 )
                 self._next_id += 1
                 self._candidates.append(cand)
@@ -164,6 +188,41 @@ class GatheringDetector:
                 cand.radius_m = radius
                 cand.last_seen_s = t_s
                 cand.confidence = mean_conf
+                cand.people_estimate = people
+            used.add(cand.id)
+            current.append(cand)
+        for crowd in packed or []:
+            c = np.asarray(crowd.centroid_xy, float)
+            if np.isnan(c).any() or crowd.people_estimate < s.min_people:
+                continue
+            near = [
+                g
+                for g in current
+                if math.hypot(c[0] - g.centroid_xy[0], c[1] - g.centroid_xy[1])
+                <= g.radius_m + crowd.radius_m + s.eps_m
+            ]
+            if near:
+                continue
+            cand = self._match([], c, crowd.radius_m, used)
+            if cand is None:
+                cand = Gathering(
+                    id=self._next_id,
+                    member_index=np.zeros(0, int),
+                    track_ids=[],
+                    count=0,
+                    centroid_xy=(float(c[0]), float(c[1])),
+                    radius_m=crowd.radius_m,
+                    first_seen_s=t_s,
+                    last_seen_s=t_s,
+                )
+                self._next_id += 1
+                self._candidates.append(cand)
+            cand.member_index, cand.track_ids, cand.count = np.zeros(0, int), [], 0
+            cand.centroid_xy = (float(c[0]), float(c[1]))
+            cand.radius_m = crowd.radius_m
+            cand.last_seen_s = t_s
+            cand.people_estimate = float(crowd.people_estimate)
+            cand.crop_xyxy = tuple(int(v) for v in crowd.crop_xyxy)
             used.add(cand.id)
             current.append(cand)
         self._recent = [r for r in self._recent if t_s - r.t_s < s.cooldown_s]

@@ -33,12 +33,15 @@ import supervision as sv
 
 from detection.alerts import Alert, AlertKind
 from detection.colours import torso_colour
+from detection.crowds import Crowd, CrowdCounter
+from detection.envelope import Envelope, frame_envelope
 from detection.errors import ModelNotFoundError
 from detection.faces import FaceMaskDetector, MaskLabel, load_face_mask_detector
 from detection.gatherings import Gathering, GatheringDetector
 from detection.geometry import CameraIntrinsics, ground_offsets, gsd_cm_px
 from detection.masks import MaskVoter, could_show_face, find_faces
-from detection.persons import PersonDetector, load_yolo
+from detection.models import load_yolo
+from detection.persons import PersonDetector
 from detection.settings import DetectionSettings
 from missions.geo import LocalFrame, Pose
 
@@ -182,6 +185,11 @@ class FrameResult:
         alerts: Alerts raised on this frame.
         gsd_cm_px: Ground sample distance at the image centre, cm/px, or None.
         tiled: Whether tiled inference was used.
+        people_estimate: People in the frame: the boxes, plus what crowd density counting
+            (CSRNet on crowd crops, :mod:`detection.crowds`) adds where boxes saturate.
+        crowds: The crowds counted (:class:`detection.crowds.Crowd`).
+        envelope: Expected person size against the model's envelope
+            (:class:`detection.envelope.Envelope`), or None without a pose.
         timings_ms: Milliseconds per stage: ``detect``, ``track``, ``geo``, ``gather``,
             ``mask``, ``alert``, ``total`` (and ``annotate`` once :meth:`annotate` ran).
     """
@@ -196,6 +204,9 @@ class FrameResult:
     gsd_cm_px: float | None = None
     tiled: bool = False
     timings_ms: dict[str, float] = field(default_factory=dict)
+    people_estimate: float = 0.0
+    crowds: list[Crowd] = field(default_factory=list)
+    envelope: Envelope | None = None
 
     def annotate(self, image: np.ndarray) -> np.ndarray:
         """The frame with boxes, track ids, mask labels, gathering hulls and HUD drawn on a copy."""
@@ -205,6 +216,26 @@ class FrameResult:
         out = annotate_frame(image, self)
         self.timings_ms["annotate"] = (time.perf_counter() - t0) * 1000
         return out
+
+
+def crowd_estimate_for(crowd, xy: np.ndarray, members: np.ndarray) -> float:
+    """People in a gathering cluster: its members, or the fused estimate of the crowd it
+    belongs to (a crowd whose centroid lies within the cluster's radius + 2 m).
+
+    Args:
+        crowd: The frame's :class:`detection.crowds.CrowdEstimate`.
+        xy: (N, 2) ground positions the cluster's ``members`` index.
+        members: Indices of the cluster's members.
+    """
+    pts = xy[members]
+    c = pts.mean(axis=0)
+    radius = float(np.max(np.hypot(*(pts - c).T))) if len(pts) else 0.0
+    best = float(len(members))
+    for cr in crowd.crowds:
+        d = math.hypot(cr.centroid_xy[0] - c[0], cr.centroid_xy[1] - c[1])
+        if d <= radius + 2.0:
+            best = max(best, cr.people_estimate)
+    return best
 
 
 def foot_point(xyxy: np.ndarray, gimbal_pitch_deg: float) -> np.ndarray:
@@ -313,6 +344,13 @@ class DetectionPipeline:
             iou=settings.iou,
             imgsz=settings.imgsz,
             tile_overlap=settings.tile_overlap,
+            classes=settings.classes,
+            min_person_px=settings.min_person_px,
+            tile_below_px=settings.tile_below_px,
+        )
+        self.profile = self.detector.profile
+        self.crowds = CrowdCounter(
+            settings, stills=stills, on_error=self._density_failed, origin=self._camera_xy
         )
         self.face_detector: FaceMaskDetector | None = None
         if settings.mask.enabled:
@@ -328,7 +366,7 @@ class DetectionPipeline:
                 settings.tracker,
                 fps=fps,
                 lost_s=settings.track_lost_s,
-                high_thresh=settings.conf,
+                high_thresh=self.detector.conf,
             )
         self.gatherings = GatheringDetector(settings.gathering, stills=stills)
         self.masks = MaskVoter(settings.mask, stills=stills)
@@ -348,22 +386,32 @@ class DetectionPipeline:
             self._intrinsics[key] = intr
         return intr
 
-    def want_tiles(self, intr: CameraIntrinsics, pose: Pose | None, gsd: float | None) -> bool:
+    def want_tiles(self, env: Envelope | None) -> bool:
         """Tiling decision: ``on``/``off`` as configured; ``auto`` from the expected person size.
 
-        A person's apparent size is modelled as 0.5 m seen from above (shoulders) growing to
-        1.7 m seen from the side: ``0.5 + 1.2 * cos(pitch)`` metres; divided by the GSD and scaled
-        to the model input (``imgsz / max(W, H)``), tiling starts below ``tile_below_px``.
+        ``auto`` slices when the model's profile says slicing helps it (measured per model,
+        :mod:`detection.models`) and a person at full-frame scale would be smaller than the
+        profile's ``tile_below_px`` at model input (:func:`detection.envelope.frame_envelope`).
         """
         mode = self.settings.tiling
         if mode != "auto":
             return mode == "on"
-        if pose is None or gsd is None:
+        if env is None or not self.profile.tiling:
             return False
-        size_m = 0.5 + 1.2 * math.cos(math.radians(abs(pose.gimbal_pitch_deg)))
-        px_native = size_m / (gsd / 100.0)
-        px_model = px_native * self.settings.imgsz / max(intr.width_px, intr.height_px)
-        return px_model < self.settings.tile_below_px
+        return env.person_px_full < self.profile.tile_below_px
+
+    def _camera_xy(self, pose: Pose) -> tuple[float, float]:
+        """The camera's ground position in the pipeline's local frame, metres."""
+        if self.local_frame is None:
+            return 0.0, 0.0
+        return self.local_frame.to_local(pose.lat_deg, pose.lon_deg)
+
+    def _density_failed(self, exc: Exception) -> None:
+        log.warning("crowd density counting is off: %s", exc)
+
+    def close(self) -> None:
+        """Stop the density worker thread (the pipeline can still process frames without it)."""
+        self.crowds.close()
 
     def reset(self) -> None:
         """Forget tracks, gatherings and mask votes (a new flight or a jump in the video)."""
@@ -371,6 +419,7 @@ class DetectionPipeline:
             self.tracker.reset()
         self.gatherings.reset()
         self.masks.reset()
+        self.crowds.reset()
         self._track_last_seen.clear()
 
     # ------------------------------------------------------------------ main entry
@@ -399,7 +448,14 @@ class DetectionPipeline:
             "max_range_m": self.settings.max_range_m,
         }
         gsd = gsd_cm_px(intr, pose, **kw) if pose is not None and pose.alt_m > 0 else None
-        tiled = self.want_tiles(intr, pose, gsd)
+        env = (
+            frame_envelope(intr, pose, gsd, self.settings.imgsz, self.profile.min_person_px)
+            if gsd is not None
+            else None
+        )
+        tiled = self.want_tiles(env)
+        if env is not None and tiled:
+            env = env.sliced_at(min(w, h), self.settings.imgsz)
 
         t0 = time.perf_counter()
         raw = self.detector.detect(image, tiled=tiled)
@@ -429,8 +485,14 @@ class DetectionPipeline:
         raw.data["foot_px"] = raw_feet
         raw.data["xy_m"] = raw_xy
         raw.data["lat_lon"] = raw_lat_lon
+        crowd = (
+            self.crowds.estimate(image, raw_xyxy, raw_xy, frame_index, t_s, intr, pose, kw)
+            if projected
+            else None
+        )
         t2 = time.perf_counter()
-        timings["geo"] = (t2 - t1) * 1000
+        timings["geo"] = (t2 - t1) * 1000 - (crowd.density_ms if crowd else 0.0)
+        timings["density"] = crowd.density_ms if crowd else 0.0
 
         if self.tracker is not None:
             dets = self.tracker.update(
@@ -454,7 +516,15 @@ class DetectionPipeline:
         xy = dets.data["xy_m"] if n else np.zeros((0, 2))
         lat_lon = dets.data["lat_lon"] if n else np.zeros((0, 2))
 
-        current, to_alert = self.gatherings.update(t_s, xy, track_ids, conf)
+        current, to_alert = self.gatherings.update(
+            t_s,
+            xy,
+            track_ids,
+            conf,
+            min_samples=self.settings.density.min_boxes if self.crowds.enabled else None,
+            estimate=(lambda m: crowd_estimate_for(crowd, xy, m)) if crowd else None,
+            packed=[c for c in crowd.crowds if len(c.members) == 0] if crowd else None,
+        )
         for g in current:
             if self.local_frame is not None:
                 lat, lon = self.local_frame.to_geo(*g.centroid_xy)
@@ -530,6 +600,9 @@ class DetectionPipeline:
             gsd_cm_px=gsd,
             tiled=tiled,
             timings_ms=timings,
+            people_estimate=crowd.people_estimate if crowd else float(n_raw),
+            crowds=crowd.crowds if crowd else [],
+            envelope=env,
         )
 
     # ------------------------------------------------------------------ alerts
@@ -549,16 +622,22 @@ class DetectionPipeline:
             lat_deg=lat,
             lon_deg=lon,
             confidence=float(min(1.0, max(0.0, g.confidence))),
-            count=g.count,
+            count=max(g.count, int(round(g.people_estimate))),
             track_ids=sorted(g.track_ids),
             radius_m=round(g.radius_m, 2),
             first_seen_s=g.first_seen_s,
             last_seen_s=g.last_seen_s,
             frame_index=frame_index,
-            message=f"{g.count} people within {g.radius_m:.1f} m for {g.duration_s:.0f} s",
+            message=(
+                f"{max(g.count, round(g.people_estimate))} people within {g.radius_m:.1f} m "
+                f"for {g.duration_s:.0f} s"
+            ),
         )
-        boxes = xyxy[g.member_index]
-        region = np.array([*boxes[:, :2].min(axis=0), *boxes[:, 2:].max(axis=0)])
+        if len(g.member_index):
+            boxes = xyxy[g.member_index]
+            region = np.array([*boxes[:, :2].min(axis=0), *boxes[:, 2:].max(axis=0)])
+        else:  # a packed crowd found by density alone
+            region = np.array(g.crop_xyxy or (0, 0, image.shape[1], image.shape[0]), float)
         alert.snapshot = self._snapshot(image, region, alert)
         return alert
 

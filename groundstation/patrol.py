@@ -807,6 +807,8 @@ class Patrol:
                 t.join(15.0)
                 if t.is_alive():
                     log.warning("%s did not stop within 15 s", t.name)
+            if self.pipeline is not None:
+                self.pipeline.close()  # the crowd density worker
             if self.announcer is not None:
                 self.announcer.stop(timeout_s=10.0)
             if self.synth is not None:

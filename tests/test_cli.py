@@ -155,7 +155,9 @@ def test_any_output_into_a_closed_pipe_ends_quietly(tmp_path, unbuffered):
     r = _into_closed_pipe(
         "plan", demo, "--json", "--no-preview", "--out", out, unbuffered=unbuffered
     )
-    assert (r.stderr, r.returncode) == ("", 1)
+    # the default camera at 40 m is outside the default model's envelope: that warning is fine
+    noise = [line for line in r.stderr.splitlines() if not line.startswith("warning: ")]
+    assert (noise, r.returncode) == ([], 1)
     mission = str(_long_mission(tmp_path / "m.waypoints", 50))
     r = _into_closed_pipe("mission", "show", mission, unbuffered=unbuffered)
     assert (r.stderr, r.returncode) == ("", 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ examples:
   dronepatrol detect photos/ --alt 16 --pitch -45 --hfov 70 --lat 41.79 --lon 123.43 --alerts a.jsonl --snapshots snaps/
   dronepatrol detect rtsp://192.0.2.10:8554/cam --alt 40 --max-seconds 60 --alerts live.jsonl
   dronepatrol detect 0 --tiling off          # first local camera
+  dronepatrol detect photos/ --alt 40 --pitch -90 --json > results.jsonl   # one JSON object per photo
 
   # one photo alone raises gathering alerts, given the pose it was taken from (run in the checkout):
   dronepatrol detect ../shared/data/real/aerial/visdrone_vid_dusk_square_dance.jpg --alt 16 --pitch -45 --hfov 70
@@ -28,7 +30,10 @@ only). A camera index or stream that cannot be opened, or gives no first frame, 
 once; a live stream that drops later is reopened by itself.
 
 A folder of photos is judged photo by photo (no tracking, no persistence), all with the one pose
-given. A photo raises a gathering alert on its own when people stand close together ON THE
+given. Each frame's people are also estimated where the detector saturates (CSRNet crowd
+density, detection.density). A frame whose people are smaller than the model finds (its envelope,
+docs/detection.md) is reported as outside the envelope, not as "0 people". A photo raises a
+gathering alert on its own when people stand close together ON THE
 GROUND (detection.gathering: at least 5, each within 2 m of the next), and ground positions come
 from the pose: it must be the pose the photo was taken from. The square-dance frame above was taken by a drone about 16 m up looking
 45 deg down; the ballroom crowd photo from about 4 m up looking 20 deg down. A drone pose
@@ -87,6 +92,11 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--alerts", metavar="FILE", type=Path, help="write alerts as JSON lines")
     p.add_argument("--snapshots", metavar="DIR", type=Path, help="write a JPEG crop per alert")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per frame on stdout (human-readable lines go to stderr)",
+    )
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     p.add_argument(
         "--max-seconds", type=float, default=None, help="stop after this long (live sources)"
@@ -121,8 +131,14 @@ def run(args: argparse.Namespace) -> int:
     if args.alt <= 0:
         raise InputError(f"--alt {args.alt}: the camera height above ground must be positive")
 
+    if args.json:  # stdout carries JSON only: Ultralytics logs its model loading there
+        import os
+
+        os.environ.setdefault("YOLO_VERBOSE", "False")
     source = open_source(args.source)
+    say = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if args.json else print
     out_file = None
+    outside_said = False
     alerts_fh = None
     writer = None
     n_frames = 0
@@ -130,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     max_persons = 0
     t_begin = time.monotonic()
     progress = None
+    pipe = None
     try:
         from detection.pipeline import DetectionPipeline  # torch/Ultralytics: after the source
 
@@ -186,6 +203,21 @@ def run(args: argparse.Namespace) -> int:
             )
             result = pipe.process(frame.image, frame.t_s, pose, frame.index)
             n_frames += 1
+            name = f" {frame.path.name}" if frame.path is not None else ""
+            env = result.envelope
+            if env is not None and not env.inside and (source.is_stills or not outside_said):
+                say(
+                    f"frame {frame.index}{name}: outside the model's envelope ({env.describe()}); "
+                    f"{len(result.raw_detections)} found is not a count of the people there"
+                )
+                outside_said = True
+            elif source.is_stills:
+                say(
+                    f"frame {frame.index}{name}: {len(result.raw_detections)} person box(es), "
+                    f"about {result.people_estimate:.0f} people"
+                )
+            if args.json:
+                print(json.dumps(frame_json(result, frame, geotag)), flush=True)
             max_persons = max(max_persons, len(result.persons))
             for alert in result.alerts:
                 counts[alert.kind.value] = counts.get(alert.kind.value, 0) + 1
@@ -198,8 +230,7 @@ def run(args: argparse.Namespace) -> int:
                     else ""
                 )
                 colour = f" ({alert.colour}/{alert.colour_zh})" if alert.colour else ""
-                name = f" {frame.path.name}" if frame.path is not None else ""
-                print(
+                say(
                     f"frame {frame.index}{name}: {alert.kind.value} count={alert.count}{where}{colour}",
                     flush=True,
                 )
@@ -234,14 +265,78 @@ def run(args: argparse.Namespace) -> int:
             writer.release()
         if alerts_fh is not None:
             alerts_fh.close()
+        if pipe is not None:
+            pipe.close()
     elapsed = max(1e-6, time.monotonic() - t_begin)
     summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "no alerts"
-    print(
+    say(
         f"{n_frames} frame(s) in {elapsed:.1f} s ({n_frames / elapsed:.1f} frames/s), "
         f"up to {max_persons} person(s) per frame; {summary}"
     )
     if args.alerts is not None:
-        print(f"alerts: {args.alerts}")
+        say(f"alerts: {args.alerts}")
     if out_file is not None or (args.out is not None):
-        print(f"annotated: {args.out}")
+        say(f"annotated: {args.out}")
     return 0
+
+
+def frame_json(result, frame, geotag: bool) -> dict:
+    """One frame's result as a JSON-ready dict (``detect --json``).
+
+    Keys: ``frame`` (index), ``file`` (photo name or null), ``t_s``, ``persons`` (boxes:
+    ``xyxy`` pixels, ``confidence``, ``track_id``, ``lat_deg``/``lon_deg``, ``mask``),
+    ``people_estimate`` (boxes + crowd density, rounded to 0.1), ``gatherings`` (``count``
+    boxes, ``people_estimate``, ``lat_deg``, ``lon_deg``, ``radius_m``), ``faces`` (count per
+    mask label), ``envelope`` (expected person size against the model's envelope, ``inside``),
+    ``tiled``, ``gsd_cm_px`` and ``alerts`` (kind, count, lat/lon).
+    """
+    from detection.faces import MaskLabel
+
+    def geo(lat, lon):
+        return (round(lat, 7), round(lon, 7)) if geotag and lat is not None else (None, None)
+
+    persons = []
+    faces = {label.value: 0 for label in MaskLabel}
+    for p in result.persons:
+        lat, lon = geo(p.lat_deg, p.lon_deg)
+        persons.append(
+            {
+                "xyxy": [round(float(v), 1) for v in p.xyxy],
+                "confidence": round(p.confidence, 3),
+                "track_id": p.track_id,
+                "lat_deg": lat,
+                "lon_deg": lon,
+                "mask": p.mask.value,
+            }
+        )
+        if p.face_xyxy is not None:
+            faces[p.mask.value] += 1
+    gatherings = []
+    for g in result.gatherings:
+        lat, lon = geo(*(g.centroid_lat_lon or (None, None)))
+        gatherings.append(
+            {
+                "count": g.count,
+                "people_estimate": round(max(g.count, g.people_estimate), 1),
+                "lat_deg": lat,
+                "lon_deg": lon,
+                "radius_m": round(g.radius_m, 2),
+            }
+        )
+    alerts = []
+    for a in result.alerts:
+        lat, lon = geo(a.lat_deg, a.lon_deg)
+        alerts.append({"kind": a.kind.value, "count": a.count, "lat_deg": lat, "lon_deg": lon})
+    return {
+        "frame": result.frame_index,
+        "file": frame.path.name if frame.path is not None else None,
+        "t_s": round(result.t_s, 3),
+        "persons": persons,
+        "people_estimate": round(result.people_estimate, 1),
+        "gatherings": gatherings,
+        "faces": faces,
+        "envelope": result.envelope.to_dict() if result.envelope is not None else None,
+        "tiled": result.tiled,
+        "gsd_cm_px": round(result.gsd_cm_px, 2) if result.gsd_cm_px is not None else None,
+        "alerts": alerts,
+    }

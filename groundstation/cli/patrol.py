@@ -94,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
     }
     cfg = config_from_args(args, overrides)
     patrol = Patrol(cfg, record_dir=args.record_dir, name=args.name)
+    from groundstation.cli.plan import envelope_hook
+
+    envelope_hook(cfg)
     summary = patrol.run()
     print(summary.format(), flush=True)
     return 130 if summary.end_reason == "interrupted" else 0

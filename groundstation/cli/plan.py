@@ -63,6 +63,13 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         metavar="M",
         help="distance past each transect end; negative keeps turns inside (survey.turnaround_m)",
     )
+    p.add_argument(
+        "--person-px",
+        type=float,
+        metavar="PX",
+        help="choose the altitude so people are PX pixels tall at the model's input "
+        "(like a target GSD; overrides --alt)",
+    )
     p.add_argument("--speed", type=float, metavar="M/S", help="ground speed (survey.speed_m_s)")
     p.add_argument(
         "--start-corner",
@@ -150,7 +157,16 @@ def run(args: argparse.Namespace) -> int:
     from groundstation.cli import config_from_args
     from missions.errors import ConfigError
 
-    cfg = config_from_args(args, overrides_from_args(args))
+    overrides = overrides_from_args(args)
+    cfg = config_from_args(args, overrides)
+    if getattr(args, "person_px", None) is not None:
+        if not args.person_px > 0:
+            raise ConfigError(f"--person-px {args.person_px}: must be positive")
+        from detection.envelope import alt_for_person_px
+
+        alt = round(alt_for_person_px(cfg.camera, args.person_px, cfg.detection.imgsz), 1)
+        cfg = config_from_args(args, {**overrides, "survey.alt_m": alt})
+        print(f"altitude {alt:g} m: people {args.person_px:g} px at model input", file=sys.stderr)
     if cfg.area.district is None:
         raise ConfigError(
             "no area given: pass AREA (a district file) or set area.district in the config"
@@ -163,9 +179,11 @@ def run(args: argparse.Namespace) -> int:
 
         with Console(stderr=True).status("planning…"):
             plan = plan_from_config(cfg)
+            envelope_hook(cfg)  # a refusal writes nothing
             files = write_plan_outputs(plan, args.out, preview=not args.no_preview)
     else:
         plan = plan_from_config(cfg)
+        envelope_hook(cfg)
         files = write_plan_outputs(plan, args.out, preview=not args.no_preview)
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -184,6 +202,20 @@ def run(args: argparse.Namespace) -> int:
     print_plan(plan, angle_auto=cfg.survey.angle_deg == "auto")
     print(f"wrote {len(files)} files to {args.out}/ (plan.json lists them)")
     return 0
+
+
+def envelope_hook(cfg) -> None:
+    """Warn (or refuse, ``detection.envelope: refuse``) when the survey altitude puts people
+    below the person model's envelope (detection.envelope)."""
+    from detection.envelope import survey_envelope_check
+    from missions.errors import ConfigError
+
+    msg, refuse = survey_envelope_check(cfg.detection, cfg.camera, cfg.survey.alt_m)
+    if msg is None:
+        return
+    if refuse:
+        raise ConfigError(f"survey.alt_m: {msg}; set detection.envelope=warn to fly anyway")
+    print(f"warning: {msg}", file=sys.stderr)
 
 
 def _duration(seconds: float) -> str:

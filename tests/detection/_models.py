@@ -44,19 +44,22 @@ def face_detector():
 
 @pytest.fixture
 def make_pipeline(yolo_model, face_detector):
-    """Factory: ``make(stills=False, overrides=None, **kwargs) -> DetectionPipeline``."""
+    """Factory: ``make(stills=False, overrides=None, **kwargs) -> DetectionPipeline`` (``model=``
+    replaces the default person model); the pipelines' density workers stop at teardown."""
     from detection.pipeline import DetectionPipeline
     from groundstation.config import load_config
 
+    made = []
+
     def make(stills: bool = False, overrides: dict | None = None, **kwargs):
         cfg = load_config(None, overrides or {})
-        return DetectionPipeline(
-            cfg.detection,
-            cfg.camera,
-            stills=stills,
-            model=yolo_model,
-            face_detector=face_detector,
-            **kwargs,
+        kwargs.setdefault("model", yolo_model)
+        pipe = DetectionPipeline(
+            cfg.detection, cfg.camera, stills=stills, face_detector=face_detector, **kwargs
         )
+        made.append(pipe)
+        return pipe
 
-    return make
+    yield make
+    for pipe in made:
+        pipe.close()

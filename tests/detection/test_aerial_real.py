@@ -1,23 +1,26 @@
-"""Aerial photos of ../shared/data/real/aerial: tiling and gatherings with a stated camera pose.
+"""Real aerial frames of ../shared/data/real: slicing, gatherings and counts with the stated poses.
 
-Stated poses (the frames carry no telemetry): chosen so that people project to their real size.
-In the dusk square-dance frame the dancers are about 40 px tall; at hfov 70 deg on 1360 px
-(fx = 971 px) a 1.65 m person seen 45 deg from above is 40 px at about 28 m slant range, i.e.
-16-18 m above ground. In the night frame people are about 45 px tall at 60 deg: 15 m. The Stanford
-Drone Dataset frames are nadir views from about 60 m; the ETH BIWI frame is a near-nadir view
-from a building roof, the 8 m wide path about 250 px across (15 m at hfov 70 deg on 640 px).
+The poses (the frames carry no telemetry) are those of ``benchmarks/field_frames.yaml``, the file
+``benchmarks/field.py`` measures the pipeline with: one source for both.
 
-The negatives: in the Coupa plaza (about 4 people) the nano model finds only one person, so it
-shows little on its own; in the ETH frame it finds five walkers (enough for ``min_people``), spread
-along the path, and no gathering may be raised from them.
+Determinism: a still gives the same boxes on every run of one machine (OpenVINO's results are
+bit-identical across runs, thread counts 1 and 2, machine load and CPU affinity). What moved the
+ETH count between 4 and 5 was the CPU: the COCO model is fully INT8, and oneDNN's INT8
+convolutions differ per instruction set (AVX2 without VNNI sums u8 x s8 pairs into saturating
+16-bit lanes; SSE4.1, AVX and VNNI do not): forcing ``ONEDNN_MAX_CPU_ISA=SSE41`` on an AVX2
+machine moves one ETH box from 0.226 to 0.254, across the 0.25 threshold. So no assertion here
+leans on a box within 0.05 of its threshold, and the gathering tests use the VisDrone model
+(weight-only INT8: float compute, identical to 1e-5 across instruction sets).
 """
 
 from __future__ import annotations
 
-import time
+import functools
+from pathlib import Path
 
 import cv2
 import pytest
+import yaml
 from _models import face_detector, make_pipeline, yolo_model  # noqa: F401
 from testkit import shared_path
 
@@ -27,22 +30,40 @@ from missions.geo import Pose
 
 pytestmark = pytest.mark.model
 
-HFOV = {"camera.hfov_deg": 70.0}
-POSES = {
-    "visdrone_vid_dusk_square_dance.jpg": Pose(0, 41.79, 123.43, 16.0, gimbal_pitch_deg=-45),
-    "visdrone_vid_night_gathering.jpg": Pose(0, 41.79, 123.43, 15.0, gimbal_pitch_deg=-60),
-    "sdd_coupa_video0.jpg": Pose(0, 37.43, -122.17, 60.0, gimbal_pitch_deg=-90),
-    "eth_seq_eth_topdown.png": Pose(0, 47.37, 8.54, 15.0, gimbal_pitch_deg=-80),
-}
-MIN_PERSONS = {"eth_seq_eth_topdown.png": 5}  # a negative that is not empty
+MANIFEST = Path(__file__).resolve().parents[2] / "benchmarks"
+VISDRONE_REL = ("models", "yolo11n-visdrone", "yolo11n_visdrone_dynamic_int8_default.tflite")
+
+
+@functools.cache
+def _frames() -> dict[str, dict]:
+    data = yaml.safe_load((MANIFEST / "field_frames.yaml").read_text(encoding="utf-8"))
+    return {f["file"].split("/")[-1]: f for f in data["frames"]}
 
 
 def _img(name):
-    return cv2.imread(str(shared_path("data", "real", "aerial", name)))
+    return cv2.imread(str(shared_path("data", "real", *_frames()[name]["file"].split("/"))))
 
 
-def test_tiling_finds_clearly_more_people_than_one_full_frame_pass(yolo_model):  # noqa: F811
-    det = PersonDetector(yolo_model, conf=0.25, iou=0.5, imgsz=640)
+def _pose(name) -> Pose:
+    p = _frames()[name]["pose"]
+    return Pose(0, 41.79, 123.43, float(p["alt_m"]), gimbal_pitch_deg=float(p["pitch_deg"]))
+
+
+@functools.cache
+def _load_visdrone(path: str):
+    from detection.models import load_yolo
+
+    return load_yolo(path)
+
+
+@pytest.fixture(scope="module")
+def visdrone_model():
+    """The VisDrone-trained YOLO11n (evaluation only, ../shared/models/SOURCES.md)."""
+    return _load_visdrone(str(shared_path(*VISDRONE_REL)))
+
+
+def test_slices_find_more_people_than_one_full_frame_pass(yolo_model):  # noqa: F811
+    det = PersonDetector(yolo_model, iou=0.5, imgsz=640)
     counts = {}
     for name in (
         "visdrone_vid_dusk_square_dance.jpg",
@@ -51,9 +72,9 @@ def test_tiling_finds_clearly_more_people_than_one_full_frame_pass(yolo_model): 
     ):
         img = _img(name)
         counts[name] = (len(det.detect(img)), len(det.detect(img, tiled=True)))
-    print("\npersons full frame / tiled:", counts)
+    print("\npersons full frame / two slices:", counts)
     full, tiled = counts["visdrone_vid_dusk_square_dance.jpg"]  # about 75 people in the frame
-    assert tiled >= 3 * full and tiled >= 30
+    assert tiled >= 3 * full
     assert tiled <= 80  # not inventing people
     for full, tiled in counts.values():
         assert tiled > full
@@ -64,24 +85,56 @@ def test_tiling_finds_clearly_more_people_than_one_full_frame_pass(yolo_model): 
     [
         ("visdrone_vid_dusk_square_dance.jpg", True),
         ("visdrone_vid_night_gathering.jpg", True),
+        ("ucy_students03_elevated.png", True),
+        ("hermes_overhead_corridor.png", True),
         ("sdd_coupa_video0.jpg", False),
+        ("sdd_nexus_video3.jpg", False),
         ("eth_seq_eth_topdown.png", False),
     ],
 )
-def test_gathering_detector_flags_the_crowds_and_not_the_sparse_plaza(make_pipeline, name, expect):  # noqa: F811
-    pipe = make_pipeline(stills=True, overrides=HFOV)
-    pose = POSES[name]
-    r = pipe.process(_img(name), time.time(), pose, 0)
-    gatherings = [a for a in r.alerts if a.kind is AlertKind.GATHERING]
-    print(
-        f"\n{name}: {len(r.persons)} persons, tiled={r.tiled}, GSD {r.gsd_cm_px:.2f} cm/px, "
-        f"gatherings {[(a.count, a.radius_m) for a in gatherings]}"
+def test_gatherings_flag_the_crowds_and_not_the_sparse_frames(
+    make_pipeline,  # noqa: F811
+    visdrone_model,
+    name,
+    expect,
+):
+    """With the aerial model's measured settings (class map, conf 0.2, slices), boxes alone;
+    the density counts are tested on crops in test_density.py."""
+    hfov = float(_frames()[name]["pose"].get("hfov_deg", 70.0))
+    pipe = make_pipeline(
+        stills=True,
+        overrides={"camera.hfov_deg": hfov, "detection.density.enabled": False},
+        model=visdrone_model,
     )
-    assert r.tiled  # auto tiling switched on by the GSD
-    assert len(r.persons) >= MIN_PERSONS.get(name, 0)
+    pose = _pose(name)
+    r = pipe.process(_img(name), 0.0, pose, 0)
+    gatherings = [a for a in r.alerts if a.kind is AlertKind.GATHERING]
+    truth = _frames()[name]["people"]
+    print(
+        f"\n{name}: {len(r.persons)} persons of ~{truth}, tiled={r.tiled}, "
+        f"GSD {r.gsd_cm_px:.2f} cm/px, gatherings {[(a.count, a.radius_m) for a in gatherings]}"
+    )
+    assert pipe.profile.family == "visdrone" and pipe.profile.person_classes == (0, 1)
     assert bool(gatherings) is expect
     for a in gatherings:
         assert a.count >= 5 and a.radius_m is not None and a.lat_deg is not None
         assert abs(a.lat_deg - pose.lat_deg) < 0.001 and abs(a.lon_deg - pose.lon_deg) < 0.001
-    if name.startswith("visdrone_vid_dusk"):
-        assert sum(a.count for a in gatherings) >= 15
+    if name == "eth_seq_eth_topdown.png":
+        assert len(r.persons) >= 5  # a negative that is not empty: six boxes score >= 0.29
+    if expect:  # the boxes found are most of the people there (about 14 of 75 under the caps)
+        assert len(r.persons) >= (0.15 if name.startswith("hermes") else 0.7) * truth
+
+
+def test_a_packed_crowd_no_box_resolves_is_still_a_gathering(make_pipeline):  # noqa: F811
+    """HERMES corridor with the COCO model: no person box at all under the white caps; the
+    whole-frame density pass finds ground packed with people and the gathering is raised."""
+    name = "hermes_overhead_corridor.png"
+    hfov = float(_frames()[name]["pose"].get("hfov_deg", 70.0))
+    pipe = make_pipeline(stills=True, overrides={"camera.hfov_deg": hfov})
+    r = pipe.process(_img(name), 0.0, _pose(name), 0)
+    gatherings = [a for a in r.alerts if a.kind is AlertKind.GATHERING]
+    print(f"\n{len(r.persons)} boxes, estimate {r.people_estimate:.0f} of ~75, {gatherings}")
+    assert len(r.persons) <= 2  # the nano COCO model does not resolve these people
+    assert r.people_estimate >= 30
+    [alert] = gatherings
+    assert alert.count >= 30 and alert.track_ids == [] and alert.lat_deg is not None

@@ -112,3 +112,29 @@ def test_dbscan_ignores_unprojected_people_and_small_groups():
     xy = np.vstack([_group((0, 0), 5), [[np.nan, np.nan]], _group((50, 0), 3)])
     clusters = cluster_positions(xy, 2.0, 5)
     assert [sorted(c.tolist()) for c in clusters] == [[0, 1, 2, 3, 4]]
+
+
+def test_a_packed_crowd_without_boxes_persists_into_one_alert_and_a_box_cluster_absorbs_it():
+    from detection.crowds import Crowd
+
+    det = GatheringDetector(GatheringSettings())
+    far = Crowd(np.zeros(0, int), (10, 10, 90, 60), 0, (50.0, 50.0), 3.0, 40.0, 40.0)
+    boxes = _group((0.0, 0.0), 6)
+    ids = np.arange(6)
+    alerts = []
+    for k in range(int(12 * FPS)):
+        current, new = det.update(1000.0 + k / FPS, boxes, ids, packed=[far])
+        alerts += new
+    assert len(current) == 2
+    [alert] = [g for g in alerts if g.crop_xyxy is not None]  # once, after persist_s
+    assert alert.people_estimate == 40.0 and alert.count == 0 and alert.track_ids == []
+    near = Crowd(np.zeros(0, int), (0, 0, 9, 9), 0, (1.0, 0.5), 2.0, 30.0, 30.0)
+    current, _ = GatheringDetector(GatheringSettings(), stills=True).update(
+        0.0, boxes, None, packed=[near]
+    )
+    assert len(current) == 1 and current[0].crop_xyxy is None  # the boxes' cluster stands
+    sparse = Crowd(np.zeros(0, int), (0, 0, 9, 9), 0, (80.0, 0.0), 2.0, 3.0, 3.0)
+    current, _ = GatheringDetector(GatheringSettings(), stills=True).update(
+        0.0, np.zeros((0, 2)), None, packed=[sparse]
+    )
+    assert current == []  # fewer than min_people
