@@ -160,6 +160,8 @@ class CrowdCounter:
         on_error: Called once if the density model cannot be loaded.
         origin: ``f(pose) -> (east_m, north_m)`` of the camera in the caller's local frame (the
             whole-frame pass places its crowds with it); None: relative to the camera.
+        idle: The density worker runs only on spare CPU (:class:`DensityWorker`); default: for
+            video (not ``stills``).
     """
 
     def __init__(
@@ -169,9 +171,11 @@ class CrowdCounter:
         counter_factory=None,
         on_error=None,
         origin=None,
+        idle: bool | None = None,
     ) -> None:
         self.settings = settings
         self.stills = stills
+        self.spare_cpu_only = (not stills) if idle is None else idle
         d = settings.density
         self._factory = counter_factory or (lambda: DensityCounter(d.weights, threads=d.threads))
         self._on_error = on_error
@@ -192,7 +196,9 @@ class CrowdCounter:
 
     def _ensure_worker(self) -> DensityWorker:
         if self.worker is None:
-            self.worker = DensityWorker(self._factory, on_error=self._on_error)
+            self.worker = DensityWorker(
+                self._factory, on_error=self._on_error, idle=self.spare_cpu_only
+            )
         return self.worker
 
     def estimate(

@@ -374,13 +374,19 @@ class DensityWorker:
             conversion takes about 10 s; the frame loop is not held up by it).
         on_error: Called with the exception if the counter cannot be built (the worker then
             drops every job).
+        idle: Run in Linux's ``SCHED_IDLE`` class (``sched(7)``): only on CPU time no other
+            thread wants, so that video detection keeps its frame rate (at nice +10 the counts
+            of a hover halved the demo's detection rate on 2 cores: ``benchmarks/demo_rate.py``).
+            False (photos, which wait for their counts): nice +10 relative to the caller.
     """
 
     def __init__(
         self,
         counter_factory: Callable[[], DensityCounter],
         on_error: Callable[[Exception], None] | None = None,
+        idle: bool = False,
     ) -> None:
+        self.spare_cpu_only = idle
         self._factory = counter_factory
         self._on_error = on_error
         self._jobs: queue.Queue[_Job | None] = queue.Queue(maxsize=1)
@@ -431,9 +437,14 @@ class DensityWorker:
         return out
 
     def _run(self) -> None:
-        # Linux threads have their own nice value: detection keeps priority over density
+        # Linux threads have their own scheduling: detection keeps priority over density.
         with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            tid = threading.get_native_id()
+            if self.spare_cpu_only:
+                os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+            else:
+                nice = min(19, os.getpriority(os.PRIO_PROCESS, tid) + 10)
+                os.setpriority(os.PRIO_PROCESS, tid, nice)
         counter = None
         main = threading.main_thread()
         while not self._stop.is_set():

@@ -3,6 +3,7 @@ the worker that keeps density off the frame loop."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -117,7 +118,8 @@ def test_stills_wait_for_the_density_count_and_fuse_it():
 def test_video_never_waits_for_density_and_uses_the_count_when_it_comes():
     settings = load_config(None, {"detection.density.interval_s": 0}).detection
     slow = _SlowCounter(30.0, 40.0)
-    crowds = CrowdCounter(settings, stills=False, counter_factory=lambda: slow)
+    # idle=False: at SCHED_IDLE the count would wait for a spare CPU on a loaded machine
+    crowds = CrowdCounter(settings, stills=False, counter_factory=lambda: slow, idle=False)
     try:
         image, xyxy, xy = _crowd_frame()
         t0 = time.monotonic()
@@ -135,6 +137,35 @@ def test_video_never_waits_for_density_and_uses_the_count_when_it_comes():
     finally:
         crowds.close()
     assert not crowds.worker.thread.is_alive()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getscheduler"), reason="Linux scheduling classes")
+def test_video_counts_only_on_spare_cpu_and_photos_at_a_lower_priority():
+    settings = load_config(None, {"detection.density.interval_s": 0}).detection
+    policies = {}
+    for stills in (False, True):
+        crowds = CrowdCounter(settings, stills=stills, counter_factory=lambda: _SlowCounter(0, 9))
+        try:
+            image, xyxy, xy = _crowd_frame()
+            crowds.estimate(image, xyxy, xy, 0, 0.0)
+            worker = crowds.worker
+            deadline = time.monotonic() + 30.0
+            while worker.thread.native_id is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            tid = worker.thread.native_id
+            policy, nice = None, None
+            # the worker sets its own class first thing: wait until it has
+            while time.monotonic() < deadline and worker.thread.is_alive():
+                policy = os.sched_getscheduler(tid)
+                nice = os.getpriority(os.PRIO_PROCESS, tid)
+                if policy == os.SCHED_IDLE or nice > os.getpriority(os.PRIO_PROCESS, 0):
+                    break
+                time.sleep(0.01)
+            policies[stills] = (policy, nice - os.getpriority(os.PRIO_PROCESS, 0))
+        finally:
+            crowds.close()
+    assert policies[False][0] == os.SCHED_IDLE  # video: only on CPU nobody else wants
+    assert policies[True] == (os.SCHED_OTHER, min(10, 19 - os.getpriority(os.PRIO_PROCESS, 0)))
 
 
 def test_a_newer_frame_replaces_a_job_still_waiting():
