@@ -25,6 +25,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -148,8 +149,20 @@ def worker(frames_json: Path) -> int:
         images = [np.load(f["file"]) for f in frames]
         fields = set(Pose.__dataclass_fields__)
         poses = [Pose(**{k: v for k, v in f["pose"].items() if k in fields}) for f in frames]
-        # warm-up (model load, first inference) on a blank frame at a pose far from the frames
-        pipeline.process(np.zeros_like(images[0]), frames[0]["t_s"] - 100.0, None, -1)
+        # warm-up (model load, first inference, lazy set-up of every stage) on the first frame,
+        # 100 s earlier and 1 km north, so that no track or gathering carries over
+        far = dataclasses.replace(poses[0], lat_deg=poses[0].lat_deg + 0.009)
+        pipeline.process(images[0], frames[0]["t_s"] - 100.0, far, -1)
+        warm_up = getattr(pipeline, "warm_up", None)  # what the patrol does before take-off
+        if warm_up is not None:
+            warm_up()
+        else:  # round 1 warmed up in the patrol
+            try:
+                from detection.gatherings import cluster_positions
+
+                cluster_positions(np.array([[0.0, 0.0], [0.5, 0.0], [0.0, 0.5]]), 1.0, 2)
+            except ImportError:
+                pass
         wall = {"approach": 0.0, "hold": 0.0}
         count = {"approach": 0, "hold": 0}
         stages: dict[str, dict[str, float]] = {"approach": {}, "hold": {}}

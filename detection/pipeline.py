@@ -409,6 +409,16 @@ class DetectionPipeline:
     def _density_failed(self, exc: Exception) -> None:
         log.warning("crowd density counting is off: %s", exc)
 
+    def warm_up(self) -> None:
+        """Load now what the first crowd would otherwise load mid-flight.
+
+        scikit-learn's DBSCAN import takes about a second (more on a loaded machine): long
+        enough to fly past a group at a high speed-up. Call it before the frames start.
+        """
+        from detection.gatherings import cluster_positions
+
+        cluster_positions(np.array([[0.0, 0.0], [0.5, 0.0], [0.0, 0.5]]), 1.0, 2)
+
     def close(self) -> None:
         """Stop the density worker thread (the pipeline can still process frames without it)."""
         self.crowds.close()

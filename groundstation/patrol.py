@@ -516,7 +516,6 @@ class Patrol:
     def _load_detection(self) -> None:
         if self.source_spec is None:
             return
-        import numpy as np
 
         from detection.pipeline import DetectionPipeline
         from missions.geo import LocalFrame
@@ -542,11 +541,7 @@ class Patrol:
             frame=LocalFrame(self.plan.home.lat_deg, self.plan.home.lon_deg),
             fps=fps,
         )
-        # Warm up what the first crowd would otherwise load mid-flight (scikit-learn's DBSCAN
-        # import takes about a second: long enough to fly past a group at a high speed-up).
-        from detection.gatherings import cluster_positions
-
-        cluster_positions(np.array([[0.0, 0.0], [0.5, 0.0], [0.0, 0.5]]), 1.0, 2)
+        self.pipeline.warm_up()
         self.console.line(f"detection: {self.cfg.detection.model or 'default model'} loaded")
 
     def _start_broadcast(self) -> None:
