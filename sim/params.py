@@ -86,7 +86,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("MAV_SYSID", 1, INT16, doc="this vehicle's MAVLink system id"),
     ParamSpec("MIS_OPTIONS", 0, INT16, doc="mission options bitmask"),
     ParamSpec("MIS_RESTART", 0, INT8, doc="0 resume the mission when entering AUTO, 1 restart it"),
-    ParamSpec("MIS_TOTAL", 0, INT16, read_only=True, doc="number of mission items stored (home included)"),
+    ParamSpec("MIS_TOTAL", 1, INT16, read_only=True, doc="mission items stored (home included; 1 at boot, 0 after MISSION_CLEAR_ALL)"),
     ParamSpec("PILOT_SPEED_UP", 250, INT16, doc="cm/s, pilot maximum climb rate"),
     ParamSpec("RALLY_INCL_HOME", 1, INT8, doc="1 counts home as a rally point for RTL"),
     ParamSpec("RALLY_LIMIT_KM", 0.3, doc="km, rally points farther than this are ignored when home is closer"),

@@ -187,6 +187,20 @@ class Gcs:
 
         return self.recv("GLOBAL_POSITION_INT", sim_s=sim_s, cond=ok)
 
+    def param(self, name: str, sim_s: float = 5.0) -> float:
+        """PARAM_REQUEST_READ by name; returns PARAM_VALUE.param_value."""
+        for attempt in range(3):
+            self.m.mav.param_request_read_send(self.sysid, self.compid, name.encode(), -1)
+            try:
+                msg = self.recv(
+                    "PARAM_VALUE", sim_s=sim_s, cond=lambda m: m.param_id == name,
+                    wall_s=None if attempt == 2 else 3.0,
+                )  # fmt: skip
+            except Timeout:
+                continue
+            return msg.param_value
+        raise Timeout(f"no PARAM_VALUE for {name}")
+
     # ------------------------------------------------------------------ mission protocol
     def upload(
         self, items: list[MissionItem], mission_type: int = 0, item_wall_s: float = 2.0,

@@ -35,7 +35,8 @@ def test_mission_storage_matches_ardupilot_rules():
     assert stored.to_wire()["x"] == 417912346 and stored.z == pytest.approx(33.33)
     speed = MissionItem(seq=4, frame=3, command=178, param1=1, param2=7.5, param3=-1, x=5, y=6, z=7)
     _, stored = store_mission_item(speed)
-    assert (stored.frame, stored.x, stored.z, stored.param3) == (0, 0.0, 0.0, 255.0)
+    # ArduCopter 4.7 (measured): the throttle param3 is a float, -1 reads back -1.0
+    assert (stored.frame, stored.x, stored.z, stored.param3) == (0, 0.0, 0.0, -1.0)
     rtl = MissionItem(seq=5, frame=3, command=20, x=41.0, y=123.0, z=30)
     assert store_mission_item(rtl)[1].z == 0.0
     assert store_mission_item(MissionItem(seq=1, frame=3, command=16, x=95, y=0, z=1))[0] == (
@@ -55,6 +56,7 @@ def test_fence_and_rally_storage():
     )
     result, stored = store_fence_item(circle)
     assert result == 0 and stored.frame == 0 and stored.param1 == 55.5
+    assert stored.autocontinue == 0  # measured on ArduCopter 4.7: fence items read back 0
     assert store_fence_item(MissionItem(seq=0, frame=2, command=5003))[0] == (
         mavlink.MAV_MISSION_UNSUPPORTED_FRAME
     )
@@ -63,6 +65,7 @@ def test_fence_and_rally_storage():
     )
     rally = MissionItem(seq=0, frame=6, command=5100, x=41.79, y=123.43, z=-12.7, mission_type=2)
     assert store_rally_item(rally)[1].z == -12.0
+    assert store_rally_item(rally)[1].autocontinue == 0  # measured on ArduCopter 4.7
     tri = [MissionItem(seq=i, frame=3, command=5001, param1=3, x=41.79 + i * 1e-3, y=123.43)
            for i in range(3)]  # fmt: skip
     assert validate_fence(tri) is None
