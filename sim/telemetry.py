@@ -51,8 +51,9 @@ STREAM_GROUPS: dict[int, tuple[int, ...]] = {
 }
 """REQUEST_DATA_STREAM stream id -> messages (ArduCopter's SRn_ groups, GCS_Mavlink.cpp)."""
 
-DEFAULT_INTERVALS_S = {ID["HEARTBEAT"]: 1.0, ID["SYS_STATUS"]: 1.0}
-"""What a fresh ArduCopter sends before any stream is requested (notes/ardupilot.md)."""
+DEFAULT_INTERVALS_S = {ID["HEARTBEAT"]: 1.0}
+"""What a fresh ArduCopter streams before any stream is requested: HEARTBEAT only, no SYS_STATUS
+and no position until the GCS asks (ArduCopter SITL 4.7, ../shared/notes/ardupilot.md)."""
 
 FIRMWARE_VERSION = (4, 7, 0)
 CAPABILITIES = (

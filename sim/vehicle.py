@@ -385,7 +385,7 @@ class Vehicle:
         try:
             new = Mode(int(mode))
         except ValueError:
-            self.text(SEVERITY_WARNING, "No such mode")
+            self.text(SEVERITY_WARNING, f"No such mode {int(mode)}")
             return False
         if new == self.mode:
             return True

@@ -43,13 +43,20 @@ def test_mode_names_are_arducopter_custom_modes():
 
 def test_telemetry_is_requested_and_fills_the_state(vehicle_endpoint):
     with Link.connect(vehicle_endpoint.url, timeout_s=30) as link:
-        # A fresh ArduCopter streams nothing but HEARTBEAT and SYS_STATUS until asked.
+        # A fresh ArduCopter streams nothing but HEARTBEAT until asked (no SYS_STATUS either).
         assert link.wait_message("GLOBAL_POSITION_INT", timeout_s=1.5) is None
         vehicle = Vehicle(link)
+        # The first SYS_STATUS can come after position, home and GPS (ArduCopter 4.7): wait
+        # for the battery too rather than read it once.
         s = vehicle.wait_until(
-            lambda s: s.pose is not None and s.home is not None and s.gps.fix_type >= 3,
+            lambda s: (
+                s.pose is not None
+                and s.home is not None
+                and s.gps.fix_type >= 3
+                and s.battery.voltage_v is not None
+            ),
             timeout_s=60,
-            what="position, home and GPS",
+            what="position, home, GPS and battery",
         )
         assert s.mode == "STABILIZE" and not s.armed and s.link_ok
         assert distance_m(s.home.lat_deg, s.home.lon_deg, 41.79, 123.43) < 50
