@@ -60,8 +60,9 @@ class SimSettings(StrictModel):
     """Also listen for MAVLink on this UDP port of 127.0.0.1 (None = no UDP, 0 = a free port)."""
     sysid: int = Field(default=1, ge=1, le=255)
     """MAVLink system id of the vehicle."""
-    ready_delay_s: float = Field(default=3.0, ge=0)
-    """Simulated seconds from start until the EKF is ready and arming is allowed."""
+    ready_delay_s: float = Field(default=42.8, ge=0)
+    """Simulated seconds from start until the EKF is ready and arming is allowed: 42.8 s as
+    ArduCopter SITL 4.7 at speed-up 1 (measured); tests and rehearsals may set a few seconds."""
     battery: BatterySettings = BatterySettings()
     params: dict[str, float] = Field(default_factory=dict)
     """ArduCopter parameters to set at boot, e.g. {FS_GCS_ENABLE: 1, WPNAV_SPEED: 800}."""

@@ -30,6 +30,8 @@ from sim.runner import SimHandle, start_sim
 from sim.sitl import sitl_binary, start_sitl
 
 DEFAULT_TEST_SPEEDUP = 20.0
+FAST_READY_DELAY_S = 3.0
+"""Simulated seconds until a test vehicle is armable (the product default is 42.8 s, as SITL)."""
 
 
 @dataclass
@@ -98,7 +100,7 @@ def vehicle_endpoint(request) -> Iterator[VehicleEndpoint]:
         return
     from sim.settings import SimSettings
 
-    settings = SimSettings(ready_delay_s=float(opts.pop("ready_delay_s", 3.0)))
+    settings = SimSettings(ready_delay_s=float(opts.pop("ready_delay_s", FAST_READY_DELAY_S)))
     sim = start_sim(settings, port=0, speedup=speedup, **opts)
     try:
         yield VehicleEndpoint(sim.url, "builtin", speedup, sim.sysid, sim)
@@ -112,8 +114,13 @@ def sim_factory() -> Iterator[Callable[..., SimHandle]]:
     made: list[SimHandle] = []
 
     def make(**kwargs) -> SimHandle:
-        """``start_sim(**kwargs)`` (port 0 by default), remembered to be stopped at teardown."""
+        """``start_sim(**kwargs)`` (port 0 by default, armable after 3 simulated s unless
+        ``settings`` says otherwise), remembered to be stopped at teardown."""
         kwargs.setdefault("port", 0)
+        if kwargs.get("settings") is None:
+            from sim.settings import SimSettings
+
+            kwargs["settings"] = SimSettings(ready_delay_s=FAST_READY_DELAY_S)
         handle = start_sim(**kwargs)
         made.append(handle)
         return handle

@@ -7,8 +7,10 @@ ground station can observe follows ArduCopter 4.7 (``../shared/notes/ardupilot.m
 ArduCopter sources: mode.cpp, mode_auto.cpp, mode_rtl.cpp, mode_land.cpp, AP_Arming_Copter.cpp,
 events.cpp, fence.cpp):
 
-* boots in STABILIZE, GPS fix after ~24% of ``ready_delay_s``, home at ~48%, EKF position at 100%;
-  arming before that is refused with ``PreArm:`` STATUSTEXTs;
+* boots in STABILIZE with ArduCopter's boot STATUSTEXTs, GPS fix after ~24% of ``ready_delay_s``
+  (42.8 s by default, as SITL at speed-up 1), home at ~48%, EKF position at 100%; arming before
+  that is refused with ``Arm:`` STATUSTEXTs ("Gyros inconsistent", "AHRS: waiting for home",
+  "Need Position Estimate") and "PreArm: Need Position Estimate" repeats every 30 s;
 * AUTO, RTL, LAND and BRAKE do not allow arming ("Arm: AUTO mode not armable");
 * disarms by itself DISARM_DELAY seconds after arming when it has not taken off, and right after
   touchdown in LAND and RTL;
@@ -50,6 +52,28 @@ FORCE_MAGIC = (2989.0, 21196.0)
 
 LAND_DETECT_S = 1.0
 """Seconds on the ground before the landing detector reports land complete (LAND_DETECTOR_TRIGGER_SEC)."""
+
+
+BOOT_TEXTS = (
+    (0.0, "Calibrating barometer"),
+    (0.02, "Barometer 1 calibration complete"),
+    (0.02, "Barometer 2 calibration complete"),
+    (0.03, "ArduPilot Ready"),
+    (0.05, "EKF3 IMU0 initialised"),
+    (0.05, "EKF3 IMU1 initialised"),
+    (0.08, "EKF3 IMU0 tilt alignment complete"),
+    (0.08, "EKF3 IMU1 tilt alignment complete"),
+    (0.10, "EKF3 IMU0 MAG0 initial yaw alignment complete"),
+    (0.10, "EKF3 IMU1 MAG0 initial yaw alignment complete"),
+    (0.24, "GPS 1: detected u-blox"),
+    (0.48, "EKF3 IMU0 origin set"),
+    (0.48, "EKF3 IMU1 origin set"),
+    (0.96, "EKF3 IMU0 is using GPS"),
+    (0.96, "EKF3 IMU1 is using GPS"),
+)
+"""Boot STATUSTEXTs as (share of ``ready_delay_s``, text): barometer calibration, "ArduPilot
+Ready", EKF3 alignment, GPS detection, origin set, "EKF3 IMU0 is using GPS" (ArduCopter SITL 4.7
+sends 14 such texts; the times are its measured ones scaled to the ready delay)."""
 
 
 class Mode(IntEnum):
@@ -294,11 +318,22 @@ class Vehicle:
         """Queue a STATUSTEXT."""
         self.events.append(Event("text", severity=severity, text=text[:50]))
 
+    def _boot_texts(self, t0: float) -> None:
+        """The boot STATUSTEXTs of ArduCopter SITL 4.7, at their share of ``ready_delay_s``."""
+        for share, text in BOOT_TEXTS:
+            at = share * self._t_ekf
+            if t0 < at <= self.t or (t0 == 0.0 and at == 0.0):
+                self.text(SEVERITY_INFO, text)
+
     # ------------------------------------------------------------------ arming
     def prearm_failure(self) -> str | None:
-        """The first failing pre-arm check as ArduCopter words it, or None when ready to arm."""
-        if self.t < self._t_gps:
-            return "EKF attitude is bad"
+        """The first failing pre-arm check as ArduCopter words it, or None when ready to arm.
+
+        Before home ArduCopter SITL 4.7 refuses with "Gyros inconsistent" (its first ~20 s),
+        then "AHRS: waiting for home", then "Need Position Estimate" (measured).
+        """
+        if self.t < self._t_home * 0.97:
+            return "Gyros inconsistent"
         if self.home is None:
             return "AHRS: waiting for home"
         if not self.ekf_ready:
@@ -324,7 +359,9 @@ class Vehicle:
         if not force:
             reason = self.prearm_failure()
             if reason:
-                self.text(SEVERITY_CRITICAL, f"PreArm: {reason}")
+                # an arming request reports its failed checks with "Arm: " (4.7, measured);
+                # the periodic report while disarmed says "PreArm: "
+                self.text(SEVERITY_CRITICAL, f"Arm: {reason}")
                 return RESULT_FAILED
         if self.mode in NOT_ARMABLE and not (
             self.mode == Mode.AUTO and int(self.params["AUTO_OPTIONS"]) & 1
@@ -332,6 +369,7 @@ class Vehicle:
             self.text(SEVERITY_CRITICAL, f"Arm: {self.mode.name} mode not armable")
             return RESULT_FAILED
         self.armed = True
+        self.text(SEVERITY_INFO, "Arming motors")
         self._disarm_timer = 0.0
         if self.land_complete and self.gps_fix:
             # ArduCopter resets home to the current location on arming (unless locked).
@@ -351,6 +389,8 @@ class Vehicle:
         return RESULT_ACCEPTED
 
     def _disarm(self) -> None:
+        if self.armed:
+            self.text(SEVERITY_INFO, "Disarming motors")
         self.armed = False
         self._takeoff_alt = None
         self._disarm_timer = 0.0
@@ -809,7 +849,9 @@ class Vehicle:
     # ------------------------------------------------------------------ simulation step
     def step(self, dt: float) -> None:
         """Advance the simulation by ``dt`` simulated seconds (call with dt <= 0.1)."""
+        t0 = self.t
         self.t += dt
+        self._boot_texts(t0)
         if self.home is None and self.t >= self._t_home:
             self.set_home(
                 self.settings.home.lat_deg, self.settings.home.lon_deg, self.settings.home.alt_m
@@ -832,9 +874,9 @@ class Vehicle:
             and self.t - self._last_prearm_report >= 30.0
         ):
             self._last_prearm_report = self.t
-            reason = self.prearm_failure()
-            if reason:
-                self.text(SEVERITY_CRITICAL, f"PreArm: {reason}")
+            if self.prearm_failure():
+                # what ArduCopter SITL 4.7 repeats every 30 s until the EKF has a position
+                self.text(SEVERITY_CRITICAL, "PreArm: Need Position Estimate")
 
     def _mode_update(self) -> None:
         if not self.armed:

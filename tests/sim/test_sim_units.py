@@ -144,3 +144,53 @@ def test_vehicle_model_takeoff_goto_and_yaw_toward_travel():
         v.step(0.05)
     assert v.reached_target()
     assert v.battery.consumed_mah > 0
+
+
+def _texts(v: Vehicle) -> list[str]:
+    out = [ev.text for ev in v.events if ev.kind == "text"]
+    v.events.clear()
+    return out
+
+
+def _run_to(v: Vehicle, t_s: float) -> list[str]:
+    out: list[str] = []
+    while v.t < t_s - 1e-9:
+        v.step(min(0.05, t_s - v.t))
+        out += _texts(v)
+    return out
+
+
+def test_boot_texts_arming_refusals_and_armable_time_as_sitl():
+    """ArduCopter SITL 4.7 at speed-up 1 (measured, ../shared/notes/ardupilot.md): boot
+    STATUSTEXTs, "Arm: Gyros inconsistent" for ~20 s, then "AHRS: waiting for home", then
+    "Need Position Estimate"; "PreArm: Need Position Estimate" every 30 s; armable at ~42.8 s
+    by default; "Arming motors" / "Disarming motors"."""
+    settings = SimSettings()
+    assert settings.ready_delay_s == pytest.approx(42.8)
+    v = Vehicle(settings, ParameterStore())
+    boot = _run_to(v, 5.0)
+    assert "ArduPilot Ready" in boot and "Calibrating barometer" in boot
+    assert v.set_mode(Mode.GUIDED)
+    assert v.arm() == mavlink.MAV_RESULT_FAILED and _texts(v) == ["Arm: Gyros inconsistent"]
+    boot += _run_to(v, 20.2)  # home comes at 0.48 x 42.8 = 20.5 s
+    assert v.home is None
+    assert v.arm() == mavlink.MAV_RESULT_FAILED
+    assert _texts(v) == ["Arm: AHRS: waiting for home"]
+    later = _run_to(v, 35.0)
+    boot += later
+    assert "EKF3 IMU0 origin set" in later and v.home is not None
+    assert later.count("PreArm: Need Position Estimate") == 1  # t = 31 s (then every 30 s)
+    assert v.arm() == mavlink.MAV_RESULT_FAILED and _texts(v) == ["Arm: Need Position Estimate"]
+    later = _run_to(v, 42.85)
+    assert "EKF3 IMU0 is using GPS" in later
+    boot_texts = [t for t in boot + later if "EKF3" in t or "arometer" in t or "Ready" in t]
+    assert len(boot_texts) >= 13
+    assert v.ekf_ready and v.arm() == mavlink.MAV_RESULT_ACCEPTED
+    assert _texts(v) == ["Arming motors"]
+    assert v.disarm() == mavlink.MAV_RESULT_ACCEPTED and _texts(v) == ["Disarming motors"]
+
+
+def test_ready_delay_is_configurable_for_fast_tests():
+    v = Vehicle(SimSettings(ready_delay_s=2.0), ParameterStore())
+    _run_to(v, 2.05)
+    assert v.set_mode(Mode.GUIDED) and v.arm() == mavlink.MAV_RESULT_ACCEPTED
