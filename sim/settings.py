@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from missions.settings import GeoPoint, StrictModel
@@ -28,8 +30,13 @@ class BatterySettings(StrictModel):
     (plus ``climb_current_a_per_m_s`` per m/s of climb), ``idle_current_a`` on the ground.
     """
 
+    model: Literal["lipo", "sitl"] = "lipo"
+    """``lipo``: the LiPo curve, sag and currents below. ``sitl``: ArduPilot SITL's default
+    battery as measured on ArduCopter 4.7 (constant 12.60 V, 0 A on the ground, about 27 A
+    hovering plus the speed and climb terms in flight: 27-32 A; ``capacity_mah`` 3300 unless
+    set), to rehearse with the endurance a real SITL gives (about 8 minutes of flight)."""
     capacity_mah: float = Field(default=5200.0, gt=0)
-    """Usable capacity, mAh (also the BATT_CAPACITY parameter)."""
+    """Usable capacity, mAh (also the BATT_CAPACITY parameter); 3300 by default with ``model: sitl``."""
     cells: int = Field(default=3, ge=1, le=14)
     """Cells in series; the open-circuit voltage curve is per cell (4.20 V full, 3.27 V empty)."""
     hover_current_a: float = Field(default=12.0, ge=0)
@@ -45,6 +52,28 @@ class BatterySettings(StrictModel):
     """Pack resistance: the voltage sags by current * resistance, ohm."""
     initial_remaining: float = Field(default=1.0, gt=0, le=1)
     """State of charge at start, 0..1."""
+
+    @property
+    def effective_capacity_mah(self) -> float:
+        """``capacity_mah``, or SITL's 3300 mAh with ``model: sitl`` when it was not set."""
+        if self.model == "sitl" and "capacity_mah" not in self.model_fields_set:
+            return SITL_CAPACITY_MAH
+        return self.capacity_mah
+
+    @property
+    def effective_hover_current_a(self) -> float:
+        """``hover_current_a``, or SITL's ~27 A with ``model: sitl`` when it was not set."""
+        if self.model == "sitl" and "hover_current_a" not in self.model_fields_set:
+            return SITL_HOVER_CURRENT_A
+        return self.hover_current_a
+
+
+SITL_CAPACITY_MAH = 3300.0
+"""BATT_CAPACITY of ArduCopter SITL 4.7 with copter.parm (measured)."""
+SITL_HOVER_CURRENT_A = 27.0
+"""Current of SITL's battery model hovering (27-32 A measured in flight)."""
+SITL_VOLTAGE_V = 12.6
+"""SITL's battery voltage, constant (measured)."""
 
 
 class SimSettings(StrictModel):

@@ -208,7 +208,7 @@ class Vehicle:
         self.events: list[Event] = []
         self.gimbal_pitch_deg = -90.0
         self.battery = Battery(settings.battery)
-        self.params.set("BATT_CAPACITY", settings.battery.capacity_mah)
+        self.params.set("BATT_CAPACITY", settings.battery.effective_capacity_mah)
         ready = settings.ready_delay_s
         self._t_gps = 0.24 * ready
         self._t_home = 0.48 * ready

@@ -260,6 +260,8 @@ class Vehicle(VehicleTracker):
         pool = latest or texts
         out: list[str] = []
         for t in pool:
+            if t.text in ("Arming motors", "Disarming motors"):
+                continue  # ArduCopter's announcements, not reasons
             if _ARM_TEXT.search(t.text) and t.text not in out:
                 out.append(t.text)
         return out

@@ -187,7 +187,7 @@ def test_fly_cli_shows_the_prearm_reason_when_arming_is_refused(sim_factory, tmp
     assert r.returncode == 1
     err = r.stderr.strip().splitlines()
     assert err[-1].startswith("error: arming refused with MAV_RESULT_FAILED")
-    assert "PreArm: Battery 1 below minimum arming voltage" in err[-1]
+    assert "Arm: Battery 1 below minimum arming voltage" in err[-1]
     assert "Traceback" not in r.stderr
     assert "the vehicle is disarmed: nothing to command" in r.stdout
 

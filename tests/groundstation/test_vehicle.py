@@ -118,7 +118,7 @@ def test_prearm_failure_is_reported_with_its_reason(sim_factory):
             vehicle.arm(timeout_s=60)
         msg = str(err.value)
         assert "refused with MAV_RESULT_FAILED" in msg
-        assert "PreArm: Battery 1 below minimum arming voltage" in msg
+        assert "Arm: Battery 1 below minimum arming voltage" in msg
         assert "\n" not in msg
         vehicle.close()
 

@@ -194,3 +194,31 @@ def test_ready_delay_is_configurable_for_fast_tests():
     v = Vehicle(SimSettings(ready_delay_s=2.0), ParameterStore())
     _run_to(v, 2.05)
     assert v.set_mode(Mode.GUIDED) and v.arm() == mavlink.MAV_RESULT_ACCEPTED
+
+
+def test_sitl_battery_model_as_measured():
+    """ArduPilot SITL's default battery (measured on 4.7): constant 12.60 V, 0 A at rest,
+    27-32 A in flight, BATT_CAPACITY 3300 mAh: empty within about 8 minutes of flight."""
+    b = Battery(BatterySettings(model="sitl"))
+    assert b.capacity_mah == 3300.0 and b.voltage_v == pytest.approx(12.6)
+    b.step(60.0, armed=True, airborne=False, speed_m_s=0.0, climb_m_s=0.0)
+    assert b.current_a == 0.0 and b.consumed_mah == 0.0
+    b.step(1.0, armed=True, airborne=True, speed_m_s=8.0, climb_m_s=0.0)
+    assert 27.0 <= b.current_a <= 32.0
+    b.step(6 * 60.0 - 1.0, armed=True, airborne=True, speed_m_s=8.0, climb_m_s=0.0)
+    assert 0.05 <= b.remaining <= 0.25  # "a 6-minute sortie ended at 20 %"
+    assert b.voltage_v == pytest.approx(12.6)  # no sag: no voltage failsafe by default
+    b.step(2 * 60.0, armed=True, airborne=True, speed_m_s=8.0, climb_m_s=0.0)
+    assert b.remaining == 0.0
+    assert Battery(BatterySettings(model="sitl", capacity_mah=5000)).capacity_mah == 5000
+    v = Vehicle(SimSettings(battery=BatterySettings(model="sitl")), ParameterStore())
+    assert v.params["BATT_CAPACITY"] == 3300
+
+
+def test_parameters_as_sitl_copter_parm():
+    """Values and types ArduCopter SITL 4.7 reports with copter.parm (measured)."""
+    p = ParameterStore()
+    assert p["FRAME_TYPE"] == 0 and p["FENCE_RADIUS"] == 150
+    assert p["FS_THR_ENABLE"] == 1 and p["TERRAIN_ENABLE"] == 1 and p["MIS_TOTAL"] == 1
+    types = {name: ptype for _, name, _, ptype in p.items()}
+    assert types["RTL_ALT_FINAL"] == mavlink.MAV_PARAM_TYPE_INT16
