@@ -31,6 +31,7 @@ ID = {
     "AUTOPILOT_VERSION": mavlink.MAVLINK_MSG_ID_AUTOPILOT_VERSION,
     "EKF_STATUS_REPORT": mavlink.MAVLINK_MSG_ID_EKF_STATUS_REPORT,
     "HOME_POSITION": mavlink.MAVLINK_MSG_ID_HOME_POSITION,
+    "FENCE_STATUS": mavlink.MAVLINK_MSG_ID_FENCE_STATUS,
 }
 """Messages the simulator can send on request or as a stream."""
 
@@ -39,6 +40,7 @@ STREAM_GROUPS: dict[int, tuple[int, ...]] = {
         ID["SYS_STATUS"],
         ID["MISSION_CURRENT"],
         ID["GPS_RAW_INT"],
+        ID["FENCE_STATUS"],  # only while the fence is enabled, as ArduCopter
     ),
     mavlink.MAV_DATA_STREAM_POSITION: (ID["GLOBAL_POSITION_INT"], ID["LOCAL_POSITION_NED"]),
     mavlink.MAV_DATA_STREAM_EXTRA1: (ID["ATTITUDE"],),
@@ -239,6 +241,23 @@ def send(mav: mavlink.MAVLink, msg_id: int, v: Vehicle) -> bool:
             int(round(v.frame.lon0_deg * 1e7)),
             int(round(v.origin_alt_m * 1000.0)),
             int(v.t * 1e6),
+        )
+    elif msg_id == ID["FENCE_STATUS"]:
+        if not v.fence_enabled:
+            return False
+        mask = v.fence_breaches
+        kind = mavlink.FENCE_BREACH_NONE
+        if mask & 1:
+            kind = mavlink.FENCE_BREACH_MAXALT
+        elif mask & 8:
+            kind = mavlink.FENCE_BREACH_MINALT
+        elif mask:
+            kind = mavlink.FENCE_BREACH_BOUNDARY
+        mav.fence_status_send(
+            1 if mask else 0,
+            v.fence_breach_count & 0xFFFF,
+            kind,
+            int(v.fence_breach_t * 1000.0) & 0xFFFFFFFF,
         )
     elif msg_id == ID["MISSION_CURRENT"]:
         ex = v.mission

@@ -241,6 +241,8 @@ class Vehicle:
         self._batt_low_since: float | None = None
         self._batt_crt_since: float | None = None
         self._fence_breaches = 0
+        self.fence_breach_count = 0
+        self.fence_breach_t = 0.0
         self._fence_geometry: FenceGeometry | None = None
         self._fence_check_t = 0.0
         self.mission = MissionExecutor(self)
@@ -803,6 +805,11 @@ class Vehicle:
         """Rebuild the fence geometry after an upload or clear."""
         self._fence_geometry = FenceGeometry(self.lists.fence, self.frame)
 
+    @property
+    def fence_breaches(self) -> int:
+        """FENCE_TYPE bits breached now (0 = inside or fence disabled)."""
+        return self._fence_breaches
+
     def _current_breaches(self) -> int:
         if self.home is None:
             return 0
@@ -830,8 +837,12 @@ class Vehicle:
         self._fence_breaches = now
         if not new or not self.armed:
             return
+        self.fence_breach_count += 1
+        self.fence_breach_t = self.t
         if not self.land_complete:
-            self.text(SEVERITY_CRITICAL, f"Fence Breached: {breach_text(new)}")
+            # AC_Fence 4.7 names each breached type: "Circle fence breached" (measured)
+            for name in breach_text(new).split(", "):
+                self.text(SEVERITY_CRITICAL, f"{name} fence breached")
         action = int(self.params["FENCE_ACTION"])
         if action == 0:
             return

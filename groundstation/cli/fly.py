@@ -444,7 +444,7 @@ def run(args: argparse.Namespace) -> int:
                 printer.event(
                     f"sortie {i}/{len(sorties)}: landed and disarmed after "
                     f"{time.monotonic() - t0:.0f} s; items reached: "
-                    f"{', '.join(map(str, progress.visited())) or 'none'}"
+                    f"{', '.join(map(str, progress.completed())) or 'none'}"
                 )
                 last = len(sortie.mission) - 1
                 if not progress.finished(progress.landed_mode):

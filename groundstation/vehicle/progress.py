@@ -66,6 +66,12 @@ class MissionProgress:
         with self._lock:
             return sorted(set(self.reached) | set(self.current))
 
+    def completed(self) -> list[int]:
+        """Seqs known done, ascending: reported reached, or made current and then left for
+        another item (the item current when the vehicle stopped counts only when reached)."""
+        with self._lock:
+            return sorted(set(self.reached) | set(self.current[:-1]))
+
     def finished(self, landed_mode: str | None = None) -> bool:
         """Whether the mission ran to its end.
 

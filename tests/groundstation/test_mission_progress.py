@@ -55,3 +55,10 @@ def test_a_stale_complete_state_before_any_progress_is_ignored():
     # MISSION_CURRENT of the previous mission (complete) arrives before the new one starts
     p = _feed(MissionProgress(last_seq=4), [_current(0, state=5), _current(1)])
     assert not p.complete_reported and not p.finished("AUTO")
+
+
+def test_completed_counts_an_item_only_once_left_or_reached():
+    events = [_current(1), _current(2), _current(3), ("mission_item_reached", {"seq": 2})]
+    p = _feed(MissionProgress(last_seq=5), events)
+    # 3 is current when a breach takes the vehicle home: not completed
+    assert p.completed() == [1, 2] and p.visited() == [1, 2, 3]
