@@ -16,7 +16,7 @@ import pytest
 from testkit import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import install_python  # noqa: E402
+import install_python
 
 SCRIPTS = REPO_ROOT / "scripts"
 
