@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -98,3 +99,16 @@ class SimSettings(StrictModel):
     faults: FaultSettings = FaultSettings()
     scene: SceneSettings = SceneSettings()
     """What the simulated camera sees (``detection.source: sim``): see :mod:`sim.scene`."""
+
+
+class SitlSettings(StrictModel):
+    """A real ArduCopter SITL started for ``connection.url: sitl`` (home and speed-up: ``sim``)."""
+
+    binary: Path | None = None
+    """The ``arducopter`` binary; None = the ``ARDUPILOT_SITL`` environment variable."""
+    defaults: Path | None = None
+    """Parameter defaults file (copter.parm); None = ``ARDUPILOT_DEFAULTS``, or none."""
+    instance: int | None = Field(default=None, ge=0, le=199)
+    """SITL instance (-I; MAVLink on TCP 5760 + 10 * instance); None = the first with free ports."""
+    armable_timeout_s: float = Field(default=120.0, gt=0)
+    """How long to wait for SITL to become armable, vehicle seconds (about 43 s at speed-up 1)."""

@@ -60,7 +60,7 @@ class VehicleEndpoint:
 def requires_sitl() -> None:
     """Skip the calling test unless ``ARDUPILOT_SITL`` names a SITL binary."""
     if sitl_binary() is None:
-        pytest.skip("needs a real ArduPilot SITL: set ARDUPILOT_SITL to an 'arducopter' binary")
+        pytest.skip(SITL_SKIP_REASON)
 
 
 def requires_builtin(endpoint: VehicleEndpoint) -> None:
@@ -75,6 +75,24 @@ def pytest_configure(config) -> None:
         "markers",
         "vehicle(speedup=..., params=..., ready_delay_s=...): options of the vehicle_endpoint fixture",
     )
+
+
+SITL_SKIP_REASON = "needs a real ArduPilot SITL: set ARDUPILOT_SITL to an 'arducopter' binary"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The ``sitl`` marker: every test using ``vehicle_endpoint`` is SITL-capable and gets it (it
+    runs on the built-in simulator, or on the real binary when ``ARDUPILOT_SITL`` names one:
+    ``ARDUPILOT_SITL=... pytest -m sitl`` runs exactly those). A test marked ``sitl`` by hand
+    without that fixture needs the real binary and is skipped, with the reason, without one."""
+    have_binary = sitl_binary() is not None
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "vehicle_endpoint" in fixtures:
+            if item.get_closest_marker("sitl") is None:
+                item.add_marker(pytest.mark.sitl)
+        elif item.get_closest_marker("sitl") is not None and not have_binary:
+            item.add_marker(pytest.mark.skip(reason=SITL_SKIP_REASON))
 
 
 def _speedup_default() -> float:
