@@ -58,17 +58,12 @@ DEFAULT_INTERVALS_S = {ID["HEARTBEAT"]: 1.0}
 and no position until the GCS asks (ArduCopter SITL 4.7, ../shared/notes/ardupilot.md)."""
 
 FIRMWARE_VERSION = (4, 7, 0)
-CAPABILITIES = (
-    mavlink.MAV_PROTOCOL_CAPABILITY_MISSION_FLOAT
-    | mavlink.MAV_PROTOCOL_CAPABILITY_PARAM_FLOAT
-    | mavlink.MAV_PROTOCOL_CAPABILITY_MISSION_INT
-    | mavlink.MAV_PROTOCOL_CAPABILITY_COMMAND_INT
-    | mavlink.MAV_PROTOCOL_CAPABILITY_SET_POSITION_TARGET_LOCAL_NED
-    | mavlink.MAV_PROTOCOL_CAPABILITY_SET_POSITION_TARGET_GLOBAL_INT
-    | mavlink.MAV_PROTOCOL_CAPABILITY_MAVLINK2
-    | mavlink.MAV_PROTOCOL_CAPABILITY_MISSION_FENCE
-    | mavlink.MAV_PROTOCOL_CAPABILITY_MISSION_RALLY
-)
+CAPABILITIES = 0xFBEF
+"""AUTOPILOT_VERSION.capabilities of ArduCopter SITL 4.7 (measured): MISSION_FLOAT, PARAM_FLOAT,
+MISSION_INT, COMMAND_INT, PARAM_ENCODE_C_CAST, FTP, SET_ATTITUDE_TARGET, SET_POSITION_TARGET_*,
+TERRAIN, COMPASS_CALIBRATION, MAVLINK2, MISSION_FENCE, MISSION_RALLY..."""
+FLIGHT_CUSTOM_VERSION = b"90700977"
+"""AUTOPILOT_VERSION.flight_custom_version: the git hash of the measured SITL build."""
 
 _SENSORS = (
     mavlink.MAV_SYS_STATUS_SENSOR_3D_GYRO
@@ -283,7 +278,7 @@ def send(mav: mavlink.MAVLink, msg_id: int, v: Vehicle) -> bool:
             0,
             0,
             0,
-            [0] * 8,
+            list(FLIGHT_CUSTOM_VERSION),
             [0] * 8,
             [0] * 8,
             0x1209,

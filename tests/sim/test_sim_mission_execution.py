@@ -119,7 +119,9 @@ def test_pause_in_guided_and_brake_then_resume_auto_at_the_same_item(sim_factory
         # mission complete in the air: loiter in AUTO, armed
         hb = gcs.recv("HEARTBEAT")
         assert hb.custom_mode == 3 and hb.base_mode & mavlink.MAV_MODE_FLAG_SAFETY_ARMED
-        assert gcs.recv("MISSION_CURRENT").mission_state == mavlink.MISSION_STATE_COMPLETE
+        done = gcs.recv("MISSION_CURRENT")
+        # ArduCopter 4.7 after the end (measured): seq 0, mission_state COMPLETE
+        assert (done.seq, done.mission_state) == (0, mavlink.MISSION_STATE_COMPLETE)
         # a completed mission restarts at an item with param2 = 1 (reset)
         gcs.reached.clear()
         assert gcs.command(C.MAV_CMD_DO_SET_MISSION_CURRENT, 3, 1) == 0

@@ -94,6 +94,15 @@ def test_commands_get_acks_with_the_right_result(vehicle_endpoint):
             == 0
         )
         gcs.recv("VFR_HUD")
+        # AUTOPILOT_VERSION as ArduCopter SITL 4.7 reports it (measured: 0xfbef, git hash)
+        assert (
+            gcs.command(mavlink.MAV_CMD_REQUEST_MESSAGE, mavlink.MAVLINK_MSG_ID_AUTOPILOT_VERSION)
+            == mavlink.MAV_RESULT_ACCEPTED
+        )
+        version = gcs.recv("AUTOPILOT_VERSION")
+        assert version.capabilities == 0xFBEF
+        if vehicle_endpoint.kind == "builtin":
+            assert bytes(version.flight_custom_version) == b"90700977"
 
 
 def test_parameters_list_read_set(vehicle_endpoint):
