@@ -397,6 +397,21 @@ class Patrol:
             )
         if cfg.area.district is None:
             raise InputError("no district to patrol: set area.district in the config")
+        if self.sitl and cfg.sorties.endurance_min > cfg.sitl.endurance_min:
+            # plan from the pack the vehicle really has, not the embedded simulator's
+            self.console.line(
+                f"plan: SITL's battery ({cfg.sitl.battery_mah:g} mAh at about "
+                f"{cfg.sitl.flight_current_a:g} A in flight) lasts {cfg.sitl.endurance_min:.1f} "
+                f"min: sorties.endurance_min {cfg.sorties.endurance_min:g} -> "
+                f"{cfg.sitl.endurance_min:.1f}"
+            )
+            cfg = cfg.model_copy(
+                update={
+                    "sorties": cfg.sorties.model_copy(
+                        update={"endurance_min": round(cfg.sitl.endurance_min, 2)}
+                    )
+                }
+            )
         plan = plan_from_config(cfg)
         self.plan = plan
         st = plan.stats
@@ -664,6 +679,10 @@ class Patrol:
         if callable(swap):
             swap()
             self.console.line(f"sortie {i}/{n}: simulator battery swapped")
+        elif self.sitl and self.vehicle.reset_battery():
+            self.console.line(
+                f"sortie {i}/{n}: SITL battery reset to 100 % (MAV_CMD_BATTERY_RESET)"
+            )
         elif sys.stdin.isatty() and sys.stdout.isatty():
             input(f"swap the battery, then press Enter to fly sortie {i}/{n} (Ctrl-C to stop) ")
         self.alert_policy.low_battery = False

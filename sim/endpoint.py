@@ -411,6 +411,12 @@ class Endpoint:
         if c == R.MAV_CMD_DO_FENCE_ENABLE:
             v.enable_fence(a.p1 >= 1)
             return ACCEPTED
+        if c == R.MAV_CMD_BATTERY_RESET:
+            # ArduPilot: reset the remaining charge of the batteries in mask p1 to p2 percent;
+            # here only a full reset on the ground (a battery swap)
+            if int(a.p1) & 1 and a.p2 >= 100 and v.swap_battery():
+                return ACCEPTED
+            return FAILED
         if c == R.MAV_CMD_DO_REPOSITION:
             if not v.armed:
                 return FAILED

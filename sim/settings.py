@@ -112,3 +112,13 @@ class SitlSettings(StrictModel):
     """SITL instance (-I; MAVLink on TCP 5760 + 10 * instance); None = the first with free ports."""
     armable_timeout_s: float = Field(default=120.0, gt=0)
     """How long to wait for SITL to become armable, vehicle seconds (about 43 s at speed-up 1)."""
+    battery_mah: float = Field(default=3300.0, gt=0)
+    """SITL's pack (BATT_CAPACITY with copter.parm), mAh: with ``flight_current_a`` it caps
+    ``sorties.endurance_min`` when a patrol flies on SITL."""
+    flight_current_a: float = Field(default=30.0, gt=0)
+    """Mean current of SITL's battery model in flight (27-32 A measured), A."""
+
+    @property
+    def endurance_min(self) -> float:
+        """Minutes of flight SITL's pack lasts: ``battery_mah / flight_current_a`` (6.6 min)."""
+        return self.battery_mah / 1000.0 / self.flight_current_a * 60.0

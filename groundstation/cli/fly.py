@@ -56,7 +56,8 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         metavar="URL",
         default=None,
         help="vehicle endpoint (tcp:HOST:PORT, udpin:HOST:PORT, udpout:HOST:PORT, "
-        "/dev/ttyUSB0:57600) or sim; default: connection.url of the config",
+        "/dev/ttyUSB0:57600), sim (embedded simulator) or sitl (start ArduPilot SITL from "
+        "ARDUPILOT_SITL); default: connection.url of the config",
     )
     p.add_argument(
         "--on-interrupt",
@@ -379,14 +380,22 @@ def on_interrupt(vehicle, action: str, printer) -> None:
             signal.signal(signal.SIGINT, previous)
 
 
-def _between_sorties(conn, printer, i: int, n: int) -> None:
+def _between_sorties(conn, printer, i: int, n: int, vehicle=None) -> None:
     """Before sortie ``i``: a fresh battery. The embedded simulator swaps it itself (when it can);
-    an operator at a terminal is asked to swap it and press Enter; otherwise the next sortie
+    a SITL started by ``--connect sitl`` gets MAV_CMD_BATTERY_RESET (SITL's battery only resets
+    that way); an operator at a terminal is asked to swap it and press Enter; otherwise the next sortie
     starts at once (ArduCopter refuses to arm on a low battery, with the PreArm reason)."""
     swap = getattr(conn.sim, "swap_battery", None)
     if callable(swap):
         swap()
         printer.event(f"sortie {i}/{n}: simulator battery swapped")
+        return
+    if (
+        getattr(conn.sim, "kind", None) == "sitl"
+        and vehicle is not None
+        and vehicle.reset_battery()
+    ):
+        printer.event(f"sortie {i}/{n}: SITL battery reset to 100 % (MAV_CMD_BATTERY_RESET)")
         return
     if sys.stdin.isatty() and sys.stdout.isatty():
         input(f"swap the battery, then press Enter to fly sortie {i}/{n} (Ctrl-C to stop) ")
@@ -429,7 +438,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             for i, (sortie, alt) in enumerate(zip(sorties, alts, strict=True), 1):
                 if i > 1:
-                    _between_sorties(conn, printer, i, len(sorties))
+                    _between_sorties(conn, printer, i, len(sorties), vehicle)
                 printer.event(f"sortie {i}/{len(sorties)}: {sortie.name}")
                 t0 = time.monotonic()
                 progress = fly_sortie(

@@ -457,6 +457,18 @@ class Vehicle(VehicleTracker):
             raise
         self.set_mode("AUTO")
 
+    def reset_battery(self) -> bool:
+        """Tell the autopilot its battery is full again (MAV_CMD_BATTERY_RESET, mask 1, 100 %).
+
+        How a simulated vehicle without an operator gets a "fresh pack" between sorties
+        (ArduPilot SITL's battery only resets this way); on a real vehicle, swap the pack.
+
+        Returns:
+            True when the vehicle accepted it.
+        """
+        ack = self.link.command_long(MAV.MAV_CMD_BATTERY_RESET, (1, 100), timeout_s=1.5, retries=2)
+        return ack is not None and ack.result == MAV.MAV_RESULT_ACCEPTED
+
     def rtl(self) -> None:
         """Return to launch (RTL mode)."""
         self.set_mode("RTL")

@@ -226,3 +226,27 @@ def test_tlog_holds_both_directions(vehicle_endpoint, tmp_path):
     assert (vehicle_endpoint.sysid, "GLOBAL_POSITION_INT") in seen
     assert (255, "HEARTBEAT") in seen  # ours
     assert (255, "COMMAND_LONG") in seen  # the telemetry requests
+
+
+def test_reset_battery_between_sorties(sim_factory):
+    """MAV_CMD_BATTERY_RESET (how SITL's battery gets "a fresh pack" between sorties): accepted
+    on the ground, the charge is back to 100 %; refused while armed."""
+    from sim.settings import BatterySettings, SimSettings
+
+    sim = sim_factory(
+        settings=SimSettings(ready_delay_s=2, battery=BatterySettings(initial_remaining=0.5)),
+        speedup=20,
+    )
+    with Link.connect(sim.url, timeout_s=30) as link:
+        vehicle = Vehicle(link)
+        assert vehicle.reset_battery()
+        with sim.lock:
+            assert sim.vehicle.battery.remaining == 1.0
+        vehicle.close()
+
+
+def test_sitl_pack_caps_the_planned_endurance():
+    from sim.settings import SitlSettings
+
+    assert SitlSettings().endurance_min == pytest.approx(6.6)
+    assert SitlSettings(battery_mah=5000, flight_current_a=25).endurance_min == pytest.approx(12.0)
