@@ -166,3 +166,46 @@ def test_connect_sitl_without_a_binary_is_a_one_line_error(tmp_path):
     assert r.returncode != 0
     assert r.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "ARDUPILOT_SITL" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+def test_patrol_on_sitl_plans_from_its_pack_resets_its_battery_and_stops_it(
+    standin, tmp_path, monkeypatch
+):
+    """``patrol`` with ``connection.url: sitl``: SITL started from ARDUPILOT_SITL, the sorties
+    planned for SITL's 3300 mAh pack at ~30 A (not the embedded simulator's), the battery reset
+    with MAV_CMD_BATTERY_RESET between sorties, every sortie flown, SITL stopped at the end."""
+    import io
+
+    from groundstation.config import load_config
+    from groundstation.patrol import Console, Patrol
+
+    log = tmp_path / "argv.txt"
+    monkeypatch.setenv("ARDUPILOT_SITL", str(standin))
+    monkeypatch.setenv("SITL_STANDIN_LOG", str(log))
+    monkeypatch.delenv("ARDUPILOT_DEFAULTS", raising=False)
+    cfg = load_config(
+        REPO_ROOT / "configs" / "demo.yaml",
+        {
+            "connection.url": "sitl",
+            "detection.source": "none",
+            "broadcast.enabled": False,
+            "overlay.enabled": False,
+            "sim.speedup": 50,
+        },
+    )
+    out = io.StringIO()
+    summary = Patrol(cfg, record_dir=tmp_path / "rec", console=Console(out, tty=False)).run()
+    text = out.getvalue()
+    assert summary.end_reason == "landed", text
+    assert "plan: SITL's battery (3300 mAh at about 30 A in flight) lasts 6.6 min" in text
+    assert summary.sorties_planned >= 2
+    assert summary.sorties_flown == summary.sorties_planned
+    assert "SITL battery reset to 100 %" in text
+    argv = log.read_text().split()
+    assert argv[argv.index("--serial0") + 1] == "tcp:0"
+    port = 5760 + 10 * int(argv[argv.index("-I") + 1])
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))  # SITL is gone
