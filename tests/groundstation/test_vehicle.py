@@ -241,7 +241,7 @@ def test_reset_battery_between_sorties(sim_factory):
         vehicle = Vehicle(link)
         assert vehicle.reset_battery()
         with sim.lock:
-            assert sim.vehicle.battery.remaining == 1.0
+            assert sim.vehicle.battery.remaining > 0.95  # was 0.5 (idle drain since: tiny)
         vehicle.close()
 
 
