@@ -11,7 +11,8 @@ events.cpp, fence.cpp):
   (42.8 s by default, as SITL at speed-up 1), home at ~48%, EKF position at 100%; arming before
   that is refused with ``Arm:`` STATUSTEXTs ("Gyros inconsistent", "AHRS: waiting for home",
   "Need Position Estimate") and "PreArm: Need Position Estimate" repeats every 30 s;
-* AUTO, RTL, LAND and BRAKE do not allow arming ("Arm: AUTO mode not armable");
+* AUTO, RTL, LAND and BRAKE do not allow arming ("Arm: AUTO mode not armable"; in AUTO with no
+  mission "Arm: Mode requires mission");
 * disarms by itself DISARM_DELAY seconds after arming when it has not taken off, and right after
   touchdown in LAND and RTL;
 * battery low/critical, GCS heartbeat loss and fence breaches trigger the actions selected by
@@ -365,6 +366,10 @@ class Vehicle:
                 # the periodic report while disarmed says "PreArm: "
                 self.text(SEVERITY_CRITICAL, f"Arm: {reason}")
                 return RESULT_FAILED
+        if self.mode == Mode.AUTO and self.lists.mission_count <= 1:
+            # measured on ArduCopter SITL 4.7 (AP_Arming_Copter::mandatory_checks)
+            self.text(SEVERITY_CRITICAL, "Arm: Mode requires mission")
+            return RESULT_FAILED
         if self.mode in NOT_ARMABLE and not (
             self.mode == Mode.AUTO and int(self.params["AUTO_OPTIONS"]) & 1
         ):
