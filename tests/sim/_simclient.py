@@ -47,6 +47,7 @@ class Gcs:
         )
         self.texts: list[str] = []
         self.reached: list[int] = []
+        self.current: list[int] = []  # MISSION_CURRENT seqs, each change once
         self.received: list = []
         if url.startswith("udp"):
             self.heartbeat_send()  # a UDP vehicle answers whoever sent the last datagram
@@ -73,7 +74,8 @@ class Gcs:
         return sim_s / self.speedup + LOAD_ALLOWANCE_S
 
     def poll(self, timeout: float = 0.05):
-        """Receive one message (recording STATUSTEXT, MISSION_ITEM_REACHED, COMMAND_ACK), or None."""
+        """Receive one message (recording STATUSTEXT, MISSION_ITEM_REACHED, MISSION_CURRENT
+        changes, COMMAND_ACK), or None."""
         msg = self.m.recv_match(blocking=True, timeout=timeout)
         if msg is None:
             return None
@@ -88,6 +90,8 @@ class Gcs:
             self.reached.append(msg.seq)
         elif kind == "COMMAND_ACK":
             self.received.append(msg)
+        elif kind == "MISSION_CURRENT" and (not self.current or self.current[-1] != msg.seq):
+            self.current.append(msg.seq)
         return msg
 
     def recv(self, types, sim_s: float = 10.0, cond=None, wall_s: float | None = None):
