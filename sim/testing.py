@@ -13,6 +13,10 @@ Fixtures:
     sim_factory: ``make(**start_sim_kwargs) -> SimHandle``; every simulator made is stopped at
         teardown. Always the built-in simulator (for fault injection, several vehicles...).
 
+Marker ``sitl``: added to every test that uses ``vehicle_endpoint`` (SITL-capable: they run on the
+built-in simulator, or on the real binary with ``ARDUPILOT_SITL``; ``pytest -m sitl`` selects
+them). A test marked ``sitl`` by hand without that fixture is skipped without a binary.
+
 Helpers:
     requires_sitl(): skip the calling test unless a real SITL is configured.
     requires_builtin(endpoint): skip unless ``endpoint.kind == "builtin"``.
