@@ -45,7 +45,7 @@ from missions.settings import (
     StrictModel,
     SurveySettings,
 )
-from sim.settings import SimSettings
+from sim.settings import SimSettings, SitlSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """Repository root (for a source checkout or an editable install)."""
@@ -64,6 +64,7 @@ class Config(StrictModel):
     rally: RallySettings = Field(default_factory=RallySettings)
     connection: ConnectionSettings = Field(default_factory=ConnectionSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
+    sitl: SitlSettings = Field(default_factory=SitlSettings)
     detection: DetectionSettings = Field(default_factory=DetectionSettings)
     broadcast: BroadcastSettings = Field(default_factory=BroadcastSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)

@@ -2,7 +2,8 @@
 
 Uploading fence items (mission_type FENCE) is not enough: ArduCopter's ``FENCE_ENABLE`` defaults
 to 0, so the polygons do nothing, and its default ``FENCE_TYPE`` 7 adds a circle of
-``FENCE_RADIUS`` (300 m) around home that a district-sized patrol would breach. After the fence is
+``FENCE_RADIUS`` (300 m by default, 150 m with SITL's copter.parm) around home that a
+district-sized patrol would breach. After the fence is
 uploaded and verified, :func:`configure_geofence` sets, logging each change (old -> new):
 
 1. ``FENCE_TYPE`` = polygon (4) + maximum altitude (1), keeping the minimum-altitude bit (8) when
@@ -136,7 +137,8 @@ def fence_type_text(fence_type: int) -> str:
 def patrol_fence_type(current: int) -> int:
     """The FENCE_TYPE a patrol needs: polygon + max altitude, plus min altitude if already set.
 
-    The circle bit is dropped: ArduCopter's circle of FENCE_RADIUS (300 m by default) around home
+    The circle bit is dropped: ArduCopter's circle of FENCE_RADIUS (300 m by default, 150 m
+    with SITL's copter.parm) around home
     would cut a district larger than that, and the uploaded inclusion polygon bounds the patrol.
     """
     return (int(current) & FENCE_TYPE_ALT_MIN) | FENCE_TYPE_POLYGON | FENCE_TYPE_ALT_MAX

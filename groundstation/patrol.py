@@ -267,7 +267,10 @@ class Patrol:
         self.name = name
         self.console = console or Console()
         self.embedded = cfg.connection.url == "sim"
-        self.scale = float(cfg.sim.speedup) if self.embedded else 1.0
+        # connection.url: sitl starts a real ArduCopter SITL with the sim section's home and
+        # speed-up; the simulated camera then renders the scene from SITL's telemetry pose.
+        self.sitl = cfg.connection.url == "sitl"
+        self.scale = float(cfg.sim.speedup) if (self.embedded or self.sitl) else 1.0
         self.policy = cfg.policy
         self.summary = PatrolSummary(speedup=self.scale)
         self.plan = None
@@ -388,12 +391,27 @@ class Patrol:
             from groundstation.overlay import check_bind
 
             check_bind(cfg.overlay.host, cfg.overlay.token)
-        if cfg.detection.source == "sim" and not self.embedded:
+        if cfg.detection.source == "sim" and not (self.embedded or self.sitl):
             raise InputError(
-                "detection.source 'sim' (the simulated camera) needs connection.url: sim"
+                "detection.source 'sim' (the simulated camera) needs connection.url: sim or sitl"
             )
         if cfg.area.district is None:
             raise InputError("no district to patrol: set area.district in the config")
+        if self.sitl and cfg.sorties.endurance_min > cfg.sitl.endurance_min:
+            # plan from the pack the vehicle really has, not the embedded simulator's
+            self.console.line(
+                f"plan: SITL's battery ({cfg.sitl.battery_mah:g} mAh at about "
+                f"{cfg.sitl.flight_current_a:g} A in flight) lasts {cfg.sitl.endurance_min:.1f} "
+                f"min: sorties.endurance_min {cfg.sorties.endurance_min:g} -> "
+                f"{cfg.sitl.endurance_min:.1f}"
+            )
+            cfg = cfg.model_copy(
+                update={
+                    "sorties": cfg.sorties.model_copy(
+                        update={"endurance_min": round(cfg.sitl.endurance_min, 2)}
+                    )
+                }
+            )
         plan = plan_from_config(cfg)
         self.plan = plan
         st = plan.stats
@@ -473,7 +491,7 @@ class Patrol:
     def _open_source(self) -> None:
         cfg = self.cfg
         spec = cfg.detection.source
-        if spec is None and self.embedded:
+        if spec is None and (self.embedded or self.sitl):
             spec = "sim"
         if spec is not None and spec.strip().lower() == "none":
             spec = None
@@ -484,9 +502,9 @@ class Patrol:
             )
             return
         if spec == "sim":
-            if not self.embedded:
+            if not (self.embedded or self.sitl):
                 raise InputError(
-                    "detection.source 'sim' (the simulated camera) needs connection.url: sim"
+                    "detection.source 'sim' (the simulated camera) needs connection.url: sim or sitl"
                 )
             from sim.camera import PinholeCamera, SceneRenderer
             from sim.scene import Scene, person_sprites
@@ -600,6 +618,12 @@ class Patrol:
                 f"embedded simulator on {url} (speed-up {cfg.sim.speedup:g}, home "
                 f"{cfg.sim.home.lat_deg:.6f}, {cfg.sim.home.lon_deg:.6f})"
             )
+        elif self.sitl:
+            from groundstation.cli.mission_transfer import start_configured_sitl
+
+            self.sim = start_configured_sitl(cfg)  # stopped with the patrol (SitlHandle.stop)
+            url = self.sim.url
+            self.console.line(f"ArduPilot SITL on {url} (speed-up {cfg.sim.speedup:g})")
         self.link = Link.connect(
             url,
             timeout_s=cfg.connection.heartbeat_timeout_s,
@@ -615,10 +639,17 @@ class Patrol:
         self._unsub.append(self.vehicle.on_event(self._on_vehicle_event))
         self.recorder.event("connected", url=self.link.url, sysid=self.link.target_system)
         self.console.line(f"connected to {self.link.url} (vehicle {self.link.target_system})")
+        if self.sitl:
+            from groundstation.cli.mission_transfer import wait_armable
+
+            self.console.line("waiting for SITL to become armable (EKF using GPS)")
+            wait_armable(self.link, self.wall(cfg.sitl.armable_timeout_s) + 30.0)
         if self.source_spec == "sim":
             from sim.camera import SimCamera
 
-            self.source = SimCamera(self._renderer, self.sim.true_pose, fps=cfg.sim.scene.fps)
+            vehicle = self.vehicle
+            pose_fn = (lambda: vehicle.pose) if self.sitl else self.sim.true_pose
+            self.source = SimCamera(self._renderer, pose_fn, fps=cfg.sim.scene.fps)
 
     def _start_workers(self) -> None:
         workers = [("telemetry", self._telemetry_loop)]
@@ -643,6 +674,10 @@ class Patrol:
         if callable(swap):
             swap()
             self.console.line(f"sortie {i}/{n}: simulator battery swapped")
+        elif self.sitl and self.vehicle.reset_battery():
+            self.console.line(
+                f"sortie {i}/{n}: SITL battery reset to 100 % (MAV_CMD_BATTERY_RESET)"
+            )
         elif sys.stdin.isatty() and sys.stdout.isatty():
             input(f"swap the battery, then press Enter to fly sortie {i}/{n} (Ctrl-C to stop) ")
         self.alert_policy.low_battery = False

@@ -15,8 +15,8 @@ class ConnectionSettings(StrictModel):
     """How to reach the vehicle."""
 
     url: str = "sim"
-    """``sim`` (start the embedded simulator), tcp:HOST:PORT, udpin:HOST:PORT, udpout:HOST:PORT,
-    or a serial device ``/dev/ttyUSB0:57600``."""
+    """``sim`` (start the embedded simulator), ``sitl`` (start ArduPilot SITL: section ``sitl``),
+    tcp:HOST:PORT, udpin:HOST:PORT, udpout:HOST:PORT, or a serial device ``/dev/ttyUSB0:57600``."""
     heartbeat_timeout_s: float = Field(default=10.0, gt=0)
     """How long to wait for the first vehicle HEARTBEAT."""
     link_lost_s: float = Field(default=5.0, gt=0)

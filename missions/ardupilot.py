@@ -180,7 +180,7 @@ def store_mission_item(item: MissionItem) -> tuple[int, MissionItem | None]:
     elif cmd == 177:
         out.update(param1=float(_u16(p1)), param2=float(_i16(p2)))
     elif cmd == 178:
-        out.update(param1=float(_u8(p1)), param2=_f32(p2), param3=float(_u8(p3)))
+        out.update(param1=float(_u8(p1)), param2=_f32(p2), param3=_f32(p3))
     elif cmd == 181:
         out.update(param1=float(_u8(p1)), param2=float(_u8(p2)))
     elif cmd == 183:
@@ -241,7 +241,9 @@ def store_fence_item(item: MissionItem) -> tuple[int, MissionItem | None]:
 
     Returns:
         ``(MAV_MISSION_RESULT, stored)``; stored items read back in frame 0 with ``param1`` the
-        vertex count (uint8) or the circle radius (float) and z = 0.
+        vertex count (uint8) or the circle radius (float), z = 0 and ``autocontinue`` 0 (the fence
+        store keeps no such flag: measured on ArduCopter SITL 4.7, every fence item reads back 0
+        whatever was sent, ../shared/notes/ardupilot.md).
     """
     if item.frame not in _GLOBAL_FRAMES:
         return UNSUPPORTED_FRAME, None
@@ -257,7 +259,7 @@ def store_fence_item(item: MissionItem) -> tuple[int, MissionItem | None]:
         seq=item.seq,
         frame=0,
         command=int(item.command),
-        autocontinue=1,
+        autocontinue=0,
         param1=param1,
         x=xi / 1e7,
         y=yi / 1e7,
@@ -303,7 +305,8 @@ def store_rally_item(item: MissionItem) -> tuple[int, MissionItem | None]:
 
     Returns:
         ``(MAV_MISSION_RESULT, stored)``: only NAV_RALLY_POINT (5100) in frame 3/6 is accepted;
-        the altitude is kept as int16 metres and reads back in frame 3.
+        the altitude is kept as int16 metres and reads back in frame 3 with ``autocontinue`` 0
+        (measured on ArduCopter SITL 4.7).
     """
     if item.command != mavlink.MAV_CMD_NAV_RALLY_POINT:
         return UNSUPPORTED, None
@@ -319,7 +322,7 @@ def store_rally_item(item: MissionItem) -> tuple[int, MissionItem | None]:
         seq=item.seq,
         frame=3,
         command=mavlink.MAV_CMD_NAV_RALLY_POINT,
-        autocontinue=1,
+        autocontinue=0,
         x=xi / 1e7,
         y=yi / 1e7,
         z=float(int(item.z)),

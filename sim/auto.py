@@ -7,12 +7,17 @@ Semantics reproduced (libraries/AP_Mission/AP_Mission.cpp, ArduCopter/mode_auto.
   completes, one at a time.
 * DO_JUMP is resolved while looking for the next command (param1 target, param2 repeat count,
   -1 forever) and is never "reached".
-* MISSION_ITEM_REACHED is sent when a command's verify step succeeds: a NAV_TAKEOFF at its
+* MISSION_ITEM_REACHED is sent when a command's verify step succeeds (several completed in one
+  loop collapse into one message for the last, see :mod:`sim.endpoint`): a NAV_TAKEOFF at its
   altitude, a NAV_WAYPOINT inside WPNAV_RADIUS after its param1 hold time ("Reached command #N"),
   a NAV_LAND or NAV_RETURN_TO_LAUNCH at touchdown, DO_CHANGE_SPEED at once, CONDITION_YAW on
   heading; commands the copter does not know get "Skipping invalid cmd #ID".
 * When the mission runs out of navigation commands it is complete: in the air the vehicle loiters
-  (still in AUTO); on the ground it disarms and stays in AUTO.
+  (still in AUTO); on the ground it disarms and stays in AUTO. MISSION_CURRENT then reads seq 0,
+  mission_state COMPLETE.
+* A NAV_TAKEOFF started on the ground does not climb unless AUTO_OPTIONS bit 1 is set (ArduCopter
+  waits for a throttle raise no GCS gives): the vehicle disarms after DISARM_DELAY. Take off in
+  GUIDED first.
 * Leaving AUTO stops the mission; entering AUTO again resumes the interrupted navigation command
   (MIS_RESTART = 0), so a ground station can pause in GUIDED/BRAKE and continue at the same item.
 """
@@ -96,6 +101,7 @@ class MissionExecutor:
         self._hold = 0.0
         self._timer_start = 0.0
         self._seen_version = -1
+        self._takeoff_needs_throttle = False
         self._last_current: int | None = None
 
     # ------------------------------------------------------------------ list access
@@ -111,7 +117,10 @@ class MissionExecutor:
 
     @property
     def current_seq(self) -> int:
-        """MISSION_CURRENT.seq: the current navigation command, 0 before any."""
+        """MISSION_CURRENT.seq: the current navigation command, 0 before any and after the end
+        (ArduCopter 4.7 reads seq 0 with mission_state COMPLETE once the mission has ended)."""
+        if self.state == self.COMPLETE:
+            return 0
         return self.nav_index or 0
 
     @property
@@ -191,6 +200,9 @@ class MissionExecutor:
     def complete(self) -> None:
         """Mission finished: loiter in the air, disarm on the ground (ModeAuto::exit_mission)."""
         self.state = self.COMPLETE
+        from sim.vehicle import Event
+
+        self.v.events.append(Event("current"))  # MISSION_CURRENT seq 0, state COMPLETE
         if self.v.mode != 3:
             return
         if not self.v.land_complete:
@@ -408,6 +420,14 @@ class MissionExecutor:
             return True
         if c == mavlink.MAV_CMD_NAV_TAKEOFF:
             self.in_rtl = False
+            self._takeoff_needs_throttle = False
+            if v.landed and not int(v.params["AUTO_OPTIONS"]) & 2:
+                # ArduCopter waits for the pilot to raise the throttle before an AUTO take-off
+                # from the ground (AUTO_OPTIONS bit 1 skips that): a GCS-only vehicle stays on
+                # the ground at minimum throttle and disarms after DISARM_DELAY (measured, 4.7).
+                self._takeoff_needs_throttle = True
+                v.nav_goto(v.x, v.y, v.z)
+                return True
             _, _, tz = self._location(cmd)
             if cmd.z == 0.0:
                 tz = v.z
@@ -475,7 +495,12 @@ class MissionExecutor:
             return False
         done = False
         if c == mavlink.MAV_CMD_NAV_TAKEOFF:
-            done = v.armed and v._target_z is not None and v.z >= v._target_z - 0.1
+            done = (
+                not self._takeoff_needs_throttle
+                and v.armed
+                and v._target_z is not None
+                and v.z >= v._target_z - 0.1
+            )
         elif c in (16, 82, 19, 18):
             if v.armed and not v.landed and v.reached_target():
                 if self._reached_at is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 
-from sim.settings import BatterySettings
+from sim.settings import SITL_VOLTAGE_V, BatterySettings
 
 # Open-circuit voltage of one LiPo cell against state of charge (typical discharge curve).
 _SOC = (0.0, 0.05, 0.10, 0.20, 0.40, 0.60, 0.80, 0.95, 1.0)
@@ -35,15 +35,15 @@ class Battery:
 
     def __init__(self, settings: BatterySettings) -> None:
         self.settings = settings
-        self.capacity_mah = settings.capacity_mah
-        self.consumed_mah = settings.capacity_mah * (1.0 - settings.initial_remaining)
-        self.current_a = settings.idle_current_a
+        self.capacity_mah = settings.effective_capacity_mah
+        self.consumed_mah = self.capacity_mah * (1.0 - settings.initial_remaining)
+        self.current_a = self._ground_current(False)
         self.voltage_v = self._terminal_voltage()
 
     def recharge(self) -> None:
         """Replace the pack by a fully charged one (consumed charge back to zero)."""
         self.consumed_mah = 0.0
-        self.current_a = self.settings.idle_current_a
+        self.current_a = self._ground_current(False)
         self.voltage_v = self._terminal_voltage()
 
     @property
@@ -56,7 +56,14 @@ class Battery:
         """Charge left, mAh."""
         return max(0.0, self.capacity_mah - self.consumed_mah)
 
+    def _ground_current(self, armed: bool) -> float:
+        if self.settings.model == "sitl":
+            return 0.0  # SITL's model draws nothing on the ground
+        return self.settings.idle_current_a + (1.0 if armed else 0.0)
+
     def _terminal_voltage(self) -> float:
+        if self.settings.model == "sitl":
+            return SITL_VOLTAGE_V
         ocv = cell_voltage(self.remaining) * self.settings.cells
         return max(0.0, ocv - self.current_a * self.settings.internal_resistance_ohm)
 
@@ -75,12 +82,12 @@ class Battery:
         s = self.settings
         if airborne:
             current = (
-                s.hover_current_a
+                s.effective_hover_current_a
                 + s.speed_current_a_per_m2s2 * speed_m_s * speed_m_s
                 + s.climb_current_a_per_m_s * max(0.0, climb_m_s)
             )
         else:
-            current = s.idle_current_a + (1.0 if armed else 0.0)
+            current = self._ground_current(armed)
         self.current_a = current
         self.consumed_mah += current * dt_s / 3.6
         self.voltage_v = self._terminal_voltage()

@@ -2,10 +2,11 @@
 
 A ground station cannot tell this from ArduCopter SITL in what it relies on
 (``../shared/notes/ardupilot.md``): HEARTBEAT sysid/compid 1, MAV_TYPE_QUADROTOR,
-MAV_AUTOPILOT_ARDUPILOTMEGA, custom_mode = copter mode; only HEARTBEAT and SYS_STATUS until
+MAV_AUTOPILOT_ARDUPILOTMEGA, custom_mode = copter mode; only HEARTBEAT (no SYS_STATUS) until
 telemetry is requested with REQUEST_DATA_STREAM, MAV_CMD_SET_MESSAGE_INTERVAL or
-MAV_CMD_REQUEST_MESSAGE; every COMMAND_LONG/COMMAND_INT gets a COMMAND_ACK (SET_MODE too, with
-command = 11 as ArduPilot does); unknown commands get MAV_RESULT_UNSUPPORTED.
+MAV_CMD_REQUEST_MESSAGE; every COMMAND_LONG/COMMAND_INT gets a COMMAND_ACK, but the SET_MODE
+message gets none (ArduCopter 4.7, measured: confirm a mode change by HEARTBEAT custom_mode);
+unknown commands get MAV_RESULT_UNSUPPORTED.
 """
 
 from __future__ import annotations
@@ -83,6 +84,12 @@ class Endpoint:
     def drain_events(self) -> None:
         """Turn vehicle events into STATUSTEXT, MISSION_ITEM_REACHED, MISSION_CURRENT, HOME."""
         events, self.v.events = self.v.events, []
+        # Items completed in the same loop collapse into one MISSION_ITEM_REACHED for the last of
+        # them (ArduPilot keeps one "reached" index per loop; measured on ArduCopter 4.7).
+        reached = [i for i, ev in enumerate(events) if ev.kind == "reached"]
+        if len(reached) > 1:
+            drop = set(reached[:-1])
+            events = [ev for i, ev in enumerate(events) if i not in drop]
         for ev in events:
             if ev.kind == "text":
                 payload = ev.text.encode("utf-8", "replace")[:50]
@@ -289,10 +296,9 @@ class Endpoint:
             v.nav_velocity(ve, vn, -vd)
 
     def _on_set_mode(self, ch, msg):
-        result = self._set_mode(int(msg.base_mode), int(msg.custom_mode))
-        ch.mav.command_ack_send(
-            R.MAVLINK_MSG_ID_SET_MODE, result, 0, 0, msg.get_srcSystem(), msg.get_srcComponent()
-        )
+        # ArduCopter 4.7 sends no COMMAND_ACK for the SET_MODE message (measured; only
+        # MAV_CMD_DO_SET_MODE is acknowledged): a GCS confirms the change by HEARTBEAT.
+        self._set_mode(int(msg.base_mode), int(msg.custom_mode))
 
     def _set_mode(self, base_mode: int, custom_mode: int) -> int:
         if not base_mode & R.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED:
@@ -405,6 +411,12 @@ class Endpoint:
         if c == R.MAV_CMD_DO_FENCE_ENABLE:
             v.enable_fence(a.p1 >= 1)
             return ACCEPTED
+        if c == R.MAV_CMD_BATTERY_RESET:
+            # ArduPilot: reset the remaining charge of the batteries in mask p1 to p2 percent;
+            # here only a full reset on the ground (a battery swap)
+            if int(a.p1) & 1 and a.p2 >= 100 and v.swap_battery():
+                return ACCEPTED
+            return FAILED
         if c == R.MAV_CMD_DO_REPOSITION:
             if not v.armed:
                 return FAILED

@@ -7,14 +7,16 @@ Behaviour from libraries/GCS_MAVLink/MissionItemProtocol*.cpp:
   for the expected item every second without an answer and gives up after 8 s
   (MISSION_ACK OPERATION_CANCELLED + "Mission upload timeout"). An item with an unexpected seq is
   answered with MISSION_ACK INVALID_SEQUENCE and the upload *continues*. A bad item ends the
-  upload with its error code. The last item is answered with MISSION_ACK ACCEPTED ("Flight plan
-  received" for missions, "Rally points received" for rally).
+  upload with its error code. The last item is answered with MISSION_ACK ACCEPTED (STATUSTEXT
+  "Flight plan received" for missions, "Fence Indexed OK" for fences, none for rally).
 * Missions: seq 0 is home: whatever is uploaded there is dropped and a download returns the current
   home in frame 0 (AMSL). The stored mission is truncated at MISSION_COUNT and items are written as
   they arrive. Fence lists are staged and replaced only when complete and valid.
 * Download: MISSION_REQUEST_LIST -> MISSION_COUNT; MISSION_REQUEST_INT -> MISSION_ITEM_INT,
-  MISSION_REQUEST -> MISSION_ITEM. During an upload, downloads are refused (MISSION_ACK DENIED).
-* MISSION_CLEAR_ALL -> MISSION_ACK (ERROR while the mission is running in AUTO).
+  MISSION_REQUEST -> MISSION_ITEM plus STATUSTEXT "got MISSION_REQUEST; use MISSION_REQUEST_INT!".
+  During an upload, downloads are refused (MISSION_ACK DENIED).
+* MISSION_CLEAR_ALL -> MISSION_ACK (ERROR while the mission is running in AUTO); afterwards the
+  mission count is 0 (home is not counted until the next upload).
 
 Timers of this protocol use wall-clock time (see docs/simulator.md): the re-request interval is
 scaled by the speed-up as on SITL (with a wall-time floor), the give-up timeout is not.
@@ -87,6 +89,8 @@ class MissionProtocol:
         """Items as counted in MISSION_COUNT (home included for missions)."""
         if self.mission_type == FENCE and self.receiving:
             return len(self._staged)
+        if self.mission_type == MISSION:
+            return self.v.lists.mission_count
         return len(self._list())
 
     def _max_items(self) -> int:
@@ -118,6 +122,7 @@ class MissionProtocol:
             self._staged = [None] * count
         elif self.mission_type == MISSION:
             del self.v.lists.mission[max(1, count) :]
+            self.v.lists.home_counted = count > 0
             self.v.lists.mission_version += 1
         else:
             del self.v.lists.rally[count:]
@@ -217,7 +222,7 @@ class MissionProtocol:
         v = self.v
         if self.mission_type == MISSION:
             self._text(ch, 6, "Flight plan received")
-            v.params.set("MIS_TOTAL", len(v.lists.mission), force=True)
+            v.params.set("MIS_TOTAL", self.item_count(), force=True)
         elif self.mission_type == FENCE:
             staged = [it for it in self._staged if it is not None]
             reason = validate_fence(staged) if len(staged) == len(self._staged) else "incomplete"
@@ -227,9 +232,9 @@ class MissionProtocol:
             else:
                 v.lists.fence = staged
                 v.fence_changed()
+                self._text(ch, 6, "Fence Indexed OK")
             self._staged = []
-        else:
-            self._text(ch, 6, "Rally points received")
+        else:  # ArduPilot 4.7 sends no text for a rally upload
             v.params.set("RALLY_TOTAL", len(v.lists.rally))
         self._ack(ch, sysid, compid, result)
         self.receiving = False
@@ -273,11 +278,14 @@ class MissionProtocol:
         if self.receiving:
             self._ack(ch, sysid, compid, mavlink.MAV_MISSION_DENIED)
             return
+        if not want_int:
+            # GCS_MAVLINK::handle_mission_request (4.7): answered, but with a nag once per request.
+            self._text(ch, 6, "got MISSION_REQUEST; use MISSION_REQUEST_INT!")
         seq = int(msg.seq)
         lst = self._list()
         if self.mission_type == MISSION:
             if seq != 0 and seq >= len(lst):
-                ch.mav.mission_count_send(sysid, compid, len(lst), MISSION)
+                ch.mav.mission_count_send(sysid, compid, self.item_count(), MISSION)
                 self._ack(ch, sysid, compid, mavlink.MAV_MISSION_ERROR)
                 return
             if seq == 0:
@@ -298,13 +306,13 @@ class MissionProtocol:
         if want_int:
             w = item.to_wire()
             ch.mav.mission_item_int_send(
-                sysid, compid, seq, w["frame"], w["command"], current, 1,
+                sysid, compid, seq, w["frame"], w["command"], current, w["autocontinue"],
                 w["param1"], w["param2"], w["param3"], w["param4"], w["x"], w["y"], w["z"],
                 self.mission_type,
             )  # fmt: skip
         else:
             ch.mav.mission_item_send(
-                sysid, compid, seq, item.frame, item.command, current, 1,
+                sysid, compid, seq, item.frame, item.command, current, item.autocontinue,
                 item.param1, item.param2, item.param3, item.param4, item.x, item.y, item.z,
                 self.mission_type,
             )  # fmt: skip
@@ -319,9 +327,10 @@ class MissionProtocol:
                 ok = False
             else:
                 del v.lists.mission[1:]
+                v.lists.home_counted = False  # AP_Mission::clear(): _cmd_total = 0
                 v.lists.mission_version += 1
                 v.mission.reset()
-                v.params.set("MIS_TOTAL", 1, force=True)
+                v.params.set("MIS_TOTAL", 0, force=True)
         elif ok and self.mission_type == FENCE:
             v.lists.fence = []
             v.fence_changed()

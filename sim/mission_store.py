@@ -63,12 +63,15 @@ class ItemLists:
         fence: Fence items (seq 0..N-1).
         rally: Rally points (seq 0..N-1).
         mission_version: Incremented whenever the mission changes (mission change detector).
+        home_counted: Whether MISSION_COUNT counts the home slot: True at boot (MIS_TOTAL 1) and
+            after an upload, False after MISSION_CLEAR_ALL (ArduCopter 4.7 then reports 0).
     """
 
     mission: list[MissionItem]
     fence: list[MissionItem]
     rally: list[MissionItem]
     mission_version: int = 0
+    home_counted: bool = True
 
     @classmethod
     def empty(cls) -> ItemLists:
@@ -78,5 +81,7 @@ class ItemLists:
 
     @property
     def mission_count(self) -> int:
-        """MISSION_COUNT of the mission: home plus the items."""
+        """MISSION_COUNT of the mission: home plus the items (0 after a clear)."""
+        if not self.home_counted and len(self.mission) == 1:
+            return 0
         return len(self.mission)

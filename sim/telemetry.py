@@ -31,6 +31,7 @@ ID = {
     "AUTOPILOT_VERSION": mavlink.MAVLINK_MSG_ID_AUTOPILOT_VERSION,
     "EKF_STATUS_REPORT": mavlink.MAVLINK_MSG_ID_EKF_STATUS_REPORT,
     "HOME_POSITION": mavlink.MAVLINK_MSG_ID_HOME_POSITION,
+    "FENCE_STATUS": mavlink.MAVLINK_MSG_ID_FENCE_STATUS,
 }
 """Messages the simulator can send on request or as a stream."""
 
@@ -39,6 +40,7 @@ STREAM_GROUPS: dict[int, tuple[int, ...]] = {
         ID["SYS_STATUS"],
         ID["MISSION_CURRENT"],
         ID["GPS_RAW_INT"],
+        ID["FENCE_STATUS"],  # only while the fence is enabled, as ArduCopter
     ),
     mavlink.MAV_DATA_STREAM_POSITION: (ID["GLOBAL_POSITION_INT"], ID["LOCAL_POSITION_NED"]),
     mavlink.MAV_DATA_STREAM_EXTRA1: (ID["ATTITUDE"],),
@@ -51,21 +53,17 @@ STREAM_GROUPS: dict[int, tuple[int, ...]] = {
 }
 """REQUEST_DATA_STREAM stream id -> messages (ArduCopter's SRn_ groups, GCS_Mavlink.cpp)."""
 
-DEFAULT_INTERVALS_S = {ID["HEARTBEAT"]: 1.0, ID["SYS_STATUS"]: 1.0}
-"""What a fresh ArduCopter sends before any stream is requested (notes/ardupilot.md)."""
+DEFAULT_INTERVALS_S = {ID["HEARTBEAT"]: 1.0}
+"""What a fresh ArduCopter streams before any stream is requested: HEARTBEAT only, no SYS_STATUS
+and no position until the GCS asks (ArduCopter SITL 4.7, ../shared/notes/ardupilot.md)."""
 
 FIRMWARE_VERSION = (4, 7, 0)
-CAPABILITIES = (
-    mavlink.MAV_PROTOCOL_CAPABILITY_MISSION_FLOAT
-    | mavlink.MAV_PROTOCOL_CAPABILITY_PARAM_FLOAT
-    | mavlink.MAV_PROTOCOL_CAPABILITY_MISSION_INT
-    | mavlink.MAV_PROTOCOL_CAPABILITY_COMMAND_INT
-    | mavlink.MAV_PROTOCOL_CAPABILITY_SET_POSITION_TARGET_LOCAL_NED
-    | mavlink.MAV_PROTOCOL_CAPABILITY_SET_POSITION_TARGET_GLOBAL_INT
-    | mavlink.MAV_PROTOCOL_CAPABILITY_MAVLINK2
-    | mavlink.MAV_PROTOCOL_CAPABILITY_MISSION_FENCE
-    | mavlink.MAV_PROTOCOL_CAPABILITY_MISSION_RALLY
-)
+CAPABILITIES = 0xFBEF
+"""AUTOPILOT_VERSION.capabilities of ArduCopter SITL 4.7 (measured): MISSION_FLOAT, PARAM_FLOAT,
+MISSION_INT, COMMAND_INT, PARAM_ENCODE_C_CAST, FTP, SET_ATTITUDE_TARGET, SET_POSITION_TARGET_*,
+TERRAIN, COMPASS_CALIBRATION, MAVLINK2, MISSION_FENCE, MISSION_RALLY..."""
+FLIGHT_CUSTOM_VERSION = b"90700977"
+"""AUTOPILOT_VERSION.flight_custom_version: the git hash of the measured SITL build."""
 
 _SENSORS = (
     mavlink.MAV_SYS_STATUS_SENSOR_3D_GYRO
@@ -239,6 +237,23 @@ def send(mav: mavlink.MAVLink, msg_id: int, v: Vehicle) -> bool:
             int(round(v.origin_alt_m * 1000.0)),
             int(v.t * 1e6),
         )
+    elif msg_id == ID["FENCE_STATUS"]:
+        if not v.fence_enabled:
+            return False
+        mask = v.fence_breaches
+        kind = mavlink.FENCE_BREACH_NONE
+        if mask & 1:
+            kind = mavlink.FENCE_BREACH_MAXALT
+        elif mask & 8:
+            kind = mavlink.FENCE_BREACH_MINALT
+        elif mask:
+            kind = mavlink.FENCE_BREACH_BOUNDARY
+        mav.fence_status_send(
+            1 if mask else 0,
+            v.fence_breach_count & 0xFFFF,
+            kind,
+            int(v.fence_breach_t * 1000.0) & 0xFFFFFFFF,
+        )
     elif msg_id == ID["MISSION_CURRENT"]:
         ex = v.mission
         total = max(0, v.lists.mission_count - 1)
@@ -263,7 +278,7 @@ def send(mav: mavlink.MAVLink, msg_id: int, v: Vehicle) -> bool:
             0,
             0,
             0,
-            [0] * 8,
+            list(FLIGHT_CUSTOM_VERSION),
             [0] * 8,
             [0] * 8,
             0x1209,

@@ -13,6 +13,10 @@ Fixtures:
     sim_factory: ``make(**start_sim_kwargs) -> SimHandle``; every simulator made is stopped at
         teardown. Always the built-in simulator (for fault injection, several vehicles...).
 
+Marker ``sitl``: added to every test that uses ``vehicle_endpoint`` (SITL-capable: they run on the
+built-in simulator, or on the real binary with ``ARDUPILOT_SITL``; ``pytest -m sitl`` selects
+them). A test marked ``sitl`` by hand without that fixture is skipped without a binary.
+
 Helpers:
     requires_sitl(): skip the calling test unless a real SITL is configured.
     requires_builtin(endpoint): skip unless ``endpoint.kind == "builtin"``.
@@ -30,6 +34,8 @@ from sim.runner import SimHandle, start_sim
 from sim.sitl import sitl_binary, start_sitl
 
 DEFAULT_TEST_SPEEDUP = 20.0
+FAST_READY_DELAY_S = 3.0
+"""Simulated seconds until a test vehicle is armable (the product default is 42.8 s, as SITL)."""
 
 
 @dataclass
@@ -58,7 +64,7 @@ class VehicleEndpoint:
 def requires_sitl() -> None:
     """Skip the calling test unless ``ARDUPILOT_SITL`` names a SITL binary."""
     if sitl_binary() is None:
-        pytest.skip("needs a real ArduPilot SITL: set ARDUPILOT_SITL to an 'arducopter' binary")
+        pytest.skip(SITL_SKIP_REASON)
 
 
 def requires_builtin(endpoint: VehicleEndpoint) -> None:
@@ -73,6 +79,24 @@ def pytest_configure(config) -> None:
         "markers",
         "vehicle(speedup=..., params=..., ready_delay_s=...): options of the vehicle_endpoint fixture",
     )
+
+
+SITL_SKIP_REASON = "needs a real ArduPilot SITL: set ARDUPILOT_SITL to an 'arducopter' binary"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The ``sitl`` marker: every test using ``vehicle_endpoint`` is SITL-capable and gets it (it
+    runs on the built-in simulator, or on the real binary when ``ARDUPILOT_SITL`` names one:
+    ``ARDUPILOT_SITL=... pytest -m sitl`` runs exactly those). A test marked ``sitl`` by hand
+    without that fixture needs the real binary and is skipped, with the reason, without one."""
+    have_binary = sitl_binary() is not None
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "vehicle_endpoint" in fixtures:
+            if item.get_closest_marker("sitl") is None:
+                item.add_marker(pytest.mark.sitl)
+        elif item.get_closest_marker("sitl") is not None and not have_binary:
+            item.add_marker(pytest.mark.skip(reason=SITL_SKIP_REASON))
 
 
 def _speedup_default() -> float:
@@ -98,7 +122,7 @@ def vehicle_endpoint(request) -> Iterator[VehicleEndpoint]:
         return
     from sim.settings import SimSettings
 
-    settings = SimSettings(ready_delay_s=float(opts.pop("ready_delay_s", 3.0)))
+    settings = SimSettings(ready_delay_s=float(opts.pop("ready_delay_s", FAST_READY_DELAY_S)))
     sim = start_sim(settings, port=0, speedup=speedup, **opts)
     try:
         yield VehicleEndpoint(sim.url, "builtin", speedup, sim.sysid, sim)
@@ -112,8 +136,13 @@ def sim_factory() -> Iterator[Callable[..., SimHandle]]:
     made: list[SimHandle] = []
 
     def make(**kwargs) -> SimHandle:
-        """``start_sim(**kwargs)`` (port 0 by default), remembered to be stopped at teardown."""
+        """``start_sim(**kwargs)`` (port 0 by default, armable after 3 simulated s unless
+        ``settings`` says otherwise), remembered to be stopped at teardown."""
         kwargs.setdefault("port", 0)
+        if kwargs.get("settings") is None:
+            from sim.settings import SimSettings
+
+            kwargs["settings"] = SimSettings(ready_delay_s=FAST_READY_DELAY_S)
         handle = start_sim(**kwargs)
         made.append(handle)
         return handle

@@ -7,9 +7,12 @@ ground station can observe follows ArduCopter 4.7 (``../shared/notes/ardupilot.m
 ArduCopter sources: mode.cpp, mode_auto.cpp, mode_rtl.cpp, mode_land.cpp, AP_Arming_Copter.cpp,
 events.cpp, fence.cpp):
 
-* boots in STABILIZE, GPS fix after ~24% of ``ready_delay_s``, home at ~48%, EKF position at 100%;
-  arming before that is refused with ``PreArm:`` STATUSTEXTs;
-* AUTO, RTL, LAND and BRAKE do not allow arming ("Arm: AUTO mode not armable");
+* boots in STABILIZE with ArduCopter's boot STATUSTEXTs, GPS fix after ~24% of ``ready_delay_s``
+  (42.8 s by default, as SITL at speed-up 1), home at ~48%, EKF position at 100%; arming before
+  that is refused with ``Arm:`` STATUSTEXTs ("Gyros inconsistent", "AHRS: waiting for home",
+  "Need Position Estimate") and "PreArm: Need Position Estimate" repeats every 30 s;
+* AUTO, RTL, LAND and BRAKE do not allow arming ("Arm: AUTO mode not armable"; in AUTO with no
+  mission "Arm: Mode requires mission");
 * disarms by itself DISARM_DELAY seconds after arming when it has not taken off, and right after
   touchdown in LAND and RTL;
 * battery low/critical, GCS heartbeat loss and fence breaches trigger the actions selected by
@@ -50,6 +53,28 @@ FORCE_MAGIC = (2989.0, 21196.0)
 
 LAND_DETECT_S = 1.0
 """Seconds on the ground before the landing detector reports land complete (LAND_DETECTOR_TRIGGER_SEC)."""
+
+
+BOOT_TEXTS = (
+    (0.0, "Calibrating barometer"),
+    (0.02, "Barometer 1 calibration complete"),
+    (0.02, "Barometer 2 calibration complete"),
+    (0.03, "ArduPilot Ready"),
+    (0.05, "EKF3 IMU0 initialised"),
+    (0.05, "EKF3 IMU1 initialised"),
+    (0.08, "EKF3 IMU0 tilt alignment complete"),
+    (0.08, "EKF3 IMU1 tilt alignment complete"),
+    (0.10, "EKF3 IMU0 MAG0 initial yaw alignment complete"),
+    (0.10, "EKF3 IMU1 MAG0 initial yaw alignment complete"),
+    (0.24, "GPS 1: detected u-blox"),
+    (0.48, "EKF3 IMU0 origin set"),
+    (0.48, "EKF3 IMU1 origin set"),
+    (0.96, "EKF3 IMU0 is using GPS"),
+    (0.96, "EKF3 IMU1 is using GPS"),
+)
+"""Boot STATUSTEXTs as (share of ``ready_delay_s``, text): barometer calibration, "ArduPilot
+Ready", EKF3 alignment, GPS detection, origin set, "EKF3 IMU0 is using GPS" (ArduCopter SITL 4.7
+sends 14 such texts; the times are its measured ones scaled to the ready delay)."""
 
 
 class Mode(IntEnum):
@@ -184,7 +209,7 @@ class Vehicle:
         self.events: list[Event] = []
         self.gimbal_pitch_deg = -90.0
         self.battery = Battery(settings.battery)
-        self.params.set("BATT_CAPACITY", settings.battery.capacity_mah)
+        self.params.set("BATT_CAPACITY", settings.battery.effective_capacity_mah)
         ready = settings.ready_delay_s
         self._t_gps = 0.24 * ready
         self._t_home = 0.48 * ready
@@ -217,6 +242,8 @@ class Vehicle:
         self._batt_low_since: float | None = None
         self._batt_crt_since: float | None = None
         self._fence_breaches = 0
+        self.fence_breach_count = 0
+        self.fence_breach_t = 0.0
         self._fence_geometry: FenceGeometry | None = None
         self._fence_check_t = 0.0
         self.mission = MissionExecutor(self)
@@ -294,11 +321,22 @@ class Vehicle:
         """Queue a STATUSTEXT."""
         self.events.append(Event("text", severity=severity, text=text[:50]))
 
+    def _boot_texts(self, t0: float) -> None:
+        """The boot STATUSTEXTs of ArduCopter SITL 4.7, at their share of ``ready_delay_s``."""
+        for share, text in BOOT_TEXTS:
+            at = share * self._t_ekf
+            if t0 < at <= self.t or (t0 == 0.0 and at == 0.0):
+                self.text(SEVERITY_INFO, text)
+
     # ------------------------------------------------------------------ arming
     def prearm_failure(self) -> str | None:
-        """The first failing pre-arm check as ArduCopter words it, or None when ready to arm."""
-        if self.t < self._t_gps:
-            return "EKF attitude is bad"
+        """The first failing pre-arm check as ArduCopter words it, or None when ready to arm.
+
+        Before home ArduCopter SITL 4.7 refuses with "Gyros inconsistent" (its first ~20 s),
+        then "AHRS: waiting for home", then "Need Position Estimate" (measured).
+        """
+        if self.t < self._t_home * 0.97:
+            return "Gyros inconsistent"
         if self.home is None:
             return "AHRS: waiting for home"
         if not self.ekf_ready:
@@ -324,14 +362,21 @@ class Vehicle:
         if not force:
             reason = self.prearm_failure()
             if reason:
-                self.text(SEVERITY_CRITICAL, f"PreArm: {reason}")
+                # an arming request reports its failed checks with "Arm: " (4.7, measured);
+                # the periodic report while disarmed says "PreArm: "
+                self.text(SEVERITY_CRITICAL, f"Arm: {reason}")
                 return RESULT_FAILED
+        if self.mode == Mode.AUTO and self.lists.mission_count <= 1:
+            # measured on ArduCopter SITL 4.7 (AP_Arming_Copter::mandatory_checks)
+            self.text(SEVERITY_CRITICAL, "Arm: Mode requires mission")
+            return RESULT_FAILED
         if self.mode in NOT_ARMABLE and not (
             self.mode == Mode.AUTO and int(self.params["AUTO_OPTIONS"]) & 1
         ):
             self.text(SEVERITY_CRITICAL, f"Arm: {self.mode.name} mode not armable")
             return RESULT_FAILED
         self.armed = True
+        self.text(SEVERITY_INFO, "Arming motors")
         self._disarm_timer = 0.0
         if self.land_complete and self.gps_fix:
             # ArduCopter resets home to the current location on arming (unless locked).
@@ -351,6 +396,8 @@ class Vehicle:
         return RESULT_ACCEPTED
 
     def _disarm(self) -> None:
+        if self.armed:
+            self.text(SEVERITY_INFO, "Disarming motors")
         self.armed = False
         self._takeoff_alt = None
         self._disarm_timer = 0.0
@@ -385,7 +432,7 @@ class Vehicle:
         try:
             new = Mode(int(mode))
         except ValueError:
-            self.text(SEVERITY_WARNING, "No such mode")
+            self.text(SEVERITY_WARNING, f"No such mode {int(mode)}")
             return False
         if new == self.mode:
             return True
@@ -763,6 +810,11 @@ class Vehicle:
         """Rebuild the fence geometry after an upload or clear."""
         self._fence_geometry = FenceGeometry(self.lists.fence, self.frame)
 
+    @property
+    def fence_breaches(self) -> int:
+        """FENCE_TYPE bits breached now (0 = inside or fence disabled)."""
+        return self._fence_breaches
+
     def _current_breaches(self) -> int:
         if self.home is None:
             return 0
@@ -790,8 +842,12 @@ class Vehicle:
         self._fence_breaches = now
         if not new or not self.armed:
             return
+        self.fence_breach_count += 1
+        self.fence_breach_t = self.t
         if not self.land_complete:
-            self.text(SEVERITY_CRITICAL, f"Fence Breached: {breach_text(new)}")
+            # AC_Fence 4.7 names each breached type: "Circle fence breached" (measured)
+            for name in breach_text(new).split(", "):
+                self.text(SEVERITY_CRITICAL, f"{name} fence breached")
         action = int(self.params["FENCE_ACTION"])
         if action == 0:
             return
@@ -809,7 +865,9 @@ class Vehicle:
     # ------------------------------------------------------------------ simulation step
     def step(self, dt: float) -> None:
         """Advance the simulation by ``dt`` simulated seconds (call with dt <= 0.1)."""
+        t0 = self.t
         self.t += dt
+        self._boot_texts(t0)
         if self.home is None and self.t >= self._t_home:
             self.set_home(
                 self.settings.home.lat_deg, self.settings.home.lon_deg, self.settings.home.alt_m
@@ -832,9 +890,9 @@ class Vehicle:
             and self.t - self._last_prearm_report >= 30.0
         ):
             self._last_prearm_report = self.t
-            reason = self.prearm_failure()
-            if reason:
-                self.text(SEVERITY_CRITICAL, f"PreArm: {reason}")
+            if self.prearm_failure():
+                # what ArduCopter SITL 4.7 repeats every 30 s until the EKF has a position
+                self.text(SEVERITY_CRITICAL, "PreArm: Need Position Estimate")
 
     def _mode_update(self) -> None:
         if not self.armed:

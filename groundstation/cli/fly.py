@@ -56,7 +56,8 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         metavar="URL",
         default=None,
         help="vehicle endpoint (tcp:HOST:PORT, udpin:HOST:PORT, udpout:HOST:PORT, "
-        "/dev/ttyUSB0:57600) or sim; default: connection.url of the config",
+        "/dev/ttyUSB0:57600), sim (embedded simulator) or sitl (start ArduPilot SITL from "
+        "ARDUPILOT_SITL); default: connection.url of the config",
     )
     p.add_argument(
         "--on-interrupt",
@@ -249,7 +250,7 @@ def fly_sortie(
     printer,
     fence_settings=None,
     fence_alt_m: float | None = None,
-) -> list[int]:
+):
     """Upload (verified), enable the fence, take off, fly in AUTO, wait until landed and disarmed.
 
     When the sortie carries fence items, the fence is configured and enabled on the vehicle
@@ -267,7 +268,10 @@ def fly_sortie(
             sortie's highest item, rally point or take-off altitude.
 
     Returns:
-        The seqs of MISSION_ITEM_REACHED in the order they came.
+        A :class:`groundstation.vehicle.progress.MissionProgress` (MISSION_ITEM_REACHED and
+        MISSION_CURRENT seqs as they came; ``finished(mode)`` says whether the mission ran to
+        its end, without counting on one MISSION_ITEM_REACHED per item) with ``landed_mode``
+        set to the flight mode the vehicle landed in.
 
     Raises:
         MissionTransferError, GeofenceError, ArmError, CommandError, VehicleError,
@@ -277,6 +281,7 @@ def fly_sortie(
     from groundstation.cli.mission_transfer import transfer_progress
     from groundstation.geofence import configure_geofence, planned_ceiling_m
     from groundstation.vehicle import VehicleError, VehicleTimeoutError
+    from groundstation.vehicle.progress import MissionProgress
     from missions.settings import FenceSettings
 
     link = vehicle.link
@@ -309,8 +314,8 @@ def fly_sortie(
     n = len(sortie.mission) - 1
     printer.total_items = n
     printer.event(f"{sortie.name}: mission of {n} items uploaded and verified")
-    reached: list[int] = []
-    unsub = vehicle.on_event(lambda ev: reached.append(ev.data["seq"]), ["mission_item_reached"])
+    progress = MissionProgress(last_seq=n)
+    unsub = vehicle.on_event(progress.on_event, ["mission_item_reached", "mission_current"])
     try:
         printer.event(f"{sortie.name}: GUIDED, arm, take off to {takeoff_alt_m:g} m, then AUTO")
         vehicle.start_mission(takeoff_alt_m)
@@ -327,9 +332,10 @@ def fly_sortie(
             with contextlib.suppress(VehicleTimeoutError):
                 vehicle.wait_until(lambda s: not s.armed, 0.5)
         printer.done()
+        progress.landed_mode = state.mode
     finally:
         unsub()
-    return reached
+    return progress
 
 
 def on_interrupt(vehicle, action: str, printer) -> None:
@@ -374,14 +380,22 @@ def on_interrupt(vehicle, action: str, printer) -> None:
             signal.signal(signal.SIGINT, previous)
 
 
-def _between_sorties(conn, printer, i: int, n: int) -> None:
+def _between_sorties(conn, printer, i: int, n: int, vehicle=None) -> None:
     """Before sortie ``i``: a fresh battery. The embedded simulator swaps it itself (when it can);
-    an operator at a terminal is asked to swap it and press Enter; otherwise the next sortie
+    a SITL started by ``--connect sitl`` gets MAV_CMD_BATTERY_RESET (SITL's battery only resets
+    that way); an operator at a terminal is asked to swap it and press Enter; otherwise the next sortie
     starts at once (ArduCopter refuses to arm on a low battery, with the PreArm reason)."""
     swap = getattr(conn.sim, "swap_battery", None)
     if callable(swap):
         swap()
         printer.event(f"sortie {i}/{n}: simulator battery swapped")
+        return
+    if (
+        getattr(conn.sim, "kind", None) == "sitl"
+        and vehicle is not None
+        and vehicle.reset_battery()
+    ):
+        printer.event(f"sortie {i}/{n}: SITL battery reset to 100 % (MAV_CMD_BATTERY_RESET)")
         return
     if sys.stdin.isatty() and sys.stdout.isatty():
         input(f"swap the battery, then press Enter to fly sortie {i}/{n} (Ctrl-C to stop) ")
@@ -424,10 +438,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             for i, (sortie, alt) in enumerate(zip(sorties, alts, strict=True), 1):
                 if i > 1:
-                    _between_sorties(conn, printer, i, len(sorties))
+                    _between_sorties(conn, printer, i, len(sorties), vehicle)
                 printer.event(f"sortie {i}/{len(sorties)}: {sortie.name}")
                 t0 = time.monotonic()
-                reached = fly_sortie(
+                progress = fly_sortie(
                     vehicle,
                     sortie,
                     takeoff_alt_m=alt,
@@ -439,16 +453,16 @@ def run(args: argparse.Namespace) -> int:
                 printer.event(
                     f"sortie {i}/{len(sorties)}: landed and disarmed after "
                     f"{time.monotonic() - t0:.0f} s; items reached: "
-                    f"{', '.join(map(str, reached)) or 'none'}"
+                    f"{', '.join(map(str, progress.completed())) or 'none'}"
                 )
                 last = len(sortie.mission) - 1
-                if last > 0 and last not in reached:
+                if not progress.finished(progress.landed_mode):
                     # A failsafe, a fence breach or a mode change ended the flight early: the
                     # district is not covered, and the next sortie must not start unattended.
                     left = len(sorties) - i
                     raise VehicleError(
                         f"sortie {i}/{len(sorties)} ({sortie.name}) landed before finishing its "
-                        f"mission (last item reached: {max(reached, default=0)} of {last})"
+                        f"mission (last item reached: {progress.furthest} of {last})"
                         + (f"; {left} sortie(s) not flown" if left else "")
                     )
         except KeyboardInterrupt:

@@ -59,7 +59,8 @@ def register(sub, common: argparse.ArgumentParser) -> None:
             required=True,
             metavar="URL",
             help="vehicle endpoint: tcp:HOST:PORT, udpin:HOST:PORT, udpout:HOST:PORT, "
-            "/dev/ttyUSB0:57600, or sim (start the embedded simulator)",
+            "/dev/ttyUSB0:57600, sim (start the embedded simulator) or sitl (start ArduPilot SITL from "
+            "ARDUPILOT_SITL)",
         )
         q.add_argument(
             "--type",

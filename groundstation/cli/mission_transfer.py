@@ -80,19 +80,24 @@ def vehicle_link(
     """Connect to ``url``, closing the link on exit.
 
     ``url == "sim"`` starts the embedded simulator in-process on a free loopback port with the
-    config's ``sim`` section (``sim.speedup``...) and stops it on exit.
+    config's ``sim`` section (``sim.speedup``...) and stops it on exit. ``url == "sitl"`` starts a
+    real ArduCopter SITL (:func:`start_configured_sitl`: ``sitl.binary`` or ``ARDUPILOT_SITL``,
+    home and speed-up from ``sim``), waits until it is armable, and stops it on exit; this process
+    stays its parent for the whole run (SITL exits when its parent dies).
 
     Args:
-        url: Endpoint URL or ``sim``.
+        url: Endpoint URL, ``sim`` or ``sitl``.
         config: ``groundstation.config.Config`` for the connection/sim sections (default: built-in).
         timeout_s: Heartbeat timeout (default ``connection.heartbeat_timeout_s``).
         tlog_path: Optional telemetry log.
 
     Yields:
-        A :class:`Connection` (``.link``; ``.sim`` is the :class:`sim.SimHandle` for ``sim``).
+        A :class:`Connection` (``.link``; ``.sim`` is the :class:`sim.SimHandle` for ``sim``,
+        the :class:`sim.sitl.SitlHandle` for ``sitl``).
 
     Raises:
-        LinkError: No vehicle. InputError: Bad URL or signing key.
+        LinkError: No vehicle. InputError: Bad URL or signing key. ConfigError, SitlError: no
+        SITL binary, or it did not start. VehicleTimeoutError: SITL not armable in time.
     """
     from groundstation.config import load_config
 
@@ -106,6 +111,9 @@ def vehicle_link(
             handle = sim.start_sim(cfg.sim, port=0, speedup=cfg.sim.speedup)
             url = handle.url
             log.info("embedded simulator on %s (speedup %g)", url, cfg.sim.speedup)
+        elif url == "sitl":
+            handle = start_configured_sitl(cfg)
+            url = handle.url
         link = Link.connect(
             url,
             timeout_s=timeout_s if timeout_s is not None else conn.heartbeat_timeout_s,
@@ -114,12 +122,62 @@ def vehicle_link(
             tlog_path=tlog_path,
         )
         try:
+            if getattr(handle, "kind", None) == "sitl":
+                wait_armable(link, cfg.sitl.armable_timeout_s / cfg.sim.speedup + 30.0)
             yield Connection(link, handle)
         finally:
             link.close()
     finally:
         if handle is not None:
             handle.stop()
+
+
+def start_configured_sitl(cfg):
+    """Start the real ArduCopter SITL the config names (``connection.url: sitl``).
+
+    ``sitl.binary`` (or ``ARDUPILOT_SITL``), ``sitl.defaults`` (or ``ARDUPILOT_DEFAULTS``),
+    ``sitl.instance``; home and speed-up from ``sim.home`` / ``sim.speedup``. SITL runs with
+    ``--serial0 tcp:0`` so that it does not pause waiting for a client (:func:`sim.sitl.start_sitl`).
+
+    Returns:
+        The :class:`sim.sitl.SitlHandle` (stop it at the end).
+
+    Raises:
+        ConfigError: No binary configured, or a file that does not exist. SitlError: SITL exited
+            or did not open its port.
+    """
+    from sim.sitl import start_sitl
+
+    home = cfg.sim.home
+    handle = start_sitl(
+        cfg.sitl.binary,
+        cfg.sitl.defaults,
+        home=(home.lat_deg, home.lon_deg, home.alt_m),
+        speedup=cfg.sim.speedup,
+        instance=cfg.sitl.instance,
+    )
+    log.info("ArduPilot SITL on %s (speedup %g)", handle.url, cfg.sim.speedup)
+    return handle
+
+
+def wait_armable(link, timeout_s: float) -> None:
+    """Wait until the vehicle's EKF has an absolute horizontal position (EKF_STATUS_REPORT flag
+    EKF_POS_HORIZ_ABS), which is when ArduCopter allows arming (about 43 s after SITL starts).
+
+    Raises:
+        VehicleTimeoutError: Not within ``timeout_s`` wall seconds.
+    """
+    from groundstation.link import MAV
+    from groundstation.vehicle import VehicleTimeoutError
+
+    link.request_message_interval("EKF_STATUS_REPORT", 2)
+    msg = link.wait_message(
+        "EKF_STATUS_REPORT", lambda m: m.flags & MAV.EKF_POS_HORIZ_ABS, timeout_s=timeout_s
+    )
+    if msg is None:
+        raise VehicleTimeoutError(
+            f"{link.url}: SITL not armable within {timeout_s:.0f} s (no EKF position)"
+        )
 
 
 def _load_items(path: str, kind: str) -> dict[str, list]:

@@ -53,7 +53,7 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         metavar="URL",
         default=None,
         help="vehicle endpoint (tcp:HOST:PORT, udpin:HOST:PORT, udpout:HOST:PORT, "
-        "/dev/ttyUSB0:57600) or sim (connection.url)",
+        "/dev/ttyUSB0:57600), sim or sitl (ArduPilot SITL from ARDUPILOT_SITL) (connection.url)",
     )
     p.add_argument(
         "--no-overlay",

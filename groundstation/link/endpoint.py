@@ -62,6 +62,11 @@ def parse_endpoint(url: str) -> Endpoint:
         InputError: The URL is not one of the forms above (the message names it).
     """
     text = str(url).strip()
+    if text == "sitl":
+        raise InputError(
+            "connection 'sitl' names an ArduPilot SITL to start: the CLI starts it for "
+            "--connect sitl (sim.sitl.start_sitl()) and connects to its URL"
+        )
     if text == "sim":
         raise InputError(
             "connection 'sim' names the embedded simulator: start it with sim.start_sim() "

@@ -260,6 +260,8 @@ class Vehicle(VehicleTracker):
         pool = latest or texts
         out: list[str] = []
         for t in pool:
+            if t.text in ("Arming motors", "Disarming motors"):
+                continue  # ArduCopter's announcements, not reasons
             if _ARM_TEXT.search(t.text) and t.text not in out:
                 out.append(t.text)
         return out
@@ -454,6 +456,18 @@ class Vehicle(VehicleTracker):
                     self.disarm()
             raise
         self.set_mode("AUTO")
+
+    def reset_battery(self) -> bool:
+        """Tell the autopilot its battery is full again (MAV_CMD_BATTERY_RESET, mask 1, 100 %).
+
+        How a simulated vehicle without an operator gets a "fresh pack" between sorties
+        (ArduPilot SITL's battery only resets this way); on a real vehicle, swap the pack.
+
+        Returns:
+            True when the vehicle accepted it.
+        """
+        ack = self.link.command_long(MAV.MAV_CMD_BATTERY_RESET, (1, 100), timeout_s=1.5, retries=2)
+        return ack is not None and ack.result == MAV.MAV_RESULT_ACCEPTED
 
     def rtl(self) -> None:
         """Return to launch (RTL mode)."""

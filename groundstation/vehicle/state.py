@@ -155,7 +155,9 @@ class VehicleEvent:
             ``mission_current``, ``home``, ``low_battery``, ``link_lost`` or ``link_recovered``.
         t_s: UNIX time the ground station noticed it.
         data: Details: ``{"mode": "AUTO", "previous": "GUIDED"}``, ``{"seq": 3}``,
-            ``{"severity": 2, "text": "PreArm: ..."}``, ``{"remaining_pct": 24}``...
+            ``{"severity": 2, "text": "PreArm: ..."}``, ``{"remaining_pct": 24}``...;
+            ``mission_current`` has ``{"seq": 3, "state": 3}`` (MISSION_CURRENT.mission_state,
+            0 when the vehicle does not send it, 5 = MISSION_STATE_COMPLETE).
     """
 
     kind: str

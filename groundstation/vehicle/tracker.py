@@ -307,9 +307,13 @@ class VehicleTracker:
         total = getattr(msg, "total", 0)
         if total and total != 65535:
             s["mission_count"] = int(total)
-        if seq != s["mission_seq"]:
+        state = int(getattr(msg, "mission_state", 0) or 0)
+        if seq != s["mission_seq"] or state != s.get("mission_state", 0):
             s["mission_seq"] = seq
-            events.append(VehicleEvent("mission_current", now, {"seq": seq}))
+            s["mission_state"] = state
+            # mission_state 5 (MISSION_STATE_COMPLETE) is how ArduCopter 4.7 says the mission
+            # ended: MISSION_CURRENT then reads seq 0, state 5 (../shared/notes/ardupilot.md).
+            events.append(VehicleEvent("mission_current", now, {"seq": seq, "state": state}))
 
     def _m_MISSION_ITEM_REACHED(self, msg, now, events) -> None:
         seq = int(msg.seq)

@@ -43,13 +43,20 @@ def test_mode_names_are_arducopter_custom_modes():
 
 def test_telemetry_is_requested_and_fills_the_state(vehicle_endpoint):
     with Link.connect(vehicle_endpoint.url, timeout_s=30) as link:
-        # A fresh ArduCopter streams nothing but HEARTBEAT and SYS_STATUS until asked.
+        # A fresh ArduCopter streams nothing but HEARTBEAT until asked (no SYS_STATUS either).
         assert link.wait_message("GLOBAL_POSITION_INT", timeout_s=1.5) is None
         vehicle = Vehicle(link)
+        # The first SYS_STATUS can come after position, home and GPS (ArduCopter 4.7): wait
+        # for the battery too rather than read it once.
         s = vehicle.wait_until(
-            lambda s: s.pose is not None and s.home is not None and s.gps.fix_type >= 3,
+            lambda s: (
+                s.pose is not None
+                and s.home is not None
+                and s.gps.fix_type >= 3
+                and s.battery.voltage_v is not None
+            ),
             timeout_s=60,
-            what="position, home and GPS",
+            what="position, home, GPS and battery",
         )
         assert s.mode == "STABILIZE" and not s.armed and s.link_ok
         assert distance_m(s.home.lat_deg, s.home.lon_deg, 41.79, 123.43) < 50
@@ -111,7 +118,7 @@ def test_prearm_failure_is_reported_with_its_reason(sim_factory):
             vehicle.arm(timeout_s=60)
         msg = str(err.value)
         assert "refused with MAV_RESULT_FAILED" in msg
-        assert "PreArm: Battery 1 below minimum arming voltage" in msg
+        assert "Arm: Battery 1 below minimum arming voltage" in msg
         assert "\n" not in msg
         vehicle.close()
 
@@ -219,3 +226,27 @@ def test_tlog_holds_both_directions(vehicle_endpoint, tmp_path):
     assert (vehicle_endpoint.sysid, "GLOBAL_POSITION_INT") in seen
     assert (255, "HEARTBEAT") in seen  # ours
     assert (255, "COMMAND_LONG") in seen  # the telemetry requests
+
+
+def test_reset_battery_between_sorties(sim_factory):
+    """MAV_CMD_BATTERY_RESET (how SITL's battery gets "a fresh pack" between sorties): accepted
+    on the ground, the charge is back to 100 %; refused while armed."""
+    from sim.settings import BatterySettings, SimSettings
+
+    sim = sim_factory(
+        settings=SimSettings(ready_delay_s=2, battery=BatterySettings(initial_remaining=0.5)),
+        speedup=20,
+    )
+    with Link.connect(sim.url, timeout_s=30) as link:
+        vehicle = Vehicle(link)
+        assert vehicle.reset_battery()
+        with sim.lock:
+            assert sim.vehicle.battery.remaining > 0.95  # was 0.5 (idle drain since: tiny)
+        vehicle.close()
+
+
+def test_sitl_pack_caps_the_planned_endurance():
+    from sim.settings import SitlSettings
+
+    assert SitlSettings().endurance_min == pytest.approx(6.6)
+    assert SitlSettings(battery_mah=5000, flight_current_a=25).endurance_min == pytest.approx(12.0)

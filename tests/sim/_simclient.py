@@ -47,6 +47,7 @@ class Gcs:
         )
         self.texts: list[str] = []
         self.reached: list[int] = []
+        self.current: list[int] = []  # MISSION_CURRENT seqs, each change once
         self.received: list = []
         if url.startswith("udp"):
             self.heartbeat_send()  # a UDP vehicle answers whoever sent the last datagram
@@ -73,7 +74,8 @@ class Gcs:
         return sim_s / self.speedup + LOAD_ALLOWANCE_S
 
     def poll(self, timeout: float = 0.05):
-        """Receive one message (recording STATUSTEXT and MISSION_ITEM_REACHED), or None."""
+        """Receive one message (recording STATUSTEXT, MISSION_ITEM_REACHED, MISSION_CURRENT
+        changes, COMMAND_ACK), or None."""
         msg = self.m.recv_match(blocking=True, timeout=timeout)
         if msg is None:
             return None
@@ -86,6 +88,10 @@ class Gcs:
             self.texts.append(msg.text)
         elif kind == "MISSION_ITEM_REACHED":
             self.reached.append(msg.seq)
+        elif kind == "COMMAND_ACK":
+            self.received.append(msg)
+        elif kind == "MISSION_CURRENT" and (not self.current or self.current[-1] != msg.seq):
+            self.current.append(msg.seq)
         return msg
 
     def recv(self, types, sim_s: float = 10.0, cond=None, wall_s: float | None = None):
@@ -140,17 +146,14 @@ class Gcs:
         raise Timeout(f"no COMMAND_ACK for command {command}")
 
     def set_mode(self, name: str) -> int:
-        """SET_MODE with ArduCopter custom_mode; returns the COMMAND_ACK(11) result."""
-        for _ in range(3):
-            self.m.mav.set_mode_send(
-                self.sysid, mavlink.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED, MODES[name]
-            )
-            try:
-                ack = self.recv("COMMAND_ACK", cond=lambda a: a.command == 11, wall_s=3.0)
-            except Timeout:
-                continue
-            return ack.result
-        raise Timeout(f"no ack for mode {name}")
+        """MAV_CMD_DO_SET_MODE with ArduCopter custom_mode; returns the COMMAND_ACK result.
+
+        Not the SET_MODE message: ArduCopter 4.7 does not acknowledge it (measured); the command
+        is acknowledged by the simulator and by a real SITL alike.
+        """
+        return self.command(
+            mavlink.MAV_CMD_DO_SET_MODE, mavlink.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED, MODES[name]
+        )
 
     def arm(self) -> int:
         """Arm; returns the COMMAND_ACK result."""
@@ -186,6 +189,20 @@ class Gcs:
             return alt >= alt_m if above else alt <= alt_m
 
         return self.recv("GLOBAL_POSITION_INT", sim_s=sim_s, cond=ok)
+
+    def param(self, name: str, sim_s: float = 5.0) -> float:
+        """PARAM_REQUEST_READ by name; returns PARAM_VALUE.param_value."""
+        for attempt in range(3):
+            self.m.mav.param_request_read_send(self.sysid, self.compid, name.encode(), -1)
+            try:
+                msg = self.recv(
+                    "PARAM_VALUE", sim_s=sim_s, cond=lambda m: m.param_id == name,
+                    wall_s=None if attempt == 2 else 3.0,
+                )  # fmt: skip
+            except Timeout:
+                continue
+            return msg.param_value
+        raise Timeout(f"no PARAM_VALUE for {name}")
 
     # ------------------------------------------------------------------ mission protocol
     def upload(

@@ -75,7 +75,7 @@ def _square_fence(half_diagonal_m: float = 70.0) -> list[MissionItem]:
 
 def test_fence_breach_triggers_rtl(sim_factory):
     """An AUTO mission that leads out of the fence (ArduCopter does not check waypoints against
-    the fence) breaches it: "Fence Breached", RTL, land at home."""
+    the fence) breaches it: "Polygon fence breached", RTL, land at home."""
     sim = sim_factory(speedup=20, home=HOME, params={"FENCE_ENABLE": 1, "FENCE_TYPE": 4})
     lat, lon = offset(HOME[0], HOME[1], 0.0, 150.0)
     with Gcs(sim.url, sim.speedup) as gcs:
@@ -84,9 +84,13 @@ def test_fence_breach_triggers_rtl(sim_factory):
         _takeoff(gcs, 15)
         assert gcs.set_mode("AUTO") == 0
         gcs.mode_is("RTL", sim_s=60)
-        assert any(t.startswith("Fence Breached") for t in gcs.texts)
+        assert "Polygon fence breached" in gcs.texts  # AC_Fence 4.7 wording (measured)
+        # FENCE_STATUS is streamed while the fence is enabled (ArduCopter 4.7, measured)
+        status = gcs.recv("FENCE_STATUS", cond=lambda m: m.breach_count >= 1)
+        assert status.breach_type in (0, mavlink.FENCE_BREACH_BOUNDARY)
         hb = gcs.wait_disarmed(sim_s=200)
         assert hb.custom_mode == 6
+        assert "Fence breach cleared" in gcs.texts
 
 
 def _position_target(gcs: Gcs, lat: float, lon: float, alt: float) -> None:
@@ -113,7 +117,7 @@ def test_guided_destination_beyond_the_fence_is_refused(sim_factory):
             x, y, z = sim.vehicle.x, sim.vehicle.y, sim.vehicle.relative_alt_m
         assert abs(x) < 2.0 and abs(y) < 2.0 and abs(z - 15.0) < 1.0
         assert gcs.recv("HEARTBEAT").custom_mode == 4  # still GUIDED: nothing was breached
-        assert not any(t.startswith("Fence Breached") for t in gcs.texts)
+        assert not any("fence breached" in t for t in gcs.texts)
         reposition = mavlink.MAV_CMD_DO_REPOSITION
         assert gcs.command(reposition, -1, 0, 0, 0, out_lat, out_lon, 15) == 4  # FAILED
         in_lat, in_lon = offset(HOME[0], HOME[1], 0.0, 30.0)

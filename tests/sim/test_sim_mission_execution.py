@@ -26,7 +26,8 @@ def _ready_armed_in_guided(gcs: Gcs) -> None:
 
 
 def test_takeoff_item_jump_speed_yaw_loiter_and_final_land(sim_factory):
-    sim = sim_factory(speedup=30, home=HOME)
+    # AUTO_OPTIONS bit 1: an AUTO take-off from the ground without a throttle raise
+    sim = sim_factory(speedup=30, home=HOME, params={"AUTO_OPTIONS": 2})
     a = offset(HOME[0], HOME[1], 90, 60)
     b = offset(HOME[0], HOME[1], 180, 60)
     items = [
@@ -48,13 +49,33 @@ def test_takeoff_item_jump_speed_yaw_loiter_and_final_land(sim_factory):
         gcs.recv("MISSION_ITEM_REACHED", sim_s=300, cond=lambda m: m.seq == 9)
         hb = gcs.wait_disarmed(sim_s=30)
         assert hb.custom_mode == 3  # stays in AUTO, disarmed
-        # takeoff, change speed, wp 3, jump back once to wp 3, yaw, loiter, land
+        # takeoff, change speed, wp 3, jump back once to wp 3, yaw, loiter, land. Items completed
+        # in one loop give one MISSION_ITEM_REACHED, for the last of them (ArduCopter 4.7,
+        # measured): the take-off with the DO_CHANGE_SPEED after it (2), and wp 3 flown again
+        # after the jump (the vehicle is already there) with the yaw that follows (6).
         nav_and_do = [s for s in gcs.reached if s not in (4, 8)]
-        assert nav_and_do == [1, 2, 3, 3, 6, 7, 9]
+        assert nav_and_do == [2, 3, 6, 7, 9]
         assert any(t.startswith("Mission: 5 Jump 1/1") for t in gcs.texts)
         assert "Reached command #3" in gcs.texts
         pos = gcs.recv("GLOBAL_POSITION_INT")
         assert distance_m(b[0], b[1], pos.lat / 1e7, pos.lon / 1e7) < 3.0
+
+
+def test_auto_on_the_ground_does_not_take_off_with_auto_options_0(sim_factory):
+    """ArduCopter 4.7 (measured): armed on the ground, AUTO with a TAKEOFF item next stays on
+    the ground at minimum throttle and disarms after DISARM_DELAY when AUTO_OPTIONS is 0."""
+    sim = sim_factory(speedup=20, home=HOME)
+    items = [home_placeholder(), _item(1, C.MAV_CMD_NAV_TAKEOFF, frame=3, z=15)]
+    items.append(waypoint(2, *offset(HOME[0], HOME[1], 0, 50), 15))
+    with Gcs(sim.url, sim.speedup) as gcs:
+        assert gcs.upload(items)[0] == 0
+        _ready_armed_in_guided(gcs)
+        assert gcs.set_mode("AUTO") == 0
+        hb = gcs.wait_disarmed(sim_s=30)
+        assert hb.custom_mode == 3
+        alts = [m.relative_alt for m in gcs.drain(0.3) if m.get_type() == "GLOBAL_POSITION_INT"]
+        assert alts and max(alts) < 500  # never left the ground (mm)
+        assert 1 not in gcs.reached
 
 
 def test_auto_refused_when_armed_on_ground_without_takeoff_item(sim_factory):
@@ -98,7 +119,9 @@ def test_pause_in_guided_and_brake_then_resume_auto_at_the_same_item(sim_factory
         # mission complete in the air: loiter in AUTO, armed
         hb = gcs.recv("HEARTBEAT")
         assert hb.custom_mode == 3 and hb.base_mode & mavlink.MAV_MODE_FLAG_SAFETY_ARMED
-        assert gcs.recv("MISSION_CURRENT").mission_state == mavlink.MISSION_STATE_COMPLETE
+        done = gcs.recv("MISSION_CURRENT")
+        # ArduCopter 4.7 after the end (measured): seq 0, mission_state COMPLETE
+        assert (done.seq, done.mission_state) == (0, mavlink.MISSION_STATE_COMPLETE)
         # a completed mission restarts at an item with param2 = 1 (reset)
         gcs.reached.clear()
         assert gcs.command(C.MAV_CMD_DO_SET_MISSION_CURRENT, 3, 1) == 0
@@ -115,7 +138,7 @@ def test_pause_in_guided_and_brake_then_resume_auto_at_the_same_item(sim_factory
 
 
 def test_unsupported_command_is_skipped_with_statustext(sim_factory):
-    sim = sim_factory(speedup=30, home=HOME)
+    sim = sim_factory(speedup=30, home=HOME, params={"AUTO_OPTIONS": 2})
     items = [
         home_placeholder(),
         _item(1, C.MAV_CMD_NAV_TAKEOFF, frame=3, z=10),

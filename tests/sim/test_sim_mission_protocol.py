@@ -55,6 +55,8 @@ def test_upload_asks_with_mission_request_and_accepts_both_item_kinds(sim):
         assert result == 0 and set(requests) == {"MISSION_REQUEST"}
         back = gcs.download(use_int=False)
         assert [m.get_type() for m in back] == ["MISSION_ITEM"] * 4
+        # ArduCopter 4.7 answers MISSION_REQUEST but nags about it (measured)
+        assert "got MISSION_REQUEST; use MISSION_REQUEST_INT!" in gcs.texts
         assert back[1].x == pytest.approx(items[1].x, abs=4e-6)  # MISSION_ITEM x is float32
 
 
@@ -136,7 +138,12 @@ def test_download_beyond_count_and_clear_all(sim):
         assert gcs.recv("MISSION_ACK").type == mavlink.MAV_MISSION_ERROR
         gcs.m.mav.mission_clear_all_send(gcs.sysid, gcs.compid, 0)
         assert gcs.recv("MISSION_ACK").type == mavlink.MAV_MISSION_ACCEPTED
-        assert len(gcs.download()) == 1  # home only
+        # ArduCopter 4.7 (measured, ../shared/notes/ardupilot.md): count 0 after a clear, and
+        # MIS_TOTAL follows; an upload brings home back into the count.
+        assert len(gcs.download()) == 0
+        assert gcs.param("MIS_TOTAL") == 0
+        assert gcs.upload(_mission(1))[0] == 0
+        assert len(gcs.download()) == 2
 
 
 def _fence_items() -> list[MissionItem]:
@@ -156,9 +163,11 @@ def test_fence_round_trip_with_5001_and_5004(sim):
     items = _fence_items()
     with Gcs(sim.url, sim.speedup) as gcs:
         assert gcs.upload(items, mission_type=FENCE)[0] == 0
+        assert "Fence Indexed OK" in gcs.texts  # ArduCopter 4.7's confirmation (measured)
         back = gcs.download(mission_type=FENCE)
     assert [m.command for m in back] == [5001] * 4 + [5004]
     assert all(m.mission_type == FENCE and m.frame == 0 for m in back)
+    assert [m.autocontinue for m in back] == [0] * 5  # sent as 1; ArduCopter 4.7 reads back 0
     assert back[0].param1 == 4 and back[4].param1 == pytest.approx(12.5)
     assert back[2].x == items[2].to_wire()["x"]
 
@@ -181,11 +190,12 @@ def test_rally_round_trip_frame3_integer_altitude(sim):
     items = [MissionItem(seq=0, frame=6, command=5100, x=lat, y=lon, z=31.7, mission_type=RALLY)]
     with Gcs(sim.url, sim.speedup) as gcs:
         assert gcs.upload(items, mission_type=RALLY)[0] == 0
-        assert "Rally points received" in gcs.texts
         back = gcs.download(mission_type=RALLY)
+        assert not [t for t in gcs.texts if "ally" in t]  # ArduCopter 4.7 says nothing
         wrong = [MissionItem(seq=0, frame=0, command=5100, x=lat, y=lon, mission_type=RALLY)]
         assert gcs.upload(wrong, mission_type=RALLY)[0] == mavlink.MAV_MISSION_UNSUPPORTED_FRAME
     assert back[0].command == 5100 and back[0].frame == 3 and back[0].z == 31.0
+    assert back[0].autocontinue == 0
 
 
 def test_download_refused_during_upload(sim):

@@ -35,7 +35,8 @@ def test_mission_storage_matches_ardupilot_rules():
     assert stored.to_wire()["x"] == 417912346 and stored.z == pytest.approx(33.33)
     speed = MissionItem(seq=4, frame=3, command=178, param1=1, param2=7.5, param3=-1, x=5, y=6, z=7)
     _, stored = store_mission_item(speed)
-    assert (stored.frame, stored.x, stored.z, stored.param3) == (0, 0.0, 0.0, 255.0)
+    # ArduCopter 4.7 (measured): the throttle param3 is a float, -1 reads back -1.0
+    assert (stored.frame, stored.x, stored.z, stored.param3) == (0, 0.0, 0.0, -1.0)
     rtl = MissionItem(seq=5, frame=3, command=20, x=41.0, y=123.0, z=30)
     assert store_mission_item(rtl)[1].z == 0.0
     assert store_mission_item(MissionItem(seq=1, frame=3, command=16, x=95, y=0, z=1))[0] == (
@@ -55,6 +56,7 @@ def test_fence_and_rally_storage():
     )
     result, stored = store_fence_item(circle)
     assert result == 0 and stored.frame == 0 and stored.param1 == 55.5
+    assert stored.autocontinue == 0  # measured on ArduCopter 4.7: fence items read back 0
     assert store_fence_item(MissionItem(seq=0, frame=2, command=5003))[0] == (
         mavlink.MAV_MISSION_UNSUPPORTED_FRAME
     )
@@ -63,6 +65,7 @@ def test_fence_and_rally_storage():
     )
     rally = MissionItem(seq=0, frame=6, command=5100, x=41.79, y=123.43, z=-12.7, mission_type=2)
     assert store_rally_item(rally)[1].z == -12.0
+    assert store_rally_item(rally)[1].autocontinue == 0  # measured on ArduCopter 4.7
     tri = [MissionItem(seq=i, frame=3, command=5001, param1=3, x=41.79 + i * 1e-3, y=123.43)
            for i in range(3)]  # fmt: skip
     assert validate_fence(tri) is None
@@ -141,3 +144,81 @@ def test_vehicle_model_takeoff_goto_and_yaw_toward_travel():
         v.step(0.05)
     assert v.reached_target()
     assert v.battery.consumed_mah > 0
+
+
+def _texts(v: Vehicle) -> list[str]:
+    out = [ev.text for ev in v.events if ev.kind == "text"]
+    v.events.clear()
+    return out
+
+
+def _run_to(v: Vehicle, t_s: float) -> list[str]:
+    out: list[str] = []
+    while v.t < t_s - 1e-9:
+        v.step(min(0.05, t_s - v.t))
+        out += _texts(v)
+    return out
+
+
+def test_boot_texts_arming_refusals_and_armable_time_as_sitl():
+    """ArduCopter SITL 4.7 at speed-up 1 (measured, ../shared/notes/ardupilot.md): boot
+    STATUSTEXTs, "Arm: Gyros inconsistent" for ~20 s, then "AHRS: waiting for home", then
+    "Need Position Estimate"; "PreArm: Need Position Estimate" every 30 s; armable at ~42.8 s
+    by default; "Arming motors" / "Disarming motors"."""
+    settings = SimSettings()
+    assert settings.ready_delay_s == pytest.approx(42.8)
+    v = Vehicle(settings, ParameterStore())
+    boot = _run_to(v, 5.0)
+    assert "ArduPilot Ready" in boot and "Calibrating barometer" in boot
+    assert v.set_mode(Mode.GUIDED)
+    assert v.arm() == mavlink.MAV_RESULT_FAILED and _texts(v) == ["Arm: Gyros inconsistent"]
+    boot += _run_to(v, 20.2)  # home comes at 0.48 x 42.8 = 20.5 s
+    assert v.home is None
+    assert v.arm() == mavlink.MAV_RESULT_FAILED
+    assert _texts(v) == ["Arm: AHRS: waiting for home"]
+    later = _run_to(v, 35.0)
+    boot += later
+    assert "EKF3 IMU0 origin set" in later and v.home is not None
+    assert later.count("PreArm: Need Position Estimate") == 1  # t = 31 s (then every 30 s)
+    assert v.arm() == mavlink.MAV_RESULT_FAILED and _texts(v) == ["Arm: Need Position Estimate"]
+    later = _run_to(v, 42.85)
+    assert "EKF3 IMU0 is using GPS" in later
+    boot_texts = [t for t in boot + later if "EKF3" in t or "arometer" in t or "Ready" in t]
+    assert len(boot_texts) >= 13
+    assert v.ekf_ready and v.arm() == mavlink.MAV_RESULT_ACCEPTED
+    assert _texts(v) == ["Arming motors"]
+    assert v.disarm() == mavlink.MAV_RESULT_ACCEPTED and _texts(v) == ["Disarming motors"]
+
+
+def test_ready_delay_is_configurable_for_fast_tests():
+    v = Vehicle(SimSettings(ready_delay_s=2.0), ParameterStore())
+    _run_to(v, 2.05)
+    assert v.set_mode(Mode.GUIDED) and v.arm() == mavlink.MAV_RESULT_ACCEPTED
+
+
+def test_sitl_battery_model_as_measured():
+    """ArduPilot SITL's default battery (measured on 4.7): constant 12.60 V, 0 A at rest,
+    27-32 A in flight, BATT_CAPACITY 3300 mAh: empty within about 8 minutes of flight."""
+    b = Battery(BatterySettings(model="sitl"))
+    assert b.capacity_mah == 3300.0 and b.voltage_v == pytest.approx(12.6)
+    b.step(60.0, armed=True, airborne=False, speed_m_s=0.0, climb_m_s=0.0)
+    assert b.current_a == 0.0 and b.consumed_mah == 0.0
+    b.step(1.0, armed=True, airborne=True, speed_m_s=8.0, climb_m_s=0.0)
+    assert 27.0 <= b.current_a <= 32.0
+    b.step(6 * 60.0 - 1.0, armed=True, airborne=True, speed_m_s=8.0, climb_m_s=0.0)
+    assert 0.05 <= b.remaining <= 0.25  # "a 6-minute sortie ended at 20 %"
+    assert b.voltage_v == pytest.approx(12.6)  # no sag: no voltage failsafe by default
+    b.step(2 * 60.0, armed=True, airborne=True, speed_m_s=8.0, climb_m_s=0.0)
+    assert b.remaining == 0.0
+    assert Battery(BatterySettings(model="sitl", capacity_mah=5000)).capacity_mah == 5000
+    v = Vehicle(SimSettings(battery=BatterySettings(model="sitl")), ParameterStore())
+    assert v.params["BATT_CAPACITY"] == 3300
+
+
+def test_parameters_as_sitl_copter_parm():
+    """Values and types ArduCopter SITL 4.7 reports with copter.parm (measured)."""
+    p = ParameterStore()
+    assert p["FRAME_TYPE"] == 0 and p["FENCE_RADIUS"] == 150
+    assert p["FS_THR_ENABLE"] == 1 and p["TERRAIN_ENABLE"] == 1 and p["MIS_TOTAL"] == 1
+    types = {name: ptype for _, name, _, ptype in p.items()}
+    assert types["RTL_ALT_FINAL"] == mavlink.MAV_PARAM_TYPE_INT16

@@ -30,7 +30,10 @@ STANDIN = Path(__file__).with_name("sitl_standin.py")
 def standin(tmp_path) -> Path:
     """An executable ``arducopter`` that runs the stand-in with this interpreter."""
     exe = tmp_path / "arducopter"
-    exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STANDIN}" "$@"\n')
+    # this checkout's sim package, whatever the installed dronepatrol points at
+    exe.write_text(
+        f'#!/bin/sh\nPYTHONPATH="{REPO_ROOT}" exec "{sys.executable}" "{STANDIN}" "$@"\n'
+    )
     exe.chmod(0o755)
     return exe
 
@@ -119,3 +122,90 @@ def test_the_integration_flight_runs_through_the_fixtures_sitl_branch(standin, t
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
     assert "1 passed" in r.stdout
     assert "--serial0 tcp:0" in log.read_text()
+
+
+def test_connect_sitl_starts_the_binary_waits_until_armable_and_stops_it(standin, tmp_path):
+    """``--connect sitl`` (connection.url: sitl): the binary from ARDUPILOT_SITL, home and
+    speed-up from the sim section, ``--serial0 tcp:0``; the command waits until the vehicle is
+    armable (EKF position), does its work, and SITL is gone when it exits."""
+    log = tmp_path / "argv.txt"
+    mission = tmp_path / "m.waypoints"
+    mission.write_text(
+        "QGC WPL 110\n"
+        "0\t1\t0\t16\t0\t0\t0\t0\t41.79\t123.43\t50\t1\n"
+        "1\t0\t3\t16\t0\t0\t0\t0\t41.7905\t123.4305\t20\t1\n"
+    )
+    env = {**os.environ, "ARDUPILOT_SITL": str(standin), "SITL_STANDIN_LOG": str(log)}
+    env.pop("ARDUPILOT_DEFAULTS", None)
+    r = subprocess.run(
+        [sys.executable, "-m", "groundstation.cli", "mission", "upload", str(mission),
+         "--connect", "sitl", "--set", "sim.speedup=20", "--set", "sim.home.lat_deg=41.79",
+         "--set", "sim.home.lon_deg=123.43"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr + r.stdout
+    assert "1 items uploaded" in r.stdout or "2 items uploaded" in r.stdout, r.stdout
+    argv = log.read_text().split()
+    assert argv[argv.index("--serial0") + 1] == "tcp:0"
+    assert argv[argv.index("--speedup") + 1] == "20"
+    assert argv[argv.index("--home") + 1].startswith("41.79,123.43,")
+    port = 5760 + 10 * int(argv[argv.index("-I") + 1])
+    # the stand-in (SITL) exited with the command: its port is free again
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+
+
+def test_connect_sitl_without_a_binary_is_a_one_line_error(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "ARDUPILOT_SITL"}
+    r = subprocess.run(
+        [sys.executable, "-m", "groundstation.cli", "mission", "download", "--connect", "sitl"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode != 0
+    assert r.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "ARDUPILOT_SITL" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+def test_patrol_on_sitl_plans_from_its_pack_resets_its_battery_and_stops_it(
+    standin, tmp_path, monkeypatch
+):
+    """``patrol`` with ``connection.url: sitl``: SITL started from ARDUPILOT_SITL, the sorties
+    planned for SITL's 3300 mAh pack at ~30 A (not the embedded simulator's), the battery reset
+    with MAV_CMD_BATTERY_RESET between sorties, every sortie flown, SITL stopped at the end."""
+    import io
+
+    from groundstation.config import load_config
+    from groundstation.patrol import Console, Patrol
+
+    log = tmp_path / "argv.txt"
+    monkeypatch.setenv("ARDUPILOT_SITL", str(standin))
+    monkeypatch.setenv("SITL_STANDIN_LOG", str(log))
+    monkeypatch.delenv("ARDUPILOT_DEFAULTS", raising=False)
+    cfg = load_config(
+        REPO_ROOT / "configs" / "demo.yaml",
+        {
+            "connection.url": "sitl",
+            "detection.source": "none",
+            "broadcast.enabled": False,
+            "overlay.enabled": False,
+            "sim.speedup": 50,
+        },
+    )
+    out = io.StringIO()
+    summary = Patrol(cfg, record_dir=tmp_path / "rec", console=Console(out, tty=False)).run()
+    text = out.getvalue()
+    assert summary.end_reason == "landed", text
+    assert "plan: SITL's battery (3300 mAh at about 30 A in flight) lasts 6.6 min" in text
+    assert summary.sorties_planned >= 2
+    assert summary.sorties_flown == summary.sorties_planned
+    assert "SITL battery reset to 100 %" in text
+    argv = log.read_text().split()
+    assert argv[argv.index("--serial0") + 1] == "tcp:0"
+    port = 5760 + 10 * int(argv[argv.index("-I") + 1])
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))  # SITL is gone
