@@ -96,10 +96,21 @@ def main(argv: list[str] | None = None) -> int:
     spec = install_spec()
     missing = unmet(spec["first"]) + unmet(spec["project"]) + unmet(spec["no_deps"])
     source = project_source()
+    here = ROOT.as_uri()
+    if not missing and source == here:
+        print("python packages: up to date")
+        return 0
     if not missing and source is not None:
-        here = ROOT.as_uri()
-        where = "" if source == here else f" (the installed dronepatrol is {source})"
-        print(f"python packages: up to date{where}")
+        # another checkout's dronepatrol: the `dronepatrol` command and subprocesses started
+        # outside this checkout would run its code; point the editable install here
+        print(f"python packages: up to date; dronepatrol was installed from {source}", flush=True)
+        if args.check:
+            return 1
+        try:
+            _pip("--no-deps", "-e", str(ROOT))
+        except subprocess.CalledProcessError as exc:
+            print(f"error: pip failed ({exc.returncode}): {' '.join(exc.cmd[2:])}", file=sys.stderr)
+            return exc.returncode or 1
         return 0
     if source is None:
         missing.append("dronepatrol (this checkout, editable)")
