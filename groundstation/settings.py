@@ -64,6 +64,12 @@ class OverlaySettings(StrictModel):
     """Required when host is not a loopback address."""
     tile_url: str | None = None
     """Optional XYZ tile URL template for the map; without it the map draws vectors only."""
+    officers: dict[str, str] = Field(default_factory=dict)
+    """One token per officer, ``{name: token}`` (at least 8 characters each): an officer opens
+    the page with ``?token=`` and every acknowledgement is recorded under that name."""
+    basemap: Path | None = None
+    """Offline base map: an MBTiles file of raster tiles (png/jpg/webp) drawn under the layers;
+    relative to the config file's folder (to the working directory with ``--set``)."""
 
 
 class RecordingSettings(StrictModel):
