@@ -18,6 +18,7 @@ time again. See ``docs/overlay.md``.
 from __future__ import annotations
 
 import collections
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +30,14 @@ import numpy as np
 MAX_ALERTS = 500
 MAX_LOG = 300
 MAX_TRAIL = 2000
+
+QUIET_LOG = re.compile(
+    r"^(vehicle: )?(PreArm|Arm(ing)?:|fence|rally|FENCE_|param|EKF|AHRS|GPS|Field Elevation|"
+    r"Barometer|Compass|Throttle)|items uploaded and verified",
+    re.IGNORECASE,
+)
+"""Operator chatter (fence and parameter lines, PreArm noise, transfers): marked ``quiet`` in the
+log, which the officers' page hides unless asked to show everything."""
 
 
 @runtime_checkable
@@ -257,7 +266,12 @@ class OverlayHub:
 
     def push_log(self, text: str, *, level: str = "info", t_s: float | None = None) -> None:
         """Publish a line for the page's log (``level``: info, warning, error)."""
-        entry = {"t_s": time.time() if t_s is None else t_s, "text": text, "level": level}
+        entry = {
+            "t_s": time.time() if t_s is None else t_s,
+            "text": text,
+            "level": level,
+            "quiet": level != "error" and bool(QUIET_LOG.search(text)),
+        }
         with self._lock:
             self._log.append(entry)
             self._post("log", entry)
