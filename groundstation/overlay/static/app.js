@@ -69,16 +69,6 @@ function drawMap(info) {
   for (const name of ["district", "fence", "route"]) view.layers[name].clearLayers();
   view.baseLayers.forEach((l) => map.removeLayer(l));
   view.baseLayers = [];
-  if (info.basemap) {
-    const b = info.basemap;
-    view.baseLayers.push(L.tileLayer(b.url, {
-      maxNativeZoom: b.maxzoom, minNativeZoom: b.minzoom, maxZoom: 22, className: "basemap",
-      attribution: b.attribution || b.name || "",
-    }).addTo(map));
-  }
-  if (info.tile_url) {
-    view.baseLayers.push(L.tileLayer(info.tile_url, { maxZoom: 22, maxNativeZoom: 19, className: "xyz", opacity: 0.75 }).addTo(map));
-  }
   const bounds = L.latLngBounds([]);
   for (const poly of polygons(info.district)) {
     const outer = L.polygon(poly, { pane: "district", className: "district", fillRule: "evenodd" }).addTo(view.layers.district);
@@ -106,6 +96,20 @@ function drawMap(info) {
       const [w, s, e, n] = info.basemap.bounds;
       map.fitBounds([[s, w], [n, e]]);
     }
+  }
+  // base layers after the view is set: a tile layer scales its native tiles to any zoom, so it
+  // is limited to two zooms below its own and to its bounds (else a world view asks millions)
+  if (info.basemap) {
+    const b = info.basemap;
+    const opts = {
+      maxNativeZoom: b.maxzoom, minNativeZoom: b.minzoom, minZoom: Math.max(0, b.minzoom - 2), maxZoom: 22,
+      className: "basemap", attribution: b.attribution || b.name || "",
+    };
+    if (b.bounds) opts.bounds = [[b.bounds[1], b.bounds[0]], [b.bounds[3], b.bounds[2]]];
+    view.baseLayers.push(L.tileLayer(b.url, opts).addTo(map));
+  }
+  if (info.tile_url) {
+    view.baseLayers.push(L.tileLayer(info.tile_url, { maxZoom: 22, maxNativeZoom: 19, className: "xyz" }).addTo(map));
   }
   drawTrail();
 }
@@ -368,6 +372,7 @@ function select(id, pan) {
     const pts = [[a.lat_deg, a.lon_deg]];
     if (view.me) pts.push(view.me);
     view.map.fitBounds(pts, { padding: [40, 40], maxZoom: 19 });
+    if (window.matchMedia("(max-width: 900px)").matches) $("map-panel").scrollIntoView({ block: "start" });
   }
   if (!pan) document.querySelector(`#alerts li[data-id="${CSS.escape(id)}"]`)?.scrollIntoView({ block: "nearest" });
 }
