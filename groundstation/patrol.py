@@ -415,7 +415,14 @@ class Patrol:
         self.hub.push_state(sortie=0, sorties=len(plan.sorties), phase="starting")
         if cfg.overlay.enabled:
             from groundstation.overlay import OverlayServer
+            from groundstation.overlay.tls import resolve_tls
 
+            tls = resolve_tls(
+                cfg.overlay.tls_cert,
+                cfg.overlay.tls_key,
+                folder=self.record_dir / "tls",
+                host=cfg.overlay.host,
+            )
             self.server = OverlayServer(
                 self.hub,
                 host=cfg.overlay.host,
@@ -424,6 +431,7 @@ class Patrol:
                 bind_hint="use --overlay-port or --no-overlay",
                 officers=cfg.overlay.officers,
                 basemap=cfg.overlay.basemap,
+                tls=tls,
             ).start()
             self.summary.overlay_url = self.server.url
             self.console.line(f"live overlay: {self.server.url}")

@@ -70,6 +70,11 @@ class OverlaySettings(StrictModel):
     basemap: Path | None = None
     """Offline base map: an MBTiles file of raster tiles (png/jpg/webp) drawn under the layers;
     relative to the config file's folder (to the working directory with ``--set``)."""
+    tls_cert: str | None = None
+    """HTTPS: a PEM certificate file, or ``self-signed`` to make one (kept beside the
+    recordings, reused); browsers give a page the phone's location only over HTTPS."""
+    tls_key: str | None = None
+    """The certificate's PEM private key (not with ``tls_cert: self-signed``)."""
 
 
 class RecordingSettings(StrictModel):

@@ -34,7 +34,8 @@ def register(sub, common: argparse.ArgumentParser) -> None:
             "examples:\n"
             "  dronepatrol serve\n"
             "  dronepatrol serve --recordings recordings --date 2026-12-07 --port 8090\n"
-            "  dronepatrol serve --date all --host 0.0.0.0 --set overlay.officers.wang=harbour-7-wang"
+            "  dronepatrol serve --date all --host 0.0.0.0 --set overlay.officers.wang=harbour-7-wang\n"
+            "  dronepatrol serve --host 0.0.0.0 --token blue-harbour-42 --set overlay.tls_cert=self-signed"
         ),
         formatter_class=HelpFormatter,
     )
@@ -105,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve until interrupted."""
     from groundstation.cli import config_from_args
     from groundstation.overlay import OverlayHub, OverlayServer, check_bind
+    from groundstation.overlay.tls import resolve_tls
     from groundstation.serve import DB_NAME, AlertStore, StoreFollower
     from missions.errors import DronePatrolError, InputError
 
@@ -129,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     root = Path(cfg.recording.dir)
     if not root.is_dir():
         raise InputError(f"--recordings {root}: no such folder")
+    tls = resolve_tls(ov.tls_cert, ov.tls_key, folder=root / "tls", host=ov.host)
     store = AlertStore(root / DB_NAME)
     hub = OverlayHub(title="dronepatrol · officers", mode="serve")
     hub.attach_store(store)
@@ -148,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
         token=ov.token,
         officers=ov.officers,
         basemap=ov.basemap,
+        tls=tls,
         bind_hint="use --port P, 0 = any free port",
     )
     stop = threading.Event()

@@ -420,6 +420,8 @@ class OverlayServer:
         token: Required when ``host`` is not loopback (:func:`check_bind`) and no ``officers``.
         officers: ``{name: token}``, one token per officer (see :func:`officer_for`).
         basemap: MBTiles file for the map's base layer, or None.
+        tls: ``(cert, key)`` PEM files to serve HTTPS (:mod:`~groundstation.overlay.tls`), or
+            None for HTTP.
         bind_hint: What the user can do when the address cannot be bound, in the words of the
             command that runs the server (e.g. ``use --port P, 0 = any free port``); appended
             to that error in parentheses. None: no advice.
@@ -443,6 +445,7 @@ class OverlayServer:
         bind_hint: str | None = None,
         officers: dict[str, str] | None = None,
         basemap: str | Path | None = None,
+        tls: tuple[str | Path, str | Path] | None = None,
     ) -> None:
         check_bind(host, token, officers=officers)
         OfficerAccess(token, officers)  # bad officer tokens fail here, before binding
@@ -452,6 +455,7 @@ class OverlayServer:
         self.token = token
         self.officers = dict(officers or {})
         self.basemap = basemap
+        self.tls = tls
         self.bind_hint = bind_hint
         self._server = None
         self._thread: threading.Thread | None = None
@@ -464,7 +468,8 @@ class OverlayServer:
         if host in ("0.0.0.0", "[::]"):
             host = socket.gethostname()
         q = f"/?token={self.token}" if self.token else "/"
-        return f"http://{host}:{self.port}{q}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host}:{self.port}{q}"
 
     def start(self, timeout_s: float = 15.0) -> OverlayServer:
         """Bind and start serving; returns once the server accepts connections.
@@ -496,6 +501,8 @@ class OverlayServer:
             lifespan="off",
             timeout_graceful_shutdown=2,
             access_log=False,
+            ssl_certfile=str(self.tls[0]) if self.tls else None,
+            ssl_keyfile=str(self.tls[1]) if self.tls else None,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -244,3 +244,30 @@ def test_serve_errors_are_one_line(cli, tmp_path):
     assert r.returncode != 0 and "use YYYY-MM-DD, 'today' or 'all'" in r.stderr
     r = cli("serve", "--recordings", str(tmp_path), "--host", "0.0.0.0", "--port", "0")
     assert r.returncode != 0 and "--host 0.0.0.0 is reachable from other machines" in r.stderr
+
+
+def test_https_with_a_self_signed_certificate(tmp_path):
+    import httpx
+    from cryptography import x509
+
+    from groundstation.overlay import OverlayServer
+    from groundstation.overlay.tls import SELF_SIGNED, resolve_tls
+
+    cert, key = resolve_tls(SELF_SIGNED, None, folder=tmp_path, host="127.0.0.1")
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    san = x509.load_pem_x509_certificate(cert.read_bytes()).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName
+    )
+    assert "127.0.0.1" in {str(v) for v in san.value.get_values_for_type(x509.IPAddress)}
+    # reused while valid
+    assert resolve_tls(SELF_SIGNED, None, folder=tmp_path, host="127.0.0.1") == (cert, key)
+    mtime = cert.stat().st_mtime_ns
+    with OverlayServer(OverlayHub(), port=0, tls=(cert, key)) as server:
+        assert server.url.startswith("https://127.0.0.1:")
+        r = httpx.get(f"https://127.0.0.1:{server.port}/api/whoami", verify=str(cert), timeout=30)
+        assert r.json() == {"officer": None, "verified": False}
+    assert cert.stat().st_mtime_ns == mtime
+    with pytest.raises(ConfigError, match="go together"):
+        resolve_tls(str(cert), None, folder=tmp_path, host="127.0.0.1")
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve_tls(str(tmp_path / "no.pem"), str(key), folder=tmp_path, host="127.0.0.1")
