@@ -59,6 +59,12 @@ def test_phone_is_alerted_and_answers_reach_the_desktop(browser, tmp_path):
             viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
             geolocation={"latitude": ME[0], "longitude": ME[1]}, permissions=["geolocation"],
         )  # fmt: skip
+        # count Web Notifications (the page shows one when the officer allowed them)
+        phone_ctx.add_init_script(
+            "window.__notes = []; window.Notification = class { constructor(title, o) {"
+            " window.__notes.push(title); } static get permission() { return 'granted'; }"
+            " static requestPermission() { return Promise.resolve('granted'); } };"
+        )
         desk_ctx = browser.new_context(viewport={"width": 1400, "height": 900})
         pages = []
         for ctx, token in ((phone_ctx, "harbour-7-wang"), (desk_ctx, "harbour-7-li")):
@@ -86,6 +92,7 @@ def test_phone_is_alerted_and_answers_reach_the_desktop(browser, tmp_path):
             "() => Number(document.getElementById('alert-sound').dataset.fired) >= 1"
         )
         assert "unacked" in card.get_attribute("class")
+        assert phone.evaluate("window.__notes") == ["NEW ALERT: gathering"]
         # where it is from where I stand
         phone.wait_for_selector(f"#pinned .alert[data-id='{alert.id}'][data-distance-m]")
         want_d, want_b = _distance_bearing(ME, (alert.lat_deg, alert.lon_deg))
