@@ -57,6 +57,11 @@ function setupMap() {
     p.id = `layer-${name}`;
     view.layers[name] = L.layerGroup().addTo(map);
   }
+  // layers the officer can switch off (the base map joins in drawMap)
+  view.layerControl = L.control.layers(null, {
+    [t("district")]: view.layers.district, [t("fence")]: view.layers.fence, [t("route")]: view.layers.route,
+    [t("flown")]: view.layers.trail, [t("alerts")]: view.layers.alerts,
+  }, { collapsed: true }).addTo(map);
   map.setView([0, 0], 2);
   view.map = map;
   $("map").dataset.zoom = String(map.getZoom());
@@ -67,7 +72,7 @@ function drawMap(info) {
   view.mapInfo = info;
   const map = view.map;
   for (const name of ["district", "fence", "route"]) view.layers[name].clearLayers();
-  view.baseLayers.forEach((l) => map.removeLayer(l));
+  view.baseLayers.forEach((l) => { map.removeLayer(l); view.layerControl.removeLayer(l); });
   view.baseLayers = [];
   const bounds = L.latLngBounds([]);
   for (const poly of polygons(info.district)) {
@@ -106,7 +111,9 @@ function drawMap(info) {
       className: "basemap", attribution: b.attribution || b.name || "",
     };
     if (b.bounds) opts.bounds = [[b.bounds[1], b.bounds[0]], [b.bounds[3], b.bounds[2]]];
-    view.baseLayers.push(L.tileLayer(b.url, opts).addTo(map));
+    const layer = L.tileLayer(b.url, opts).addTo(map);
+    view.baseLayers.push(layer);
+    view.layerControl.addOverlay(layer, b.name || "base map");
   }
   if (info.tile_url) {
     view.baseLayers.push(L.tileLayer(info.tile_url, { maxZoom: 22, maxNativeZoom: 19, className: "xyz" }).addTo(map));
