@@ -153,6 +153,7 @@ function addAlertMarker(a) {
   m.bindTooltip(`${fmtTime(a.t_s)} ${alertText(a)}`);
   m.on("click", () => select(a.id, false));
   view.markers.set(a.id, m);
+  if (!view.fitted && view.mapInfo) { view.map.setView([a.lat_deg, a.lon_deg], 17); view.fitted = true; } // no plan: frame the alerts
 }
 
 // ---------------------------------------------------------------- where am I
@@ -392,7 +393,8 @@ function notify(a) {
   audio.currentTime = 0;
   const p = audio.play();
   if (p) p.then(() => { audio.dataset.played = String(Number(audio.dataset.played) + 1); }).catch(() => { audio.dataset.blocked = "1"; });
-  if (navigator.vibrate) navigator.vibrate([300, 120, 300]);
+  // browsers allow vibration only after a tap on the page (else a console error)
+  if (navigator.vibrate && (view.armed || navigator.userActivation?.hasBeenActive)) navigator.vibrate([300, 120, 300]);
   if ("Notification" in window && Notification.permission === "granted") {
     try { new Notification(`${t("new_alert")}: ${t("k_" + a.kind)}`, { body: alertText(a), tag: a.id }); } catch (e) { /* mobile needs a service worker */ }
   }
