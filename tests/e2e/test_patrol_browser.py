@@ -32,6 +32,13 @@ def test_overlay_during_a_patrol_then_ctrl_c(tmp_path, patrol_process, browser, 
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(url)
+    # an officer's phone beside the desktop: a first tap arms the alert sound
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone.on("pageerror", lambda e: errors.append(str(e)))
+    phone.goto(url + ("&" if "?" in url else "?") + "video=0")  # no video: saves CPU here
+    phone.wait_for_selector("#layer-district path", timeout=60_000)
+    phone.fill("#officer-name", "Wang")
+    phone.tap("#arm")
     # the district and the planned route are drawn without any map tiles
     page.wait_for_selector("#layer-district path", timeout=60_000)
     assert page.locator("#layer-route path.route").count() == 1
@@ -75,7 +82,20 @@ def test_overlay_during_a_patrol_then_ctrl_c(tmp_path, patrol_process, browser, 
         timeout=30_000,
     )
     assert "people gathered" in item.text_content()
+    # on the phone a new alert (this one, or a newer one) is pinned in the first screen and its
+    # sound fired
+    phone.wait_for_selector(f"#alerts li[data-id='{alert_id}']", timeout=30_000)
+    box = phone.wait_for_selector("#pinned .alert", timeout=30_000).bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 844, box
+    assert int(phone.get_attribute("#alert-sound", "data-fired")) >= 1
+    # the phone answers; the desktop shows who is on the way
+    phone.tap(f"#alerts li[data-id='{alert_id}'] button[data-state='on_my_way']")
+    page.wait_for_selector(
+        f"#alerts li[data-id='{alert_id}'][data-ack='on_my_way']", timeout=30_000
+    )
+    assert "Wang" in page.text_content(f"#alerts li[data-id='{alert_id}'] .ack-state")
     assert errors == []
+    phone.close()
     page.close()
 
     # Ctrl-C: RTL, clean close, exit status 130

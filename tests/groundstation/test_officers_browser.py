@@ -136,8 +136,9 @@ def test_chinese_interface(browser):
     hub.push_alert(alert)
     with OverlayServer(hub, port=0) as server:
         page = browser.new_page(viewport={"width": 390, "height": 844})
-        page.goto(server.url + "?lang=zh")
+        page.goto(server.url + "?lang=zh&video=0")
         item = page.wait_for_selector(f"#alerts li[data-id='{alert.id}']", timeout=30000)
+        page.wait_for_selector("#video-panel", state="hidden")  # video=0: no video (mobile data)
         assert page.get_attribute("html", "lang") == "zh-CN"
         assert page.text_content("[data-i18n='alerts']") == "警情"
         assert item.query_selector(".kind").text_content() == "未戴口罩"

@@ -565,5 +565,6 @@ window.addEventListener("resize", () => view.map && view.map.invalidateSize());
   await whoami();
   connectEvents();
   if (document.body.classList.contains("serve")) return; // the service has no video
+  if (new URLSearchParams(location.search).get("video") === "0") { document.body.classList.add("no-video"); return; } // saves mobile data
   videoLoop();
 })();
