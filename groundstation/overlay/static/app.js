@@ -43,6 +43,9 @@ function distanceBearing(a, b) {
   return [d, ((Math.atan2(y, x) / rad) + 360) % 360];
 }
 
+// text for Leaflet options that take HTML (tooltips, layer names, attribution)
+function esc(text) { const d = document.createElement("span"); d.textContent = String(text ?? ""); return d.innerHTML; }
+
 function fmtDistance(m) { return m < 1000 ? `${Math.round(m)} m` : `${(m / 1000).toFixed(1)} km`; }
 
 // ---------------------------------------------------------------- map (Leaflet)
@@ -108,12 +111,12 @@ function drawMap(info) {
     const b = info.basemap;
     const opts = {
       maxNativeZoom: b.maxzoom, minNativeZoom: b.minzoom, minZoom: Math.max(0, b.minzoom - 2), maxZoom: 22,
-      className: "basemap", attribution: b.attribution || b.name || "",
+      className: "basemap", attribution: esc(b.attribution || b.name || ""),
     };
     if (b.bounds) opts.bounds = [[b.bounds[1], b.bounds[0]], [b.bounds[3], b.bounds[2]]];
     const layer = L.tileLayer(b.url, opts).addTo(map);
     view.baseLayers.push(layer);
-    view.layerControl.addOverlay(layer, b.name || "base map");
+    view.layerControl.addOverlay(layer, esc(b.name || "base map"));
   }
   if (info.tile_url) {
     view.baseLayers.push(L.tileLayer(info.tile_url, { maxZoom: 22, maxNativeZoom: 19, className: "xyz" }).addTo(map));
@@ -150,7 +153,7 @@ function addAlertMarker(a) {
   const cls = `alert ${SAFETY.has(a.kind) ? "safety" : a.kind}${a.ack ? " acked" : ""}${view.selected === a.id ? " selected" : ""}`;
   const m = L.circleMarker([a.lat_deg, a.lon_deg], { pane: "alerts", radius: 9, className: cls }).addTo(view.layers.alerts);
   m.getElement().setAttribute("data-id", a.id);
-  m.bindTooltip(`${fmtTime(a.t_s)} ${alertText(a)}`);
+  m.bindTooltip(esc(`${fmtTime(a.t_s)} ${alertText(a)}`));
   m.on("click", () => select(a.id, false));
   view.markers.set(a.id, m);
   if (!view.fitted && view.mapInfo) { view.map.setView([a.lat_deg, a.lon_deg], 17); view.fitted = true; } // no plan: frame the alerts
