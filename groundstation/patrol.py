@@ -277,6 +277,8 @@ class Patrol:
         self.recorder = None
         self.hub = None
         self.server = None
+        self.alert_store = None
+        self._store_follower = None
         self.pipeline = None
         self.source = None
         self.source_spec: str | None = None
@@ -431,13 +433,23 @@ class Patrol:
         self.hub.push_state(sortie=0, sorties=len(plan.sorties), phase="starting")
         if cfg.overlay.enabled:
             from groundstation.overlay import OverlayServer
+            from groundstation.overlay.tls import resolve_tls
 
+            tls = resolve_tls(
+                cfg.overlay.tls_cert,
+                cfg.overlay.tls_key,
+                folder=self.record_dir / "tls",
+                host=cfg.overlay.host,
+            )
             self.server = OverlayServer(
                 self.hub,
                 host=cfg.overlay.host,
                 port=cfg.overlay.port,
                 token=cfg.overlay.token,
                 bind_hint="use --overlay-port or --no-overlay",
+                officers=cfg.overlay.officers,
+                basemap=cfg.overlay.basemap,
+                tls=tls,
             ).start()
             self.summary.overlay_url = self.server.url
             self.console.line(f"live overlay: {self.server.url}")
@@ -460,11 +472,28 @@ class Patrol:
         )
         self.summary.recording = str(self.recorder.folder)
         self.console.line(f"recording: {self.recorder.folder}")
+        self._open_alert_store()
         write_plan_outputs(plan, self.recorder.plan_dir)
         self.recorder.update(speedup=self.scale, policy=self.policy.alert_policy)
 
         self._load_detection()
         self._start_broadcast()
+
+    def _open_alert_store(self) -> None:
+        """Share alerts and officers' acknowledgements through ``alerts.sqlite`` beside the
+        recordings, where a running ``dronepatrol serve`` picks them up (docs/overlay.md)."""
+        from groundstation.serve import DB_NAME, AlertStore, StoreFollower
+
+        try:
+            self.alert_store = AlertStore(self.record_dir / DB_NAME)
+        except DronePatrolError as exc:  # the page still works, acknowledgements in memory
+            self.console.line(f"warning: {exc}; acknowledgements are not kept")
+            return
+        name = self.recorder.folder.name
+        self.hub.attach_store(self.alert_store, recording=name)
+        self._store_follower = StoreFollower(
+            self.alert_store, self.hub, recording=name, alerts=False
+        ).start()
 
     def _set_map(self) -> None:
         from shapely.geometry import Polygon, mapping
@@ -869,6 +898,10 @@ class Patrol:
                 self.recorder.close(reason, self.summary.to_dict())
             if self.server is not None:
                 self.server.stop()
+            if self._store_follower is not None:
+                self._store_follower.stop()
+            if self.alert_store is not None:
+                self.alert_store.close()
             self.console.done()
         finally:
             if previous is not None:

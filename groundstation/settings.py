@@ -64,6 +64,17 @@ class OverlaySettings(StrictModel):
     """Required when host is not a loopback address."""
     tile_url: str | None = None
     """Optional XYZ tile URL template for the map; without it the map draws vectors only."""
+    officers: dict[str, str] = Field(default_factory=dict)
+    """One token per officer, ``{name: token}`` (at least 8 characters each): an officer opens
+    the page with ``?token=`` and every acknowledgement is recorded under that name."""
+    basemap: Path | None = None
+    """Offline base map: an MBTiles file of raster tiles (png/jpg/webp) drawn under the layers;
+    relative to the config file's folder (to the working directory with ``--set``)."""
+    tls_cert: str | None = None
+    """HTTPS: a PEM certificate file, or ``self-signed`` to make one (kept beside the
+    recordings, reused); browsers give a page the phone's location only over HTTPS."""
+    tls_key: str | None = None
+    """The certificate's PEM private key (not with ``tls_cert: self-signed``)."""
 
 
 class RecordingSettings(StrictModel):

@@ -30,6 +30,7 @@ SUBCOMMAND_MODULES = (
     "detect",
     "say",
     "replay",
+    "serve",
     "report",
 )
 """Modules of ``groundstation.cli`` that define a subcommand, in ``--help`` order."""

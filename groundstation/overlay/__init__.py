@@ -5,10 +5,19 @@
 ``docs/overlay.md``.
 """
 
-from groundstation.overlay.app import OverlayServer, check_bind, create_app, is_loopback
+from groundstation.overlay.access import Officer, OfficerAccess
+from groundstation.overlay.app import (
+    OverlayServer,
+    check_bind,
+    create_app,
+    is_loopback,
+    officer_for,
+)
 from groundstation.overlay.hub import OverlayHub, ReplayControl, VideoFrame
 
 __all__ = [
+    "Officer",
+    "OfficerAccess",
     "OverlayHub",
     "OverlayServer",
     "ReplayControl",
@@ -16,4 +25,5 @@ __all__ = [
     "check_bind",
     "create_app",
     "is_loopback",
+    "officer_for",
 ]

@@ -14,19 +14,24 @@ Endpoints (all read the :class:`~groundstation.overlay.hub.OverlayHub`):
                                10 s); headers ``X-Frame-Seq``, ``X-Frame-Time``, ``X-Frame-Index``
 ``GET /video.mjpg``            the same frames as an MJPEG stream (for VLC, ffplay, <img>)
 ``GET /api/alerts/{id}/snapshot``  the alert's snapshot JPEG
+``GET /api/alerts``            the alerts (JSON list, oldest first, each with ``id``, ``acks``, ``ack``)
+``POST /api/alerts/{id}/ack``  ``{"officer": NAME, "state": STATE}``: an officer's answer, pushed
+                               to every page as an ``ack`` event and kept with who and when
+``GET /api/whoami``            ``{"officer": NAME | null, "verified": bool}`` (per-officer tokens)
+``GET /api/tiles/{z}/{x}/{y}`` a base-map tile from ``overlay.basemap`` (MBTiles), 404 if absent
 ``POST /api/replay/{action}``  ``play``, ``pause``, ``seek?t=UNIX_S``, ``speed?x=2`` (replay only)
 =============================  =====================================================================
 
 Access: bound to a loopback address the app is open (only this machine reaches it). Bound to any
 other address it requires a token (:func:`check_bind` refuses to start without one): the first
 request carries ``?token=...`` (or ``Authorization: Bearer ...``), and the app answers with an
-HttpOnly cookie so that the page's own requests are authorised too.
+HttpOnly cookie so that the page's own requests are authorised too. With one token per officer
+(``overlay.officers``) every request names its officer: :func:`officer_for`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import ipaddress
 import json
 import logging
@@ -35,13 +40,15 @@ import threading
 import time
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Body, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 
 from missions.errors import ConfigError, DronePatrolError
 
+from .access import MIN_TOKEN_LEN, Officer, OfficerAccess
 from .hub import OverlayHub
+from .tiles import MBTiles
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +58,7 @@ POLL_S = 0.1
 STATE_MIN_INTERVAL_S = 0.1
 HEARTBEAT_S = 10.0
 FRAME_WAIT_S = 10.0
-MIN_TOKEN_LEN = 8
+MAX_NAME_LEN = 40
 
 
 def is_loopback(host: str) -> bool:
@@ -70,6 +77,7 @@ def check_bind(
     *,
     host_option: str = "overlay.host",
     token_option: str = "overlay.token",
+    officers: dict[str, str] | None = None,
 ) -> None:
     """Refuse to serve beyond this machine without a token of at least 8 characters.
 
@@ -82,12 +90,16 @@ def check_bind(
         host_option: How the user sets ``host``, for the message (a command's flag, e.g.
             ``--host``; default the config key).
         token_option: How the user sets ``token``, for the message (e.g. ``--token``).
+        officers: Per-officer tokens (``overlay.officers``); any of them is enough off loopback
+            (:class:`~groundstation.overlay.access.OfficerAccess` checks their length).
 
     Raises:
         ConfigError: ``host`` is not a loopback address and no token, or one shorter than
             :data:`MIN_TOKEN_LEN` characters, is configured.
     """
     if is_loopback(host):
+        return
+    if officers and not token:
         return
     if not token:
         raise ConfigError(
@@ -101,34 +113,66 @@ def check_bind(
         )
 
 
-def create_app(hub: OverlayHub, *, token: str | None = None):
+def officer_for(request: Request) -> Officer | None:
+    """Who made ``request``: the one place that maps a presented token to an officer.
+
+    The token is read from the query (``?token=``), an ``Authorization: Bearer`` header or the
+    cookie the app sets, in that order, and looked up in the app's
+    :class:`~groundstation.overlay.access.OfficerAccess` (``app.state.access``).
+
+    Returns:
+        The :class:`~groundstation.overlay.access.Officer` (``name`` None for the shared token or
+        an open page), or None when a token is required and the request has no valid one.
+    """
+    return request.app.state.access.identify(_presented_token(request))
+
+
+def _presented_token(request: Request) -> str | None:
+    return (
+        request.query_params.get("token")
+        or _bearer(request.headers.get("authorization"))
+        or request.cookies.get(COOKIE)
+    )
+
+
+def create_app(
+    hub: OverlayHub,
+    *,
+    token: str | None = None,
+    officers: dict[str, str] | None = None,
+    basemap: str | Path | None = None,
+):
     """The FastAPI application serving ``hub``.
 
     Args:
         hub: The state to show.
         token: When set, every request must present it (query ``token``, bearer header or the
             cookie the app sets).
+        officers: ``{name: token}``, one token per officer (:mod:`~groundstation.overlay.access`).
+        basemap: An MBTiles file served as ``/api/tiles/{z}/{x}/{y}`` (None: no base map).
 
     Returns:
         A ``fastapi.FastAPI`` app.
+
+    Raises:
+        ConfigError: Bad officer tokens; a base map that is not an MBTiles file.
     """
     app = FastAPI(title="dronepatrol overlay", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.access = OfficerAccess(token, officers)
+    tiles = MBTiles(basemap) if basemap else None
 
     @app.middleware("http")
     async def auth(request: Request, call_next):
-        """Middleware: refuse requests without the token (query, bearer or cookie) with 401."""
-        if not token:
+        """Middleware: refuse requests without a valid token (query, bearer or cookie): 401."""
+        if not app.state.access.required:
             return await call_next(request)
-        given = (
-            request.query_params.get("token")
-            or _bearer(request.headers.get("authorization"))
-            or request.cookies.get(COOKIE)
-        )
-        if not given or not hmac.compare_digest(given.encode(), token.encode()):
+        if officer_for(request) is None:
             return JSONResponse({"detail": "token required"}, status_code=401)
         response = await call_next(request)
         if request.query_params.get("token"):
-            response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+            response.set_cookie(
+                COOKIE, request.query_params["token"], httponly=True, samesite="strict"
+            )
         return response
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -150,8 +194,8 @@ def create_app(hub: OverlayHub, *, token: str | None = None):
 
     @app.get("/api/map")
     async def map_():
-        """``GET /api/map``: district, route, fence and home (:meth:`OverlayHub.map`)."""
-        return JSONResponse(hub.map())
+        """``GET /api/map``: district, route, fence, home (:meth:`OverlayHub.map`) and base map."""
+        return JSONResponse({**hub.map(), "basemap": tiles.info() if tiles is not None else None})
 
     @app.get("/api/events")
     async def events(request: Request, since: int = -1):
@@ -273,6 +317,54 @@ def create_app(hub: OverlayHub, *, token: str | None = None):
             raise HTTPException(404, "no snapshot for this alert")
         return FileResponse(path, media_type="image/jpeg")
 
+    @app.get("/api/alerts")
+    async def alerts():
+        """``GET /api/alerts``: every alert held, oldest first, with ``acks`` and ``ack``."""
+        return JSONResponse(hub.alerts())
+
+    @app.get("/api/whoami")
+    async def whoami(request: Request):
+        """``GET /api/whoami``: the officer the request's token names (null: type a name)."""
+        who = officer_for(request)
+        return JSONResponse({"officer": who.name, "verified": who.verified})
+
+    @app.post("/api/alerts/{alert_id}/ack")
+    async def ack(alert_id: str, request: Request, body: dict = Body(...)):
+        """``POST /api/alerts/{alert_id}/ack``: ``{"officer": NAME, "state": STATE}``.
+
+        With a per-officer token the name is the token's (``officer`` in the body is ignored);
+        otherwise ``officer`` is required (1 to 40 characters).
+
+        Returns:
+            The acknowledgement (``ack_id``, ``alert_id``, ``officer``, ``state``, ``t_s``,
+            ``verified``).
+
+        Raises:
+            HTTPException: 404 for an unknown alert; 422 for a bad state or a missing name.
+        """
+        who = officer_for(request)
+        name = who.name
+        if name is None:
+            name = str(body.get("officer") or "").strip()
+            if not 0 < len(name) <= MAX_NAME_LEN:
+                raise HTTPException(422, f"officer: a name of 1 to {MAX_NAME_LEN} characters")
+        try:
+            result = hub.ack(alert_id, name, str(body.get("state")), verified=who.verified)
+        except KeyError:
+            raise HTTPException(404, f"no alert {alert_id!r}") from None
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return JSONResponse(result)
+
+    @app.get("/api/tiles/{z}/{x}/{y}")
+    async def tile(z: int, x: int, y: int):
+        """``GET /api/tiles/{z}/{x}/{y}``: an XYZ tile of the MBTiles base map (404: none)."""
+        found = tiles.tile(z, x, y) if tiles is not None else None
+        if found is None:
+            return Response(status_code=404)
+        data, media_type = found
+        return Response(data, media_type=media_type, headers={"Cache-Control": "max-age=3600"})
+
     @app.post("/api/replay/{action}")
     async def replay(action: str, t: float | None = None, x: float | None = None):
         """``POST /api/replay/{action}``: ``play``, ``pause``, ``seek`` (``t``), ``speed`` (``x``).
@@ -325,7 +417,11 @@ class OverlayServer:
         hub: The state to serve.
         host: Address to bind (default loopback).
         port: TCP port; 0 picks a free one (see :attr:`port` after :meth:`start`).
-        token: Required when ``host`` is not loopback (:func:`check_bind`).
+        token: Required when ``host`` is not loopback (:func:`check_bind`) and no ``officers``.
+        officers: ``{name: token}``, one token per officer (see :func:`officer_for`).
+        basemap: MBTiles file for the map's base layer, or None.
+        tls: ``(cert, key)`` PEM files to serve HTTPS (:mod:`~groundstation.overlay.tls`), or
+            None for HTTP.
         bind_hint: What the user can do when the address cannot be bound, in the words of the
             command that runs the server (e.g. ``use --port P, 0 = any free port``); appended
             to that error in parentheses. None: no advice.
@@ -347,12 +443,19 @@ class OverlayServer:
         port: int = 8080,
         token: str | None = None,
         bind_hint: str | None = None,
+        officers: dict[str, str] | None = None,
+        basemap: str | Path | None = None,
+        tls: tuple[str | Path, str | Path] | None = None,
     ) -> None:
-        check_bind(host, token)
+        check_bind(host, token, officers=officers)
+        OfficerAccess(token, officers)  # bad officer tokens fail here, before binding
         self.hub = hub
         self.host = host
         self.port = port
         self.token = token
+        self.officers = dict(officers or {})
+        self.basemap = basemap
+        self.tls = tls
         self.bind_hint = bind_hint
         self._server = None
         self._thread: threading.Thread | None = None
@@ -365,7 +468,8 @@ class OverlayServer:
         if host in ("0.0.0.0", "[::]"):
             host = socket.gethostname()
         q = f"/?token={self.token}" if self.token else "/"
-        return f"http://{host}:{self.port}{q}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{host}:{self.port}{q}"
 
     def start(self, timeout_s: float = 15.0) -> OverlayServer:
         """Bind and start serving; returns once the server accepts connections.
@@ -392,11 +496,13 @@ class OverlayServer:
         self.port = sock.getsockname()[1]
         self._sock = sock
         config = uvicorn.Config(
-            create_app(self.hub, token=self.token),
+            create_app(self.hub, token=self.token, officers=self.officers, basemap=self.basemap),
             log_level="warning",
             lifespan="off",
             timeout_graceful_shutdown=2,
             access_log=False,
+            ssl_certfile=str(self.tls[0]) if self.tls else None,
+            ssl_keyfile=str(self.tls[1]) if self.tls else None,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

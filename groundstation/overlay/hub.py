@@ -18,6 +18,7 @@ time again. See ``docs/overlay.md``.
 from __future__ import annotations
 
 import collections
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +30,14 @@ import numpy as np
 MAX_ALERTS = 500
 MAX_LOG = 300
 MAX_TRAIL = 2000
+
+QUIET_LOG = re.compile(
+    r"^(vehicle: )?(PreArm|Arm(ing)?:|fence|rally|FENCE_|param|EKF|AHRS|GPS|Field Elevation|"
+    r"Barometer|Compass|Throttle)|items uploaded and verified",
+    re.IGNORECASE,
+)
+"""Operator chatter (fence and parameter lines, PreArm noise, transfers): marked ``quiet`` in the
+log, which the officers' page hides unless asked to show everything."""
 
 
 @runtime_checkable
@@ -104,6 +113,19 @@ class OverlayHub:
         self._epoch = 0
         self.replay: ReplayControl | None = None
         self.closed = False
+        # acknowledgements per alert id (also those that came before their alert, and kept over
+        # a replay's reset), copied into the alert dicts as "acks" and the latest as "ack"
+        self.store = None
+        self.recording: str | None = None
+        self._ack_ids: set[int] = set()
+        self._acks: dict[str, list[dict]] = {}
+        self._local_ack_id = 0
+
+    def attach_store(self, store, *, recording: str | None = None) -> None:
+        """Write alerts and acknowledgements through to ``store`` (a
+        :class:`groundstation.serve.AlertStore`), the alerts tagged with ``recording``."""
+        self.store = store
+        self.recording = recording
 
     # -- producers ---------------------------------------------------------------------------------
 
@@ -146,7 +168,7 @@ class OverlayHub:
             if point is not None and (not self._trail or self._trail[-1] != point):
                 self._trail.append(point)
 
-    def push_alert(self, alert, snapshot: str | Path | None = None) -> None:
+    def push_alert(self, alert, snapshot: str | Path | None = None, *, store: bool = True) -> None:
         """Publish a :class:`detection.alerts.Alert` (or its dict).
 
         Args:
@@ -157,6 +179,7 @@ class OverlayHub:
                 ``--record-dir``) and stored absolute. Default: ``alert.snapshot`` when it is
                 absolute (a recorded alert's relative snapshot is relative to its recording
                 folder, which the hub does not know: the replay passes it resolved).
+            store: Also write it to the attached store (:meth:`attach_store`), if any.
         """
         data = alert.model_dump(mode="json") if hasattr(alert, "model_dump") else dict(alert)
         if snapshot is not None:
@@ -164,19 +187,91 @@ class OverlayHub:
         else:
             recorded = data.get("snapshot")
             snap = Path(recorded) if recorded and Path(recorded).is_absolute() else None
+        data.pop("acks", None)
+        data.pop("ack", None)
+        if store and self.store is not None:
+            self.store.add_alert(data, recording=self.recording, snapshot=snap)
         with self._lock:
             if snap is not None:
                 self._snapshots[data["id"]] = snap
             data["has_snapshot"] = data["id"] in self._snapshots
+            data["acks"] = list(self._acks.get(data["id"], []))
+            data["ack"] = data["acks"][-1] if data["acks"] else None
             self._alerts[data["id"]] = data
             while len(self._alerts) > MAX_ALERTS:
                 old, _ = self._alerts.popitem(last=False)
                 self._snapshots.pop(old, None)
             self._post("alert", data)
 
+    def has_alert(self, alert_id: str) -> bool:
+        """True when the hub holds alert ``alert_id``."""
+        with self._lock:
+            return alert_id in self._alerts
+
+    def ack(self, alert_id: str, officer: str, state: str, *, verified: bool = False) -> dict:
+        """An officer acknowledges an alert: kept (in the store when attached) and pushed.
+
+        Args:
+            alert_id: The alert.
+            officer: Who (the name of a per-officer token, or as typed on the page).
+            state: One of :data:`groundstation.serve.ACK_STATES`.
+            verified: The name comes from a per-officer token.
+
+        Returns:
+            The acknowledgement: ``ack_id``, ``alert_id``, ``officer``, ``state``, ``t_s``
+            (UNIX s), ``verified``.
+
+        Raises:
+            KeyError: No such alert.
+            ValueError: Unknown ``state``.
+        """
+        from groundstation.serve.store import ACK_STATES, _ack
+
+        if not self.has_alert(alert_id):
+            raise KeyError(alert_id)
+        if state not in ACK_STATES:
+            raise ValueError(f"state must be one of {', '.join(ACK_STATES)}, not {state!r}")
+        if self.store is not None:
+            ack = self.store.add_ack(alert_id, officer, state, verified=verified)
+        else:
+            with self._lock:
+                self._local_ack_id += 1
+                ack_id = self._local_ack_id
+            ack = _ack(ack_id, alert_id, officer, state, time.time(), verified)
+        self.apply_ack(ack)
+        return ack
+
+    def apply_ack(self, ack: dict) -> None:
+        """Add an acknowledgement (from :meth:`ack` or a store) to its alert and push it.
+
+        Idempotent by ``ack_id``; one for an alert the hub does not hold yet waits for it.
+        """
+        with self._lock:
+            if ack["ack_id"] in self._ack_ids:
+                return
+            self._ack_ids.add(ack["ack_id"])
+            acks = self._acks.setdefault(ack["alert_id"], [])
+            acks.append(ack)
+            alert = self._alerts.get(ack["alert_id"])
+            if alert is None:
+                return
+            alert["acks"] = list(acks)
+            alert["ack"] = ack
+            self._post("ack", {"alert_id": ack["alert_id"], "ack": ack, "acks": alert["acks"]})
+
+    def alerts(self) -> list[dict]:
+        """Copies of the alerts held, oldest first (with ``acks`` and the latest ``ack``)."""
+        with self._lock:
+            return [dict(a) for a in self._alerts.values()]
+
     def push_log(self, text: str, *, level: str = "info", t_s: float | None = None) -> None:
         """Publish a line for the page's log (``level``: info, warning, error)."""
-        entry = {"t_s": time.time() if t_s is None else t_s, "text": text, "level": level}
+        entry = {
+            "t_s": time.time() if t_s is None else t_s,
+            "text": text,
+            "level": level,
+            "quiet": level != "error" and bool(QUIET_LOG.search(text)),
+        }
         with self._lock:
             self._log.append(entry)
             self._post("log", entry)

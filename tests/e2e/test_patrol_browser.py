@@ -32,9 +32,16 @@ def test_overlay_during_a_patrol_then_ctrl_c(tmp_path, patrol_process, browser, 
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(url)
+    # an officer's phone beside the desktop: a first tap arms the alert sound
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone.on("pageerror", lambda e: errors.append(str(e)))
+    phone.goto(url + ("&" if "?" in url else "?") + "video=0")  # no video: saves CPU here
+    phone.wait_for_selector("#layer-district path", timeout=60_000)
+    phone.fill("#officer-name", "Wang")
+    phone.tap("#arm")
     # the district and the planned route are drawn without any map tiles
     page.wait_for_selector("#layer-district path", timeout=60_000)
-    assert page.locator("#layer-route polyline").count() == 1
+    assert page.locator("#layer-route path.route").count() == 1
     assert page.locator("#layer-district path.hole").count() == 1
     # the video updates
     page.wait_for_function(
@@ -60,15 +67,13 @@ def test_overlay_during_a_patrol_then_ctrl_c(tmp_path, patrol_process, browser, 
         timeout=120_000,
     )
     assert page.text_content("#st-link") == "OK"
-    # the map still frames the district (units: Web Mercator pixels at zoom 20, 0.11 m here;
-    # the 1.9 ha block is about 2,300 wide): a stray point in the trail, such as a 0 N 0 E
-    # position sent before the GPS fix, would zoom it out to the whole world (10^8)
-    box = [float(v) for v in page.get_attribute("#map", "viewBox").split()]
-    assert box[2] < 20_000 and box[3] < 20_000, box
+    # the map still frames the district (Leaflet zoom 17+ for the 1.9 ha block): a stray point
+    # in the trail, such as a 0 N 0 E position sent before the GPS fix, must not zoom it out
+    assert float(page.get_attribute("#map", "data-zoom")) >= 16
     # the gathering alert appears in the list and on the map, with its snapshot
     item = page.wait_for_selector("#alerts li[data-kind='gathering']", timeout=300_000)
     alert_id = item.get_attribute("data-id")
-    assert page.locator(f"#layer-alerts circle[data-id='{alert_id}']").count() == 1
+    assert page.locator(f"#layer-alerts path[data-id='{alert_id}']").count() == 1
     page.wait_for_function(
         f"""() => {{
             const img = document.querySelector("#alerts li[data-id='{alert_id}'] img");
@@ -77,7 +82,20 @@ def test_overlay_during_a_patrol_then_ctrl_c(tmp_path, patrol_process, browser, 
         timeout=30_000,
     )
     assert "people gathered" in item.text_content()
+    # on the phone a new alert (this one, or a newer one) is pinned in the first screen and its
+    # sound fired
+    phone.wait_for_selector(f"#alerts li[data-id='{alert_id}']", timeout=30_000)
+    box = phone.wait_for_selector("#pinned .alert", timeout=30_000).bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 844, box
+    assert int(phone.get_attribute("#alert-sound", "data-fired")) >= 1
+    # the phone answers; the desktop shows who is on the way
+    phone.tap(f"#alerts li[data-id='{alert_id}'] button[data-state='on_my_way']")
+    page.wait_for_selector(
+        f"#alerts li[data-id='{alert_id}'][data-ack='on_my_way']", timeout=30_000
+    )
+    assert "Wang" in page.text_content(f"#alerts li[data-id='{alert_id}'] .ack-state")
     assert errors == []
+    phone.close()
     page.close()
 
     # Ctrl-C: RTL, clean close, exit status 130

@@ -59,11 +59,20 @@ def test_page_and_static_files_are_local(served):
     for ref in re.findall(r'(?:src|href)="([^"]+)"', page.text):
         assert ref.startswith("/static/"), ref
         assert client.get(ref).status_code == 200
-    # nothing is fetched from the internet (the field laptop is offline)
-    for f in STATIC_DIR.iterdir():
+    # nothing is fetched from the internet (the field laptop is offline); the vendored Leaflet
+    # names its site (a link the page replaces) and bug trackers in CSS comments, fetching none
+    vendored = {
+        "https://leafletjs.com",
+        "https://bugs.chromium.org/p/chromium/issues/detail?id=600120",
+        "https://bugzilla.mozilla.org/show_bug.cgi?id=888319",
+    }
+    for f in STATIC_DIR.rglob("*"):
+        if f.suffix not in (".html", ".js", ".css"):
+            continue
         text = f.read_text(encoding="utf-8")
-        urls = set(re.findall(r"https?://[^\s\"')]+", text))
-        assert urls <= {"http://www.w3.org/2000/svg"}, (f.name, urls)
+        urls = set(re.findall(r"https?://[^\s\"')]+", text)) - {"http://www.w3.org/2000/svg"}
+        allowed = vendored if "vendor" in f.parts else set()
+        assert urls <= allowed, (f.name, urls)
 
 
 def test_token_protects_every_endpoint():

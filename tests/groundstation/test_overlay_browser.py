@@ -88,9 +88,9 @@ def test_page_shows_video_vehicle_and_alerts(browser):
             page.wait_for_selector(
                 f"#alerts li[data-id='{feeder.alert.id}'][data-kind='gathering']", timeout=30000
             )
-            assert page.locator(f"#layer-alerts circle[data-id='{feeder.alert.id}']").count() == 1
+            assert page.locator(f"#layer-alerts path[data-id='{feeder.alert.id}']").count() == 1
             assert page.locator("#layer-district path.hole").count() == 1
-            assert page.locator("#layer-route polyline").count() == 1
+            assert page.locator("#layer-route path.route").count() == 1
             assert page.text_content("#st-mode") == "AUTO"
             assert page.text_content("#st-link") == "OK"
             assert page.is_hidden("#replay-bar")
@@ -119,9 +119,9 @@ def test_optional_tile_layer(browser):
     with OverlayServer(hub, port=0) as server:
         page = browser.new_page(viewport={"width": 1200, "height": 700})
         page.goto(server.url)
-        page.wait_for_selector("#layer-tiles image", timeout=30000)
+        page.wait_for_selector(".leaflet-tile-pane .xyz img", timeout=30000)
         hrefs = page.eval_on_selector_all(
-            "#layer-tiles image", "els => els.map(e => e.getAttribute('href'))"
+            ".leaflet-tile-pane .xyz img", "els => els.map(e => e.getAttribute('src'))"
         )
         assert hrefs
         for h in hrefs:

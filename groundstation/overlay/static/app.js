@@ -1,40 +1,23 @@
-// dronepatrol live overlay: video, map, alerts and status from the ground station.
-// No libraries and no network beyond this server (the field laptop is offline).
+// dronepatrol officers' page: alerts that demand attention, a Leaflet map locating them and the
+// officer, answers ("on my way"...), video and status from the ground station.
+// Everything is served by the ground station (Leaflet is vendored): no CDN, works offline.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const SVGNS = "http://www.w3.org/2000/svg";
-const Z = 20; // web-mercator zoom of the map's working coordinates (~0.15 m per unit)
-const TILE = 256;
+const Z = 20; // zoom of the #vehicle dataset.x/y working coordinates (Web Mercator px, ~0.15 m)
 const SAFETY = new Set(["link_lost", "link_recovered", "battery_low", "geofence", "failsafe"]);
+const ACKS = ["on_my_way", "resolved", "false_alarm"];
 
-const view = { origin: null, box: null, scale: 1, mapInfo: null, trail: [], alerts: new Map(), selected: null };
+const view = {
+  map: null, layers: {}, fitted: false, mapInfo: null, trail: [], trailLine: null,
+  alerts: new Map(), markers: new Map(), selected: null, vehicle: null, me: null, meMarker: null,
+  meCircle: null, officer: null, verified: false, armed: false, lastState: {}, baseLayers: [],
+};
+const seen = new Set(JSON.parse(localStorage.getItem("dp_seen") || "[]"));
 let messageSeq = -1;
 let source = null;
 
-// ---------------------------------------------------------------- projection (Web Mercator)
-// Browsers draw SVG in single precision: coordinates are kept small by measuring them from an
-// origin (the first point seen), so that centimetres survive at zoom 20.
-function mercator(lat, lon) {
-  const n = TILE * Math.pow(2, Z);
-  const s = Math.sin((Math.max(-85, Math.min(85, lat)) * Math.PI) / 180);
-  return [((lon + 180) / 360) * n, (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI)) * n];
-}
-
-function project(lat, lon) {
-  const [x, y] = mercator(lat, lon);
-  if (!view.origin) view.origin = [Math.round(x), Math.round(y)];
-  return [x - view.origin[0], y - view.origin[1]];
-}
-
-function eachCoord(geom, fn) {
-  if (!geom) return;
-  if (geom.type === "FeatureCollection") return geom.features.forEach((f) => eachCoord(f.geometry, fn));
-  if (geom.type === "Feature") return eachCoord(geom.geometry, fn);
-  const walk = (c) => (typeof c[0] === "number" ? fn(c[1], c[0]) : c.forEach(walk));
-  if (geom.coordinates) walk(geom.coordinates);
-}
-
+// ---------------------------------------------------------------- geometry
 function polygons(geom) {
   // -> list of polygons, each a list of rings of [lat, lon]
   const out = [];
@@ -49,107 +32,170 @@ function polygons(geom) {
   return out;
 }
 
-function ringPath(ring) {
-  return ring.map((p, i) => { const [x, y] = project(p[0], p[1]); return (i ? "L" : "M") + x.toFixed(1) + "," + y.toFixed(1); }).join("") + "Z";
+// great-circle distance (m) and initial bearing (deg) from a to b, both [lat, lon]
+function distanceBearing(a, b) {
+  const R = 6371008.8, rad = Math.PI / 180;
+  const f1 = a[0] * rad, f2 = b[0] * rad, dl = (b[1] - a[1]) * rad;
+  const h = Math.sin((f2 - f1) / 2) ** 2 + Math.cos(f1) * Math.cos(f2) * Math.sin(dl / 2) ** 2;
+  const d = 2 * R * Math.asin(Math.min(1, Math.sqrt(h)));
+  const y = Math.sin(dl) * Math.cos(f2);
+  const x = Math.cos(f1) * Math.sin(f2) - Math.sin(f1) * Math.cos(f2) * Math.cos(dl);
+  return [d, ((Math.atan2(y, x) / rad) + 360) % 360];
 }
 
-function el(tag, attrs, parent) {
-  const e = document.createElementNS(SVGNS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-  if (parent) parent.appendChild(e);
-  return e;
-}
+// text for Leaflet options that take HTML (tooltips, layer names, attribution)
+function esc(text) { const d = document.createElement("span"); d.textContent = String(text ?? ""); return d.innerHTML; }
 
-// ---------------------------------------------------------------- map
-function fitMap(info) {
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-  const grow = (lat, lon) => {
-    const [x, y] = project(lat, lon);
-    minX = Math.min(minX, x); maxX = Math.max(maxX, x); minY = Math.min(minY, y); maxY = Math.max(maxY, y);
-  };
-  eachCoord(info.district, grow);
-  eachCoord(info.fence, grow);
-  (info.route || []).forEach((r) => r.forEach((p) => grow(p[0], p[1])));
-  if (info.home) grow(info.home[0], info.home[1]);
-  view.trail.forEach((p) => grow(p[0], p[1]));
-  if (!isFinite(minX)) return null;
-  const w = Math.max(maxX - minX, 200), h = Math.max(maxY - minY, 200);
-  const pad = 0.08 * Math.max(w, h);
-  return [minX - pad, minY - pad, w + 2 * pad, h + 2 * pad];
+function fmtDistance(m) { return m < 1000 ? `${Math.round(m)} m` : `${(m / 1000).toFixed(1)} km`; }
+
+// ---------------------------------------------------------------- map (Leaflet)
+function setupMap() {
+  const map = L.map("map", { zoomSnap: 0.5, maxZoom: 22, attributionControl: true, preferCanvas: false });
+  map.attributionControl.setPrefix('<a href="/static/vendor/leaflet/LICENSE">Leaflet</a>');
+  L.control.scale({ imperial: false, maxWidth: 120 }).addTo(map);
+  const panes = [["district", 405], ["fence", 410], ["route", 415], ["trail", 420], ["alerts", 450], ["me", 460]];
+  for (const [name, z] of panes) {
+    const p = map.createPane(name);
+    p.style.zIndex = z;
+    p.id = `layer-${name}`;
+    view.layers[name] = L.layerGroup().addTo(map);
+  }
+  // layers the officer can switch off (the base map joins in drawMap)
+  view.layerControl = L.control.layers(null, {
+    [t("district")]: view.layers.district, [t("fence")]: view.layers.fence, [t("route")]: view.layers.route,
+    [t("flown")]: view.layers.trail, [t("alerts")]: view.layers.alerts,
+  }, { collapsed: true }).addTo(map);
+  map.setView([0, 0], 2);
+  view.map = map;
+  $("map").dataset.zoom = String(map.getZoom());
+  map.on("zoomend", () => { $("map").dataset.zoom = String(map.getZoom()); });
 }
 
 function drawMap(info) {
   view.mapInfo = info;
-  const svg = $("map");
-  const box = fitMap(info) || view.box;
-  if (box) { view.box = box; svg.setAttribute("viewBox", box.map((v) => v.toFixed(1)).join(" ")); }
-  updateScale();
-  for (const id of ["layer-tiles", "layer-district", "layer-fence", "layer-route", "layer-home"]) $(id).replaceChildren();
-  if (info.tile_url && view.box) drawTiles(info.tile_url);
+  const map = view.map;
+  for (const name of ["district", "fence", "route"]) view.layers[name].clearLayers();
+  view.baseLayers.forEach((l) => { map.removeLayer(l); view.layerControl.removeLayer(l); });
+  view.baseLayers = [];
+  const bounds = L.latLngBounds([]);
   for (const poly of polygons(info.district)) {
-    el("path", { d: poly.map(ringPath).join(" ") }, $("layer-district"));
-    poly.slice(1).forEach((hole) => el("path", { d: ringPath(hole), class: "hole" }, $("layer-district")));
+    const outer = L.polygon(poly, { pane: "district", className: "district", fillRule: "evenodd" }).addTo(view.layers.district);
+    bounds.extend(outer.getBounds());
+    poly.slice(1).forEach((hole) => L.polygon(hole, { pane: "district", className: "hole" }).addTo(view.layers.district));
   }
-  for (const poly of polygons(info.fence)) el("path", { d: poly.map(ringPath).join(" ") }, $("layer-fence"));
+  for (const poly of polygons(info.fence)) {
+    const f = L.polygon(poly, { pane: "fence", className: "fence", fill: false }).addTo(view.layers.fence);
+    bounds.extend(f.getBounds());
+  }
   (info.route || []).forEach((r, i) => {
-    const pts = r.map((p) => project(p[0], p[1]).map((v) => v.toFixed(1)).join(",")).join(" ");
-    el("polyline", { points: pts, "data-sortie": i + 1 }, $("layer-route"));
+    if (!r.length) return;
+    const line = L.polyline(r, { pane: "route", className: "route" }).addTo(view.layers.route);
+    line.getElement()?.setAttribute("data-sortie", String(i + 1));
+    bounds.extend(line.getBounds());
   });
   if (info.home) {
-    const [x, y] = project(info.home[0], info.home[1]);
-    const t = el("text", { x, y, "text-anchor": "middle", "dominant-baseline": "middle", "font-size": 16 * view.scale }, $("layer-home"));
-    t.textContent = "H";
+    L.marker(info.home, { pane: "route", icon: L.divIcon({ className: "home-icon", html: "H", iconSize: [18, 18] }), interactive: false }).addTo(view.layers.route);
+    bounds.extend(info.home);
   }
-  drawTrail();
-  redrawAlertMarkers();
-}
-
-function drawTiles(url) {
-  const [bx0, by0, bw] = view.box;
-  const bx = bx0 + view.origin[0], by = by0 + view.origin[1];
-  const px = Math.max(256, $("map").clientWidth || 800);
-  const z = Math.max(0, Math.min(19, Math.round(Z - Math.log2(bw / px))));
-  const size = TILE * Math.pow(2, Z - z);
-  const n = Math.pow(2, z);
-  const bh = view.box[3];
-  for (let tx = Math.floor(bx / size); tx <= Math.floor((bx + bw) / size); tx++) {
-    for (let ty = Math.floor(by / size); ty <= Math.floor((by + bh) / size); ty++) {
-      if (tx < 0 || ty < 0 || tx >= n || ty >= n) continue;
-      const href = url.replace("{z}", z).replace("{x}", tx).replace("{y}", ty);
-      el("image", { href, x: tx * size - view.origin[0], y: ty * size - view.origin[1], width: size, height: size, opacity: 0.75 }, $("layer-tiles"));
+  if (!view.fitted) {
+    for (const a of view.alerts.values()) if (a.lat_deg != null) bounds.extend([a.lat_deg, a.lon_deg]);
+    if (bounds.isValid()) { map.fitBounds(bounds, { padding: [16, 16], maxZoom: 19 }); view.fitted = true; }
+    else if (info.basemap && info.basemap.bounds) {
+      const [w, s, e, n] = info.basemap.bounds;
+      map.fitBounds([[s, w], [n, e]]);
     }
   }
-}
-
-function updateScale() {
-  const svg = $("map");
-  if (!view.box || !svg.clientWidth) return;
-  view.scale = Math.max(view.box[2] / svg.clientWidth, view.box[3] / svg.clientHeight);
+  // base layers after the view is set: a tile layer scales its native tiles to any zoom, so it
+  // is limited to two zooms below its own and to its bounds (else a world view asks millions)
+  if (info.basemap) {
+    const b = info.basemap;
+    const opts = {
+      maxNativeZoom: b.maxzoom, minNativeZoom: b.minzoom, minZoom: Math.max(0, b.minzoom - 2), maxZoom: 22,
+      className: "basemap", attribution: esc(b.attribution || b.name || ""),
+    };
+    if (b.bounds) opts.bounds = [[b.bounds[1], b.bounds[0]], [b.bounds[3], b.bounds[2]]];
+    const layer = L.tileLayer(b.url, opts).addTo(map);
+    view.baseLayers.push(layer);
+    view.layerControl.addOverlay(layer, esc(b.name || "base map"));
+  }
+  if (info.tile_url) {
+    view.baseLayers.push(L.tileLayer(info.tile_url, { maxZoom: 22, maxNativeZoom: 19, className: "xyz" }).addTo(map));
+  }
+  drawTrail();
 }
 
 function drawTrail() {
-  const d = view.trail.map((p, i) => { const [x, y] = project(p[0], p[1]); return (i ? "L" : "M") + x.toFixed(1) + "," + y.toFixed(1); }).join("");
-  $("trail").setAttribute("d", d);
+  if (!view.map) return;
+  if (!view.trailLine) view.trailLine = L.polyline([], { pane: "trail", className: "trail", interactive: false }).addTo(view.layers.trail);
+  view.trailLine.setLatLngs(view.trail);
 }
 
 function moveVehicle(s) {
-  if (s.lat_deg == null || s.lon_deg == null) return;
+  if (s.lat_deg == null || s.lon_deg == null || !view.map) return;
+  if (!view.vehicle) {
+    const icon = L.divIcon({ className: "vehicle-icon", iconSize: [28, 28], html: '<div id="vehicle"><svg viewBox="-14 -14 28 28" width="28" height="28"><path d="M0,-12 L8,10 L0,5 L-8,10 Z"/></svg></div>' });
+    view.vehicle = L.marker([s.lat_deg, s.lon_deg], { icon, pane: "me", interactive: false, keyboard: false }).addTo(view.map);
+  }
+  view.vehicle.setLatLng([s.lat_deg, s.lon_deg]);
   const v = $("vehicle");
-  const [x, y] = project(s.lat_deg, s.lon_deg);
-  v.style.display = "";
-  v.setAttribute("transform", `translate(${x.toFixed(2)},${y.toFixed(2)}) rotate(${(s.yaw_deg || 0).toFixed(1)}) scale(${view.scale.toFixed(4)})`);
-  v.dataset.lat = s.lat_deg.toFixed(7);
-  v.dataset.lon = s.lon_deg.toFixed(7);
-  v.dataset.yaw = (s.yaw_deg || 0).toFixed(1);
-  v.dataset.x = x.toFixed(2);
-  v.dataset.y = y.toFixed(2);
+  if (!v) return;
+  const yaw = s.yaw_deg || 0;
+  v.firstChild.style.transform = `rotate(${yaw.toFixed(1)}deg)`;
+  const p = view.map.project([s.lat_deg, s.lon_deg], Z);
+  Object.assign(v.dataset, { lat: s.lat_deg.toFixed(7), lon: s.lon_deg.toFixed(7), yaw: yaw.toFixed(1), x: p.x.toFixed(2), y: p.y.toFixed(2) });
+  if (!view.fitted && view.map) { view.map.setView([s.lat_deg, s.lon_deg], 18); view.fitted = true; }
+}
+
+function addAlertMarker(a) {
+  if (a.lat_deg == null || a.lon_deg == null || !view.map) return;
+  const old = view.markers.get(a.id);
+  if (old) old.remove();
+  const cls = `alert ${SAFETY.has(a.kind) ? "safety" : a.kind}${a.ack ? " acked" : ""}${view.selected === a.id ? " selected" : ""}`;
+  const m = L.circleMarker([a.lat_deg, a.lon_deg], { pane: "alerts", radius: 9, className: cls }).addTo(view.layers.alerts);
+  m.getElement().setAttribute("data-id", a.id);
+  m.bindTooltip(esc(`${fmtTime(a.t_s)} ${alertText(a)}`));
+  m.on("click", () => select(a.id, false));
+  view.markers.set(a.id, m);
+  if (!view.fitted && view.mapInfo) { view.map.setView([a.lat_deg, a.lon_deg], 17); view.fitted = true; } // no plan: frame the alerts
+}
+
+// ---------------------------------------------------------------- where am I
+function startLocating() {
+  if (!("geolocation" in navigator) || view.watching) return;
+  view.watching = true;
+  $("my-position").textContent = t("locating");
+  navigator.geolocation.watchPosition((pos) => {
+    view.me = [pos.coords.latitude, pos.coords.longitude];
+    const acc = pos.coords.accuracy || 0;
+    if (!view.meMarker) {
+      view.meCircle = L.circle(view.me, { pane: "me", radius: acc, className: "me-accuracy", interactive: false }).addTo(view.layers.me);
+      view.meMarker = L.circleMarker(view.me, { pane: "me", radius: 7, className: "me" }).addTo(view.layers.me);
+      view.meMarker.getElement().id = "me";
+    }
+    view.meMarker.setLatLng(view.me);
+    view.meCircle.setLatLng(view.me).setRadius(acc);
+    view.meMarker.bindTooltip(t("you_are_here"));
+    $("my-position").textContent = `${t("you_are_here")} ±${Math.round(acc)} m`;
+    document.querySelectorAll("[data-alert-id]").forEach(updateDistance);
+  }, () => { $("my-position").textContent = t("no_location"); view.watching = false; },
+  { enableHighAccuracy: true, maximumAge: 5000, timeout: 30000 });
+}
+
+function updateDistance(card) {
+  const a = view.alerts.get(card.dataset.alertId);
+  const out = card.querySelector(".dist");
+  if (!a || !out) return;
+  if (!view.me || a.lat_deg == null) { out.textContent = ""; return; }
+  const [d, brg] = distanceBearing(view.me, [a.lat_deg, a.lon_deg]);
+  out.textContent = t("away", { d: fmtDistance(d), dir: COMPASS[LANG][Math.round(brg / 45) % 8] });
+  card.dataset.distanceM = d.toFixed(1);
+  card.dataset.bearingDeg = brg.toFixed(1);
 }
 
 // ---------------------------------------------------------------- status bar
-function fmtTime(t) {
-  if (t == null) return "–";
-  const d = new Date(t * 1000);
-  return d.toLocaleTimeString([], { hour12: false });
+function fmtTime(ts) {
+  if (ts == null) return "–";
+  return new Date(ts * 1000).toLocaleTimeString(LANG === "zh" ? "zh-CN" : [], { hour12: false });
 }
 
 function setText(id, text, cls) {
@@ -159,9 +205,10 @@ function setText(id, text, cls) {
 }
 
 function showState(s) {
+  Object.assign(view.lastState, s);
   if (s.mode != null) setText("st-mode", s.mode);
   if (s.phase != null) setText("st-phase", s.phase);
-  if (s.armed != null) setText("st-armed", s.armed ? "ARMED" : "disarmed", s.armed ? "warn" : "");
+  if (s.armed != null) setText("st-armed", s.armed ? t("armed") : t("disarmed"), s.armed ? "warn" : "");
   if (s.battery_pct != null) {
     const v = s.battery_v != null ? ` ${s.battery_v.toFixed(1)} V` : "";
     setText("st-battery", `${Math.round(s.battery_pct)} %${v}`, s.battery_pct < 20 ? "bad" : s.battery_pct < 35 ? "warn" : "ok");
@@ -183,67 +230,197 @@ function showState(s) {
   }
 }
 
-// ---------------------------------------------------------------- alerts and log
+// ---------------------------------------------------------------- alerts
 function alertText(a) {
-  if (a.kind === "gathering") return `${a.count} people gathered` + (a.radius_m != null ? ` (within ${a.radius_m.toFixed(1)} m)` : "");
-  if (a.kind === "unmasked") return `person${a.colour ? " in " + a.colour : ""} without a mask`;
-  if (a.kind === "mask_incorrect") return `person${a.colour ? " in " + a.colour : ""} with the mask below the nose`;
-  return a.message || a.kind;
+  const zh = LANG === "zh";
+  const colour = zh ? a.colour_zh || a.colour : a.colour;
+  const c = colour ? t("in_colour", { c: colour }) : "";
+  if (a.kind === "gathering") return t("gathering", { n: a.count }) + (a.radius_m != null ? t("within", { r: a.radius_m.toFixed(1) }) : "");
+  if (a.kind === "unmasked") return t("unmasked", { c });
+  if (a.kind === "mask_incorrect") return t("mask_incorrect", { c });
+  return a.message ? `${t("k_" + a.kind)}: ${a.message}` : t("k_" + a.kind);
 }
 
-function addAlert(a, fresh) {
-  view.alerts.set(a.id, a);
-  const li = document.createElement("li");
+function ackText(ack) {
+  return `${t(ack.state)} · ${ack.officer}${ack.verified ? " ✓" : ""} · ${fmtTime(ack.t_s)}`;
+}
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  return e;
+}
+
+// one alert as a card (list item or the pinned banner)
+function alertCard(a, tag) {
+  const card = el(tag, "");
   const safety = SAFETY.has(a.kind);
-  li.className = `alert ${a.kind}${safety ? " safety" : ""}${fresh ? " new" : ""}`;
-  li.dataset.id = a.id;
-  li.dataset.kind = a.kind;
-  const kind = document.createElement("span"); kind.className = "kind"; kind.textContent = a.kind.replace("_", " ");
-  const when = document.createElement("span"); when.className = "when"; when.textContent = fmtTime(a.t_s);
-  const msg = document.createElement("span"); msg.className = "msg"; msg.textContent = alertText(a);
-  const where = document.createElement("span"); where.className = "where";
-  where.textContent = a.lat_deg != null ? `${a.lat_deg.toFixed(6)}, ${a.lon_deg.toFixed(6)}` + (a.confidence != null && !safety ? ` · conf ${a.confidence.toFixed(2)}` : "") : (safety ? a.message || "" : "");
-  li.append(kind, when, msg, where);
+  card.className = `alert ${a.kind}${safety ? " safety" : ""}${a.ack ? "" : " unacked"}${seen.has(a.id) ? "" : " unseen"}${view.selected === a.id ? " selected" : ""}`;
+  card.dataset.id = a.id;
+  card.dataset.alertId = a.id;
+  card.dataset.kind = a.kind;
+  card.dataset.ack = a.ack ? a.ack.state : "";
+  const head = el("div", "head");
+  head.append(el("span", "kind", t("k_" + a.kind)), el("span", "when", fmtTime(a.t_s)));
+  const body = el("div", "body");
+  body.append(el("div", "msg", alertText(a)), el("div", "dist"));
+  const where = el("div", "where");
+  if (a.lat_deg != null) where.textContent = `${a.lat_deg.toFixed(6)}, ${a.lon_deg.toFixed(6)}` + (a.confidence != null && !safety ? ` · ${t("conf")} ${a.confidence.toFixed(2)}` : "");
+  body.append(where);
+  body.append(el("div", "ack-state", a.ack ? ackText(a.ack) : t("unanswered")));
+  const row = el("div", "row");
+  row.append(body);
   if (a.has_snapshot) {
-    const img = document.createElement("img");
+    const img = el("img", "snap");
     img.loading = "lazy";
-    img.alt = "snapshot";
+    img.alt = t("snapshot");
     img.src = `/api/alerts/${encodeURIComponent(a.id)}/snapshot`;
-    li.append(img);
+    row.append(img);
   }
-  li.addEventListener("click", () => select(a.id));
-  $("alerts").prepend(li);
+  const buttons = el("div", "answers");
+  if (!seen.has(a.id)) {
+    const b = el("button", "seen", t("seen"));
+    b.type = "button";
+    b.addEventListener("click", (ev) => { ev.stopPropagation(); markSeen(a.id); });
+    buttons.append(b);
+  }
+  for (const state of ACKS) {
+    const b = el("button", `ack ${state}${a.ack && a.ack.state === state ? " chosen" : ""}`, t(state));
+    b.type = "button";
+    b.dataset.state = state;
+    b.addEventListener("click", (ev) => { ev.stopPropagation(); answer(a.id, state); });
+    buttons.append(b);
+  }
+  card.append(head, row, buttons);
+  card.addEventListener("click", () => select(a.id, true));
+  updateDistance(card);
+  return card;
+}
+
+function renderAlert(a) {
+  const li = alertCard(a, "li");
+  const old = document.querySelector(`#alerts li[data-id="${CSS.escape(a.id)}"]`);
+  if (old) old.replaceWith(li);
+  else {
+    // newest first (by time)
+    const next = [...$("alerts").children].find((c) => (view.alerts.get(c.dataset.id)?.t_s ?? 0) < a.t_s);
+    $("alerts").insertBefore(li, next || null);
+  }
   $("alert-count").textContent = String(view.alerts.size);
   addAlertMarker(a);
 }
 
-function addAlertMarker(a) {
-  if (a.lat_deg == null || a.lon_deg == null) return;
-  const [x, y] = project(a.lat_deg, a.lon_deg);
-  const c = el("circle", { cx: x, cy: y, r: 7 * view.scale, class: `${SAFETY.has(a.kind) ? "safety" : a.kind}`, "data-id": a.id }, $("layer-alerts"));
-  const title = el("title", {}, c);
-  title.textContent = `${fmtTime(a.t_s)} ${alertText(a)}`;
-  c.addEventListener("click", () => select(a.id));
+function renderPinned() {
+  const pin = $("pinned");
+  const unseen = [...view.alerts.values()].filter((a) => !seen.has(a.id)).sort((x, y) => y.t_s - x.t_s);
+  pin.replaceChildren();
+  pin.hidden = unseen.length === 0;
+  if (!unseen.length) { document.title = view.title || "dronepatrol"; return; }
+  const label = el("div", "pin-label", `${t("new_alert")}${unseen.length > 1 ? ` (${unseen.length})` : ""}`);
+  pin.append(label, alertCard(unseen[0], "div"));
+  document.title = `(${unseen.length}) ${view.title || "dronepatrol"}`;
 }
 
-function redrawAlertMarkers() {
-  $("layer-alerts").replaceChildren();
-  for (const a of view.alerts.values()) addAlertMarker(a);
+function addAlert(a, fresh) {
+  const isNew = !view.alerts.has(a.id);
+  view.alerts.set(a.id, a);
+  // at load, answered or older (10 min) alerts are not news; a recent unanswered one stays pinned
+  if (!fresh && isNew && !view.initialised && (a.ack || Date.now() / 1000 - a.t_s > 600)) seen.add(a.id);
+  renderAlert(a);
+  if (fresh && isNew) { notify(a); renderPinned(); }
 }
 
-function select(id) {
+function markSeen(id) {
+  seen.add(id);
+  localStorage.setItem("dp_seen", JSON.stringify([...seen].slice(-2000)));
+  const a = view.alerts.get(id);
+  if (a) renderAlert(a);
+  renderPinned();
+}
+
+function applyAck(msg) {
+  const a = view.alerts.get(msg.alert_id);
+  if (!a) return;
+  a.acks = msg.acks;
+  a.ack = msg.ack;
+  renderAlert(a);
+  renderPinned();
+}
+
+function officerName() {
+  if (view.officer) return view.officer;
+  return $("officer-name").value.trim();
+}
+
+async function answer(id, state) {
+  const name = officerName();
+  if (!name) { notice(t("name_needed")); $("officer-name").focus(); return; }
+  localStorage.setItem("dp_officer", name);
+  markSeen(id);
+  try {
+    const r = await fetch(`/api/alerts/${encodeURIComponent(id)}/ack`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ officer: name, state }),
+    });
+    if (!r.ok) notice((await r.json()).detail || String(r.status));
+  } catch (e) { notice(t("reconnecting")); }
+}
+
+function notice(text) {
+  const n = $("notice");
+  n.textContent = text;
+  n.hidden = false;
+  clearTimeout(view.noticeTimer);
+  view.noticeTimer = setTimeout(() => { n.hidden = true; }, 4000);
+}
+
+function select(id, pan) {
   view.selected = id;
   document.querySelectorAll("#alerts li").forEach((li) => li.classList.toggle("selected", li.dataset.id === id));
-  document.querySelectorAll("#layer-alerts circle").forEach((c) => c.classList.toggle("selected", c.dataset.id === id));
-  const li = document.querySelector(`#alerts li[data-id="${CSS.escape(id)}"]`);
-  if (li) li.scrollIntoView({ block: "nearest" });
+  for (const [mid, m] of view.markers) m.getElement()?.classList.toggle("selected", mid === id);
+  const a = view.alerts.get(id);
+  if (pan && a && a.lat_deg != null && view.map) {
+    const pts = [[a.lat_deg, a.lon_deg]];
+    if (view.me) pts.push(view.me);
+    view.map.fitBounds(pts, { padding: [40, 40], maxZoom: 19 });
+    if (window.matchMedia("(max-width: 900px)").matches) $("map-panel").scrollIntoView({ block: "start" });
+  }
+  if (!pan) document.querySelector(`#alerts li[data-id="${CSS.escape(id)}"]`)?.scrollIntoView({ block: "nearest" });
 }
 
+// ---------------------------------------------------------------- attention: sound, vibration, notification
+function notify(a) {
+  const audio = $("alert-sound");
+  audio.dataset.fired = String(Number(audio.dataset.fired) + 1);
+  audio.dataset.lastAlert = a.id;
+  audio.currentTime = 0;
+  const p = audio.play();
+  if (p) p.then(() => { audio.dataset.played = String(Number(audio.dataset.played) + 1); }).catch(() => { audio.dataset.blocked = "1"; });
+  // browsers allow vibration only after a tap on the page (else a console error)
+  if (navigator.vibrate && (view.armed || navigator.userActivation?.hasBeenActive)) navigator.vibrate([300, 120, 300]);
+  if ("Notification" in window && Notification.permission === "granted") {
+    try { new Notification(`${t("new_alert")}: ${t("k_" + a.kind)}`, { body: alertText(a), tag: a.id }); } catch (e) { /* mobile needs a service worker */ }
+  }
+}
+
+function arm() {
+  const audio = $("alert-sound");
+  audio.muted = true;
+  const p = audio.play();
+  const done = () => { audio.pause(); audio.currentTime = 0; audio.muted = false; };
+  if (p) p.then(done).catch(done); else done();
+  view.armed = true;
+  $("arm").textContent = t("armed_sound");
+  $("arm").classList.add("on");
+  $("arm").dataset.armed = "1";
+  if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {});
+  startLocating();
+}
+
+// ---------------------------------------------------------------- log
 function addLog(entry) {
-  const li = document.createElement("li");
-  li.className = entry.level || "info";
-  const t = document.createElement("span"); t.className = "t"; t.textContent = fmtTime(entry.t_s);
-  li.append(t, document.createTextNode(entry.text));
+  const li = el("li", `${entry.level || "info"}${entry.quiet ? " quiet" : ""}`);
+  li.append(el("span", "t", fmtTime(entry.t_s)), document.createTextNode(entry.text));
   $("log").prepend(li);
   while ($("log").children.length > 300) $("log").lastChild.remove();
 }
@@ -254,7 +431,7 @@ function showReplay(r) {
   if (!r || r.error) return;
   document.body.classList.add("replay");
   $("replay-bar").hidden = false;
-  $("rp-play").textContent = r.paused ? "play" : "pause";
+  $("rp-play").textContent = r.paused ? t("play") : t("pause");
   $("rp-play").dataset.paused = r.paused ? "1" : "0";
   const seek = $("rp-seek");
   seek.min = r.start_s; seek.max = r.end_s;
@@ -265,43 +442,67 @@ function showReplay(r) {
 
 function post(path) { return fetch(path, { method: "POST" }).then((r) => r.ok ? r.json() : null).then(showReplay).catch(() => {}); }
 
-function setupReplay() {
+function setupControls() {
   $("rp-play").addEventListener("click", () => post($("rp-play").dataset.paused === "1" ? "/api/replay/play" : "/api/replay/pause"));
   $("rp-speed").addEventListener("change", (e) => post(`/api/replay/speed?x=${e.target.value}`));
   const seek = $("rp-seek");
   seek.addEventListener("input", () => { seeking = true; });
   seek.addEventListener("change", () => { seeking = false; post(`/api/replay/seek?t=${seek.value}`); });
+  $("arm").addEventListener("click", arm);
+  $("lang").addEventListener("click", () => {
+    LANG = LANG === "zh" ? "en" : "zh";
+    localStorage.setItem("dp_lang", LANG);
+    const u = new URL(location.href); u.searchParams.delete("lang"); history.replaceState(null, "", u);
+    relabel();
+  });
+  $("log-all").addEventListener("change", (e) => document.body.classList.toggle("log-all", e.target.checked));
+  $("officer-name").value = localStorage.getItem("dp_officer") || "";
+  // any first tap on the page arms the sound (browsers allow audio only after a gesture)
+  document.addEventListener("pointerdown", () => { if (!view.armed) arm(); }, { once: true, capture: true });
+}
+
+function relabel() {
+  applyStrings();
+  if (view.armed) $("arm").textContent = t("armed_sound");
+  for (const a of view.alerts.values()) renderAlert(a);
+  renderPinned();
+  showState(view.lastState);
 }
 
 // ---------------------------------------------------------------- data flow
 async function loadSnapshot() {
   const snap = await (await fetch("/api/snapshot")).json();
-  document.title = `${snap.title} overlay`;
-  $("title").textContent = snap.title + (snap.mode === "replay" ? " · replay" : "");
+  view.title = snap.title + (snap.mode === "replay" ? ` · ${t("replay")}` : "");
+  $("title").textContent = view.title;
+  document.body.classList.toggle("serve", snap.mode === "serve");
   view.trail = snap.trail || [];
   view.alerts.clear();
+  view.markers.forEach((m) => m.remove());
+  view.markers.clear();
   $("alerts").replaceChildren();
   $("log").replaceChildren();
   for (const a of snap.alerts) addAlert(a, false);
   for (const e of snap.log) addLog(e);
-  const info = await (await fetch("/api/map")).json();
-  drawMap(info);
+  drawMap(await (await fetch("/api/map")).json());
   showState(snap.state || {});
   if (snap.replay) showReplay(snap.replay);
   messageSeq = snap.message_seq;
+  view.initialised = true;
+  renderPinned();
 }
 
 function connectEvents() {
   if (source) source.close();
   source = new EventSource(`/api/events?since=${messageSeq}`);
-  source.onopen = () => setText("conn", "connected", "ok");
-  source.onerror = () => setText("conn", "reconnecting…", "warn");
+  source.onopen = () => setText("conn", t("connected"), "ok");
+  source.onerror = () => setText("conn", t("reconnecting"), "warn");
   const on = (kind, fn) => source.addEventListener(kind, (ev) => {
     if (ev.lastEventId) messageSeq = Number(ev.lastEventId);
     fn(JSON.parse(ev.data));
   });
   on("state", showState);
-  on("alert", (a) => { if (!view.alerts.has(a.id)) addAlert(a, true); });
+  on("alert", (a) => addAlert(a, true));
+  on("ack", applyAck);
   on("log", addLog);
   on("map", async () => drawMap(await (await fetch("/api/map")).json()));
   on("reset", async () => { source.close(); await loadSnapshot(); connectEvents(); });
@@ -316,36 +517,57 @@ async function videoLoop() {
       const r = await fetch(`/api/frame?after=${seq}`, { cache: "no-store" });
       if (r.status === 200) {
         seq = Number(r.headers.get("X-Frame-Seq"));
-        const t = Number(r.headers.get("X-Frame-Time"));
-        const blob = await r.blob();
-        const next = URL.createObjectURL(blob);
+        const ft = Number(r.headers.get("X-Frame-Time"));
+        const next = URL.createObjectURL(await r.blob());
         img.src = next;
         if (url) URL.revokeObjectURL(url);
         url = next;
         shown += 1;
+        document.body.classList.add("has-video");
         img.dataset.frameSeq = String(seq);
-        img.dataset.frameTime = String(t);
+        img.dataset.frameTime = String(ft);
         img.dataset.framesShown = String(shown);
         const dt = (performance.now() - t0) / 1000;
-        $("video-info").textContent = `frame ${r.headers.get("X-Frame-Index")} · ${fmtTime(t)} · ${(shown / Math.max(dt, 1e-3)).toFixed(1)} fps shown`;
+        $("video-info").textContent = `${t("frame")} ${r.headers.get("X-Frame-Index")} · ${fmtTime(ft)} · ${(shown / Math.max(dt, 1e-3)).toFixed(1)} ${t("fps_shown")}`;
         if (dt > 10) { t0 = performance.now(); shown = 0; }
       } else if (r.status !== 204) {
         await new Promise((res) => setTimeout(res, 1000));
       }
     } catch (e) {
-      $("video-info").textContent = "video: reconnecting…";
+      $("video-info").textContent = t("video_reconnecting");
       await new Promise((res) => setTimeout(res, 1000));
     }
   }
 }
 
-window.addEventListener("resize", () => { updateScale(); if (view.mapInfo) drawMap(view.mapInfo); });
+async function whoami() {
+  try {
+    const w = await (await fetch("/api/whoami")).json();
+    view.officer = w.officer;
+    view.verified = w.verified;
+    if (w.officer) {
+      $("officer-name").hidden = true;
+      $("officer-badge").hidden = false;
+      $("officer-badge").textContent = w.officer;
+    }
+  } catch (e) { /* retried by the snapshot loop */ }
+}
+
+window.addEventListener("resize", () => view.map && view.map.invalidateSize());
 
 (async function main() {
-  setupReplay();
-  for (;;) {
-    try { await loadSnapshot(); break; } catch (e) { setText("conn", "waiting for the ground station…", "warn"); await new Promise((r) => setTimeout(r, 1000)); }
+  applyStrings();
+  setupMap();
+  setupControls();
+  if (navigator.permissions) {
+    navigator.permissions.query({ name: "geolocation" }).then((p) => { if (p.state === "granted") startLocating(); }).catch(() => {});
   }
+  for (;;) {
+    try { await loadSnapshot(); break; } catch (e) { setText("conn", t("waiting_gs"), "warn"); await new Promise((r) => setTimeout(r, 1000)); }
+  }
+  await whoami();
   connectEvents();
+  if (document.body.classList.contains("serve")) return; // the service has no video
+  if (new URLSearchParams(location.search).get("video") === "0") { document.body.classList.add("no-video"); return; } // saves mobile data
   videoLoop();
 })();
