@@ -31,6 +31,7 @@ SUBCOMMAND_MODULES = (
     "say",
     "replay",
     "report",
+    "export",
 )
 """Modules of ``groundstation.cli`` that define a subcommand, in ``--help`` order."""
 

@@ -41,9 +41,11 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "input",
-        metavar="RECORDING|FILE.tlog|FILE.bin",
+        nargs="+",
+        metavar="RECORDING|FILE.tlog|FILE.bin|DIR",
         help="a recording folder written by 'dronepatrol patrol', a MAVLink .tlog or an "
-        "ArduPilot DataFlash .bin log (recognised by content)",
+        "ArduPilot DataFlash .bin log (recognised by content); or several recordings / folders "
+        "of recordings for one report over many patrols",
     )
     p.add_argument(
         "--out",
@@ -68,6 +70,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         help="in a tlog, a vehicle silence longer than this is a link loss; default: "
         "connection.link_lost_s of the recorded config (5 s)",
     )
+    from groundstation.cli.archive_args import add_period_args
+
+    add_period_args(p)
     add_config_args(p)
     p.set_defaults(func=run)
 
@@ -96,12 +101,22 @@ def _status(text: str):
 
 def run(args: argparse.Namespace) -> int:
     """Build and write the report."""
+    from groundstation.archive import is_recording
     from groundstation.cli import config_from_args
     from groundstation.report import build_report
     from groundstation.report.html import render_html
     from missions.errors import InputError
 
-    src = Path(args.input)
+    inputs = [Path(x) for x in args.input]
+    many = (
+        len(inputs) > 1
+        or (inputs[0].is_dir() and not is_recording(inputs[0]))
+        or args.since is not None
+        or args.until is not None
+    )
+    if many:
+        return run_many(args, inputs)
+    src = inputs[0]
     explicit_config = bool(getattr(args, "config", None) or getattr(args, "set_values", None))
     config = config_from_args(args) if explicit_config else None
     with _status(f"reading {src}"):
@@ -139,3 +154,77 @@ def run(args: argparse.Namespace) -> int:
     partial = " (partial input)" if report.missing else ""
     print(f"wrote {out}{partial}: " + ", ".join(bits))
     return 0
+
+
+def run_many(args: argparse.Namespace, roots: list[Path]) -> int:
+    """One report over the patrols under ``roots`` (indexed in the archive first)."""
+    from groundstation.cli import config_from_args
+    from groundstation.cli.archive_args import open_archive, parse_when
+    from groundstation.report.multi import build_multi_report, render_multi_html
+    from groundstation.timezones import display_zone
+    from missions.errors import InputError
+
+    cfg = config_from_args(args)
+    tz = display_zone(cfg.display.timezone)
+    since = parse_when(args.since, tz, end=False, flag="--since")
+    until = parse_when(args.until, tz, end=True, flag="--until")
+    if since is not None and until is not None and until <= since:
+        raise InputError(f"--until {args.until} is not after --since {args.since}")
+    for r in roots:
+        if r.is_file():
+            raise InputError(
+                f"{r}: a report over several patrols takes recording folders (or folders of "
+                "them), not log files"
+            )
+    with _status("indexing recordings"):
+        arc, scan = open_archive(roots, args.index)
+    try:
+        for path, msg in scan.failed:
+            print(f"warning: {path}: not indexed: {msg}", file=sys.stderr)
+        patrols = arc.patrols(since=since, until=until, paths=roots, with_track=False)
+    finally:
+        arc.close()
+    if not patrols:
+        raise InputError(
+            "no patrol in "
+            + ", ".join(str(r) for r in roots)
+            + (" in that period" if since is not None or until is not None else "")
+        )
+    rep = build_multi_report(patrols, since_s=since, until_s=until, tz=tz)
+    if args.format == "json":
+        text = json.dumps(rep.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    else:
+        with _status("drawing the report"):
+            text = render_multi_html(rep)
+    given = getattr(args, "out", None)
+    if given == "-" or (given is None and args.format == "json"):
+        sys.stdout.write(text)
+        return 0
+    base = roots[0] if not is_dir_recording(roots[0]) else roots[0].parent
+    out = Path(given) if given else base / "patrols-report.html"
+    _write(out, text)
+    tot = rep.to_dict()["totals"]
+    print(
+        f"wrote {out}: {tot['patrols']} patrols ({scan.read} read, {len(scan.unchanged)} "
+        f"already indexed), {tot['alerts']} alerts, {tot['reminders']} reminders"
+    )
+    return 0
+
+
+def is_dir_recording(p: Path) -> bool:
+    """True when ``p`` is itself a recording folder."""
+    from groundstation.archive import is_recording
+
+    return is_recording(p)
+
+
+def _write(out: Path, text: str) -> None:
+    from missions.errors import InputError
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the report: {exc.strerror or exc}") from None
