@@ -22,6 +22,7 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from groundstation.recording import finite_number
+from missions.errors import InputError
 
 
 @dataclass
@@ -127,13 +128,16 @@ def read_patrol(folder: str | os.PathLike) -> PatrolRecord:
         The record. A cut recording gives what is readable (see ``missing``).
 
     Raises:
-        InputError: ``folder`` is not a recording.
+        InputError: ``folder`` is not a recording, or nothing in it is readable (no position,
+            mode or alert: the rule of ``dronepatrol report``).
     """
     from groundstation.report import build_report
 
     p = Path(folder).resolve()
     report = build_report(p)
     inp, s = report.input, report.summary
+    if not len(report.flight.track) and not inp.alerts and not report.flight.modes:
+        raise InputError(f"{p}: nothing readable (no position, mode or alert)")
     tr = report.flight.track
     track = (
         np.column_stack([tr.t_s, tr.lat_deg, tr.lon_deg, tr.alt_m]) if len(tr) else np.zeros((0, 4))

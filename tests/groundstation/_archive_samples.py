@@ -9,6 +9,7 @@ a few seconds.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def write_recording(
     for i, (kind, frac, count) in enumerate(alerts):
         s = auto[min(len(auto) - 1, int(frac * len(auto)))]
         a = Alert(
-            id=f"{folder.name[-6:]}{i:06d}"[-12:],
+            id=hashlib.sha1(f"{folder.name}/{i}".encode()).hexdigest()[:12],
             kind=kind,
             t_s=s.t_s,
             lat_deg=s.lat_deg,
