@@ -409,6 +409,9 @@ class Patrol:
         # The overlay's port and the video source are checked before the recording folder is
         # made: a clash or a bad source leaves nothing behind.
         self.hub = OverlayHub(title=f"dronepatrol · {plan.area.name}")
+        from groundstation.timezones import page_zone
+
+        self.hub.timezone = page_zone(cfg.display.timezone)
         self._set_map()
         self.hub.push_state(sortie=0, sorties=len(plan.sorties), phase="starting")
         if cfg.overlay.enabled:

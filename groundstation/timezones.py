@@ -75,3 +75,32 @@ def zone_label(tz: dt.tzinfo | None) -> str:
         return key
     now = dt.datetime.now(tz)
     return now.tzname() or offset_label(now) or time.tzname[0]
+
+
+def local_zone_name() -> str | None:
+    """The machine's IANA zone name (``TZ``, else the ``/etc/localtime`` link), or None."""
+    import os
+
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz and "/" in tz or tz == "UTC":
+        return tz
+    try:
+        target = os.path.realpath("/etc/localtime")
+    except OSError:
+        return None
+    return target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else None
+
+
+def page_zone(name: str | None = LOCAL) -> dict:
+    """What the overlay page needs to show times in the display zone.
+
+    Returns:
+        ``{"name": IANA name or None, "utc_offset_min": the zone's offset now}``; the page uses
+        the name (with the browser's own time-zone tables) and falls back to the offset.
+    """
+    tz = display_zone(name)
+    key = getattr(tz, "key", None)
+    if key is None and (name is None or str(name).lower() == LOCAL):
+        key = local_zone_name()
+    off = dt.datetime.now(tz).utcoffset() or dt.timedelta(0)
+    return {"name": key, "utc_offset_min": int(off.total_seconds() // 60)}

@@ -8,7 +8,8 @@ const Z = 20; // web-mercator zoom of the map's working coordinates (~0.15 m per
 const TILE = 256;
 const SAFETY = new Set(["link_lost", "link_recovered", "battery_low", "geofence", "failsafe"]);
 
-const view = { origin: null, box: null, scale: 1, mapInfo: null, trail: [], alerts: new Map(), selected: null };
+const view = { origin: null, box: null, scale: 1, mapInfo: null, trail: [], trailTotal: -1, alerts: new Map(), selected: null, tz: null, replay: null, marks: null };
+const STATUS_FIELDS = ["st-mode", "st-phase", "st-armed", "st-battery", "st-link", "st-alt", "st-speed", "st-sortie", "st-item", "st-time"];
 let messageSeq = -1;
 let source = null;
 
@@ -146,10 +147,34 @@ function moveVehicle(s) {
 }
 
 // ---------------------------------------------------------------- status bar
+// Times are shown in the ground station's display time zone (display.timezone), not the
+// browser's: the page, the terminal and the report say the same clock time.
 function fmtTime(t) {
   if (t == null) return "–";
-  const d = new Date(t * 1000);
-  return d.toLocaleTimeString([], { hour12: false });
+  const tz = view.tz || {};
+  if (tz.name) {
+    try { return new Date(t * 1000).toLocaleTimeString("en-GB", { hour12: false, timeZone: tz.name }); } catch (e) { /* unknown to this browser: use the offset */ }
+  }
+  const d = new Date((t + 60 * (tz.utc_offset_min || 0)) * 1000);
+  const p = (n) => String(n).padStart(2, "0");
+  return `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+}
+
+function tzLabel() {
+  const tz = view.tz || {};
+  if (tz.name) return tz.name;
+  const m = tz.utc_offset_min || 0;
+  if (!m) return "UTC";
+  const a = Math.abs(m);
+  return `UTC${m < 0 ? "-" : "+"}${String(Math.floor(a / 60)).padStart(2, "0")}:${String(a % 60).padStart(2, "0")}`;
+}
+
+function clearState() {
+  // nothing known yet (a seek to before the first telemetry): every field blank, no vehicle
+  for (const id of STATUS_FIELDS) setText(id, "–");
+  const v = $("vehicle");
+  v.style.display = "none";
+  for (const k of ["lat", "lon", "yaw", "x", "y"]) delete v.dataset[k];
 }
 
 function setText(id, text, cls) {
@@ -173,11 +198,19 @@ function showState(s) {
   if (s.mission_seq != null) setText("st-item", s.mission_count ? `${s.mission_seq}/${s.mission_count}` : `${s.mission_seq}`);
   if (s.t_s != null) setText("st-time", fmtTime(s.t_s));
   moveVehicle(s);
-  if (s.trail_point) {
+  if (s.trail_points) {
+    // every position the hub recorded since the last message (all telemetry at any speed)
+    let added = false;
+    for (const p of s.trail_points) {
+      const last = view.trail[view.trail.length - 1];
+      if (!last || last[0] !== p[0] || last[1] !== p[1]) { view.trail.push(p); added = true; }
+    }
+    if (added) drawTrail();
+  } else if (s.trail_point) {
     const last = view.trail[view.trail.length - 1];
     if (!last || last[0] !== s.trail_point[0] || last[1] !== s.trail_point[1]) {
       view.trail.push(s.trail_point);
-      if (view.trail.length > 4000) view.trail.shift();
+      if (view.trail.length > 100000) view.trail.shift();
       drawTrail();
     }
   }
@@ -211,7 +244,7 @@ function addAlert(a, fresh) {
     img.src = `/api/alerts/${encodeURIComponent(a.id)}/snapshot`;
     li.append(img);
   }
-  li.addEventListener("click", () => select(a.id));
+  li.addEventListener("click", () => select(a.id, true));
   $("alerts").prepend(li);
   $("alert-count").textContent = String(view.alerts.size);
   addAlertMarker(a);
@@ -223,7 +256,7 @@ function addAlertMarker(a) {
   const c = el("circle", { cx: x, cy: y, r: 7 * view.scale, class: `${SAFETY.has(a.kind) ? "safety" : a.kind}`, "data-id": a.id }, $("layer-alerts"));
   const title = el("title", {}, c);
   title.textContent = `${fmtTime(a.t_s)} ${alertText(a)}`;
-  c.addEventListener("click", () => select(a.id));
+  c.addEventListener("click", () => select(a.id, true));
 }
 
 function redrawAlertMarkers() {
@@ -231,8 +264,11 @@ function redrawAlertMarkers() {
   for (const a of view.alerts.values()) addAlertMarker(a);
 }
 
-function select(id) {
+function select(id, jump) {
   view.selected = id;
+  // in a replay, clicking an alert jumps to the moment it was raised
+  const a = view.alerts.get(id) || (view.marks || []).find((m) => m.id === id);
+  if (jump && view.replay && a && a.t_s != null) post(`/api/replay/seek?t=${a.t_s}`);
   document.querySelectorAll("#alerts li").forEach((li) => li.classList.toggle("selected", li.dataset.id === id));
   document.querySelectorAll("#layer-alerts circle").forEach((c) => c.classList.toggle("selected", c.dataset.id === id));
   const li = document.querySelector(`#alerts li[data-id="${CSS.escape(id)}"]`);
@@ -260,7 +296,33 @@ function showReplay(r) {
   seek.min = r.start_s; seek.max = r.end_s;
   if (!seeking) seek.value = r.t_s;
   $("rp-speed").value = String(r.speed);
-  $("rp-time").textContent = `${fmtTime(r.t_s)} (${Math.round(r.t_s - r.start_s)} / ${Math.round(r.end_s - r.start_s)} s)`;
+  $("rp-time").textContent = `${fmtTime(r.t_s)} ${tzLabel()} (${Math.round(r.t_s - r.start_s)} / ${Math.round(r.end_s - r.start_s)} s)`;
+  $("rp-time").dataset.t = String(r.t_s);
+  const first = !view.replay;
+  view.replay = r;
+  if (first) loadMarks();
+}
+
+async function loadMarks() {
+  // alert markers on the seek bar: every alert of the recording, clickable
+  let marks = [];
+  try { marks = (await (await fetch("/api/replay/marks")).json()).marks || []; } catch (e) { return; }
+  view.marks = marks;
+  const box = $("rp-marks");
+  box.replaceChildren();
+  const r = view.replay;
+  const span = Math.max(1e-9, r.end_s - r.start_s);
+  for (const m of marks) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = `mark ${SAFETY.has(m.kind) ? "safety" : m.kind}`;
+    b.dataset.id = m.id;
+    b.dataset.t = String(m.t_s);
+    b.title = `${fmtTime(m.t_s)} ${m.kind}`;
+    b.style.left = `${(100 * (m.t_s - r.start_s)) / span}%`;
+    b.addEventListener("click", () => { view.selected = m.id; post(`/api/replay/seek?t=${m.t_s}`); });
+    box.append(b);
+  }
 }
 
 function post(path) { return fetch(path, { method: "POST" }).then((r) => r.ok ? r.json() : null).then(showReplay).catch(() => {}); }
@@ -275,25 +337,46 @@ function setupReplay() {
 
 // ---------------------------------------------------------------- data flow
 async function loadSnapshot() {
+  document.body.dataset.loading = "1";
   const snap = await (await fetch("/api/snapshot")).json();
   document.title = `${snap.title} overlay`;
   $("title").textContent = snap.title + (snap.mode === "replay" ? " · replay" : "");
+  view.tz = snap.timezone || view.tz;
   view.trail = snap.trail || [];
+  view.trailTotal = snap.trail_total != null ? snap.trail_total : -1;
   view.alerts.clear();
   $("alerts").replaceChildren();
   $("log").replaceChildren();
+  $("alert-count").textContent = "0";
+  clearState();
+  if (!snap.frame_seq) clearVideo();
+  redrawAlertMarkers();
+  drawTrail();
   for (const a of snap.alerts) addAlert(a, false);
+  $("alert-count").textContent = String(view.alerts.size);
   for (const e of snap.log) addLog(e);
   const info = await (await fetch("/api/map")).json();
   drawMap(info);
   showState(snap.state || {});
   if (snap.replay) showReplay(snap.replay);
+  if (view.selected && view.alerts.has(view.selected)) select(view.selected, false);
   messageSeq = snap.message_seq;
+  document.body.dataset.epoch = String(snap.epoch);
+  document.body.dataset.loading = "0";
+}
+
+function clearVideo() {
+  // no frame at this time (before the video starts): show none rather than a later one
+  const img = $("video");
+  img.removeAttribute("src");
+  img.dataset.frameTime = "";
+  img.dataset.cleared = "1";
+  $("video-info").textContent = "no video at this time";
 }
 
 function connectEvents() {
   if (source) source.close();
-  source = new EventSource(`/api/events?since=${messageSeq}`);
+  source = new EventSource(`/api/events?since=${messageSeq}&trail=${view.trailTotal}`);
   source.onopen = () => setText("conn", "connected", "ok");
   source.onerror = () => setText("conn", "reconnecting…", "warn");
   const on = (kind, fn) => source.addEventListener(kind, (ev) => {
@@ -325,6 +408,7 @@ async function videoLoop() {
         shown += 1;
         img.dataset.frameSeq = String(seq);
         img.dataset.frameTime = String(t);
+        img.dataset.cleared = "0";
         img.dataset.framesShown = String(shown);
         const dt = (performance.now() - t0) / 1000;
         $("video-info").textContent = `frame ${r.headers.get("X-Frame-Index")} · ${fmtTime(t)} · ${(shown / Math.max(dt, 1e-3)).toFixed(1)} fps shown`;
