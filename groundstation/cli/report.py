@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = [Path(x) for x in args.input]
     many = (
         len(inputs) > 1
-        or (inputs[0].is_dir() and not is_recording(inputs[0]))
+        or (inputs[0].is_dir() and not is_recording(inputs[0]) and _holds_recordings(inputs[0]))
         or args.since is not None
         or args.until is not None
     )
@@ -123,6 +123,11 @@ def run(args: argparse.Namespace) -> int:
         report = build_report(
             src, district=args.district, config=config, link_lost_s=args.link_lost
         )
+    from groundstation.timezones import display_zone
+
+    # times on the page in display.timezone (the config given, else the machine's); JSON keeps UTC
+    tz_cfg = config if config is not None else config_from_args(args)
+    report.tz = display_zone(tz_cfg.display.timezone)
     for line in report.missing:
         print(f"warning: partial input: {line}", file=sys.stderr)
     if not len(report.flight.track) and not report.input.alerts and not report.flight.modes:
@@ -209,6 +214,13 @@ def run_many(args: argparse.Namespace, roots: list[Path]) -> int:
         f"already indexed), {tot['alerts']} alerts, {tot['reminders']} reminders"
     )
     return 0
+
+
+def _holds_recordings(p: Path) -> bool:
+    """True when folder ``p`` has recording folders below it."""
+    from groundstation.archive import find_recordings
+
+    return bool(find_recordings([p]))
 
 
 def is_dir_recording(p: Path) -> bool:
