@@ -28,14 +28,20 @@ def register(sub, common: argparse.ArgumentParser) -> None:
             "the coverage %, alert markers and a gathering heat map, a timeline of mode, altitude "
             "and battery with alerts and reminders marked, tables of alerts (with snapshots) and "
             "reminders, and summary figures (flight time, distance, maximum distance from home, "
-            "battery used, link losses). A plain ArduPilot .tlog or .bin gives the flight part."
+            "battery used, link losses). A plain ArduPilot .tlog or .bin gives the flight part. "
+            "Given a folder of recordings (or several recordings, or --since/--until), one report "
+            "over all those patrols: alerts by day and by hour of day, an alert heat map with the "
+            "part of the district no patrol covered, coverage per patrol and in total, reminders "
+            "and patrols flown (recordings are indexed in archive.sqlite, each read once)."
         ),
         epilog=(
             "examples:\n"
             "  dronepatrol report recordings/20261129-101500            # -> .../report.html\n"
             "  dronepatrol report flight.tlog --district configs/districts/demo.geojson\n"
             "  dronepatrol report 00000042.BIN --out 42.html\n"
-            "  dronepatrol report recordings/20261129-101500 --format json | jq .summary"
+            "  dronepatrol report recordings/20261129-101500 --format json | jq .summary\n"
+            "  dronepatrol report recordings --since 2026-11-01 --until 2026-11-30\n"
+            "      # one report over every patrol in November -> recordings/patrols-report.html"
         ),
         formatter_class=HelpFormatter,
     )
