@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything dronepatrol and its tests need on a Debian 12 machine with Python >= 3.10.
 # System packages: espeak-ng (speech), PortAudio (playback), sox and ffmpeg (audio/video tools),
-# Chromium (the overlay's browser test), a CJK font (Mandarin text in the overlay and report).
+# Chromium (the overlay's browser test), a CJK font (Mandarin text in the overlay and report),
+# GDAL's command-line tools (the GIS export tests read every export back with ogr2ogr/ogrinfo).
 # Python: torch/torchvision (the releases this machine kind keeps on disk), then the project with
 # its dev extra (editable, so the configs/ and tests/ of the checkout are used).
 set -euo pipefail
@@ -13,7 +14,7 @@ if command -v apt-get >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     espeak-ng libespeak-ng1 libportaudio2 sox ffmpeg chromium chromium-driver \
-    fonts-wqy-microhei >/dev/null
+    fonts-wqy-microhei gdal-bin >/dev/null
 fi
 
 PY=${PYTHON:-python3}
