@@ -432,3 +432,25 @@ def test_unknown_display_zone_is_a_config_error():
 
     with pytest.raises(ConfigError, match="unknown time zone 'Mars/Base'"):
         load_config(None, {"display.timezone": "Mars/Base"})
+
+
+@pytest.mark.parametrize("manifest", [b"[1, 2]", b'\xef\xbb\xbf{"complete": tru', b"\xff\xfe{}"])
+def test_a_recording_with_a_broken_manifest_is_still_read(tmp_path, manifest):
+    """Real-world manifests: a JSON list, a cut write with a BOM, UTF-16 bytes: the files are
+    read as they are, nothing recorded is lost."""
+    folder = write_recording(tmp_path, utc("2026-11-29T02:15:00"))
+    (folder / "manifest.json").write_bytes(manifest)
+    p = read_patrol(folder)
+    assert len(p.alerts) == 2 and len(p.track) > 100 and not p.complete
+    assert any("manifest.json is missing or unreadable" in m for m in p.missing)
+
+
+def test_single_report_page_shows_times_in_the_display_zone(tmp_path):
+    folder = write_recording(tmp_path, utc("2026-11-29T02:15:00"))
+    out = tmp_path / "r.html"
+    r = cli("report", str(folder), "--out", str(out), "--set", f"display.timezone={SHANGHAI}")
+    assert r.returncode == 0, r.stderr
+    html = out.read_text()
+    assert "<th>time (Asia/Shanghai)</th>" in html
+    # the first alert, 10:1x Shanghai time (02:1x UTC)
+    assert ">10:1" in html and ">02:1" not in html
