@@ -150,13 +150,7 @@ def run(args: argparse.Namespace) -> int:
     if out is None:
         sys.stdout.write(text)
         return 0
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
-    except OSError as exc:
-        raise InputError(f"{out}: cannot write the report: {exc.strerror or exc}") from None
+    _write(out, text)
     s = report.summary
     cov = s.get("coverage")
     bits = [f"{s['alerts']['count']} alerts", f"{s['broadcasts']['count']} reminders"]
