@@ -198,6 +198,9 @@ class Archive:
             self.db.execute("PRAGMA foreign_keys = ON")
             if self.db_path != ":memory:":
                 self.db.execute("PRAGMA journal_mode = WAL")
+                # WAL + NORMAL: no fsync per recording; a power cut may lose the last few index
+                # rows (never a recording, never a corrupt index): the next scan reads them again
+                self.db.execute("PRAGMA synchronous = NORMAL")
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise InputError(
