@@ -195,7 +195,9 @@ def run_many(args: argparse.Namespace, roots: list[Path]) -> int:
             + ", ".join(str(r) for r in roots)
             + (" in that period" if since is not None or until is not None else "")
         )
-    rep = build_multi_report(patrols, since_s=since, until_s=until, tz=tz)
+    rep = build_multi_report(
+        patrols, since_s=since, until_s=until, tz=tz, tile_url=cfg.overlay.tile_url
+    )
     if args.format == "json":
         text = json.dumps(rep.to_dict(), ensure_ascii=False, indent=2) + "\n"
     else:

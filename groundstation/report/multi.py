@@ -64,6 +64,8 @@ class MultiReport:
     by_kind: dict[str, int] = field(default_factory=dict)
     districts: list[dict] = field(default_factory=list)
     generated_utc: str = ""
+    tile_url: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def alerts(self) -> list[tuple[PatrolRecord, dict]]:
@@ -109,6 +111,7 @@ def build_multi_report(
     since_s: float | None = None,
     until_s: float | None = None,
     tz: dt.tzinfo | None = None,
+    tile_url: str | None = None,
 ) -> MultiReport:
     """Count and measure ``patrols`` (already limited to the period by the archive query).
 
@@ -116,6 +119,7 @@ def build_multi_report(
         patrols: Patrols with their alerts and reminders inside the period.
         since_s, until_s: The period (for the by-day table's first and last day).
         tz: Display time zone (None = UTC).
+        tile_url: XYZ tile template for a base map under the heat map (``overlay.tile_url``).
 
     Returns:
         The :class:`MultiReport`.
@@ -126,6 +130,7 @@ def build_multi_report(
         since_s=since_s,
         until_s=until_s,
         tz=tz,
+        tile_url=tile_url,
         generated_utc=_iso(dt.datetime.now(dt.timezone.utc).timestamp()) or "",
     )
     times = [a["t_s"] for p in rep.patrols for a in p.alerts]
@@ -219,6 +224,20 @@ def _heatmap(rep: MultiReport, dist: dict) -> str:
         district_local=geo_to_local(target, frame),
         title=f"{dist['district']}: alerts weighted by people (hatched: not covered)",
     )
+    if rep.tile_url:
+        from groundstation.report.basemap import draw_basemap, load_basemap
+
+        ax = fig.axes[0]
+        (xa, xb), (ya, yb) = ax.get_xlim(), ax.get_ylim()
+        lat0, lon0 = frame.to_geo(xa, ya)
+        lat1, lon1 = frame.to_geo(xb, yb)
+        try:
+            base = load_basemap(rep.tile_url, (float(lon0), float(lat0), float(lon1), float(lat1)))
+            draw_basemap(ax, base, frame)
+        except OSError as exc:
+            note = f"no base map: {exc}"
+            if note not in rep.notes:
+                rep.notes.append(note)
     if not uncovered.is_empty:
         plots._add_geom(
             fig.axes[0],
@@ -317,6 +336,12 @@ def render_multi_html(rep: MultiReport) -> str:
         )
         + "</tbody></table>"
     )
+    if rep.notes:
+        parts.append(
+            '<h2>Notes</h2><ul id="notes">'
+            + "".join(f"<li>{esc(n)}</li>" for n in rep.notes)
+            + "</ul>"
+        )
     parts.append(
         f"<footer>Made by dronepatrol {esc(__version__)} on {esc(rep.generated_utc)}. Flight "
         "time: armed and more than 1 m above home, ground-station clock (as each patrol's own "

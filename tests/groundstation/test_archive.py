@@ -454,3 +454,47 @@ def test_single_report_page_shows_times_in_the_display_zone(tmp_path):
     assert "<th>time (Asia/Shanghai)</th>" in html
     # the first alert, 10:1x Shanghai time (02:1x UTC)
     assert ">10:1" in html and ">02:1" not in html
+
+
+def _magenta_pixels(data_uri: str) -> int:
+    import base64
+
+    import cv2
+    import numpy as np
+
+    raw = base64.b64decode(data_uri.split(",", 1)[1])
+    img = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+    b, g, r = img[..., 0].astype(int), img[..., 1].astype(int), img[..., 2].astype(int)
+    return int(((r > 200) & (b > 200) & (g < 60)).sum())
+
+
+def test_heat_map_is_drawn_on_the_configured_base_map(tmp_path, patrols):
+    import cv2
+    import numpy as np
+
+    from groundstation.report.basemap import tile_xy
+    from groundstation.report.multi import _heatmap
+
+    # a local tile folder (magenta tiles) covering the district generously at every zoom used
+    lon0, lat0, lon1, lat1 = patrols[0].target_geo.buffer(0.01).bounds
+    tile = np.zeros((256, 256, 3), np.uint8)
+    tile[:] = (255, 0, 255)
+    for z in range(10, 20):
+        x0, y0 = tile_xy(lat1, lon0, z)
+        x1, y1 = tile_xy(lat0, lon1, z)
+        for x in range(int(x0), int(x1) + 1):
+            for y in range(int(y0), int(y1) + 1):
+                p = tmp_path / "tiles" / str(z) / str(x) / f"{y}.png"
+                p.parent.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(p), tile)
+    url = (tmp_path / "tiles").as_uri() + "/{z}/{x}/{y}.png"
+    rep = build_multi_report(patrols, tile_url=url)
+    with_base = _heatmap(rep, rep.districts[0])
+    assert rep.notes == []
+    plain = build_multi_report(patrols)
+    without = _heatmap(plain, plain.districts[0])
+    assert _magenta_pixels(with_base) > 10_000 and _magenta_pixels(without) == 0
+    # tiles that cannot be read: no base map, said in the notes, the report is still made
+    broken = build_multi_report(patrols, tile_url=(tmp_path / "none").as_uri() + "/{z}/{x}/{y}.png")
+    _heatmap(broken, broken.districts[0])
+    assert len(broken.notes) == 1 and broken.notes[0].startswith("no base map")
