@@ -175,6 +175,12 @@ def run_many(args: argparse.Namespace, roots: list[Path]) -> int:
     until = parse_when(args.until, tz, end=True, flag="--until")
     if since is not None and until is not None and until <= since:
         raise InputError(f"--until {args.until} is not after --since {args.since}")
+    for flag, value in (("--district", args.district), ("--link-lost", args.link_lost)):
+        if value is not None:
+            raise InputError(
+                f"{flag} applies to a single recording or log; a report over several patrols "
+                "uses the district recorded with each patrol"
+            )
     for r in roots:
         if r.is_file():
             raise InputError(
