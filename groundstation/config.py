@@ -31,6 +31,7 @@ from broadcast.settings import BroadcastSettings
 from detection.settings import DetectionSettings
 from groundstation.settings import (
     ConnectionSettings,
+    DisplaySettings,
     OverlaySettings,
     PolicySettings,
     RecordingSettings,
@@ -70,6 +71,7 @@ class Config(StrictModel):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     overlay: OverlaySettings = Field(default_factory=OverlaySettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
+    display: DisplaySettings = Field(default_factory=DisplaySettings)
 
 
 def load_config(

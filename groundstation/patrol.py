@@ -106,6 +106,8 @@ class PatrolSummary:
         sorties_planned, sorties_flown: Sortie counts (flown = took off).
         distance_m: Horizontal distance flown while armed, metres (from telemetry).
         flight_time_s: Time armed, vehicle clock, seconds.
+        airborne_s: Flight time as ``dronepatrol report`` counts it: armed and more than 1 m
+            above home, between consecutive telemetry samples, ground-station clock, seconds.
         wall_time_s: Wall-clock duration of the whole job, seconds.
         speedup: Vehicle time / wall time (the embedded simulator's speed-up, else 1).
         alerts_by_kind: Alert kind -> count.
@@ -122,6 +124,7 @@ class PatrolSummary:
     sorties_flown: int = 0
     distance_m: float = 0.0
     flight_time_s: float = 0.0
+    airborne_s: float = 0.0
     wall_time_s: float = 0.0
     speedup: float = 1.0
     alerts_by_kind: dict[str, int] = field(default_factory=dict)
@@ -144,7 +147,14 @@ class PatrolSummary:
             f"patrol ended: {self.end_reason}",
             f"  sorties           {self.sorties_flown} of {self.sorties_planned} flown",
             f"  distance flown    {self.distance_m:,.0f} m",
-            f"  flight time       {_duration(self.flight_time_s)} armed, vehicle clock",
+            f"  flight time       {_duration(self.airborne_s)} airborne (armed, > 1 m above "
+            "home), ground-station clock, as the report counts it"
+            + (
+                f"; {_duration(self.airborne_s * self.speedup)} on the vehicle clock"
+                if self.speedup != 1
+                else ""
+            ),
+            f"  time armed        {_duration(self.flight_time_s)}, vehicle clock",
             f"  patrol took       {_duration(self.wall_time_s)} wall-clock, start to end{sim}",
             f"  alerts            {alerts}",
             f"  reminders         {self.broadcasts} made, {self.broadcasts_played} played on the loudspeaker",
@@ -305,6 +315,8 @@ class Patrol:
         self._armed_since: float | None = None
         self._armed_s = 0.0
         self._distance_m = 0.0
+        self._airborne_s = 0.0
+        self._airborne_prev_t: float | None = None
         self._last_xy: tuple[float, float] | None = None
         self._unsub = []
 
@@ -429,6 +441,9 @@ class Patrol:
         # The overlay's port and the video source are checked before the recording folder is
         # made: a clash or a bad source leaves nothing behind.
         self.hub = OverlayHub(title=f"dronepatrol · {plan.area.name}")
+        from groundstation.timezones import page_zone
+
+        self.hub.timezone = page_zone(cfg.display.timezone)
         self._set_map()
         self.hub.push_state(sortie=0, sorties=len(plan.sorties), phase="starting")
         if cfg.overlay.enabled:
@@ -893,6 +908,7 @@ class Patrol:
                     time.monotonic() - self._armed_since if self._armed_since else 0.0
                 )
                 self.summary.flight_time_s = armed * self.scale
+                self.summary.airborne_s = round(self._airborne_s, 1)
                 self.summary.alerts_by_kind = dict(self._alerts)
             if self.recorder is not None:
                 self.recorder.close(reason, self.summary.to_dict())
@@ -935,6 +951,11 @@ class Patrol:
             elif not s.armed and self._armed_since is not None:
                 self._armed_s += now - self._armed_since
                 self._armed_since = None
+            # the report's flight time: armed and above 1 m, summed between consecutive samples
+            airborne = bool(s.armed) and pose is not None and (pose.alt_m or 0.0) > 1.0
+            if airborne and self._airborne_prev_t is not None and s.t_s is not None:
+                self._airborne_s += max(0.0, float(s.t_s) - self._airborne_prev_t)
+            self._airborne_prev_t = float(s.t_s) if airborne and s.t_s is not None else None
             if pose is not None:
                 xy = (pose.lat_deg, pose.lon_deg)
                 if s.armed and self._last_xy is not None:

@@ -655,8 +655,11 @@ class Recording:
         if mpath.is_file():
             try:
                 manifest = json.loads(mpath.read_text(encoding="utf-8-sig"))
-            except (OSError, json.JSONDecodeError) as exc:
+            except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
                 log.warning("%s: unreadable manifest (%s); reading the files as they are", p, exc)
+            if not isinstance(manifest, dict):  # valid JSON but not an object: not a manifest
+                log.warning("%s: manifest.json is not a JSON object; ignored", p)
+                manifest = {}
         elif not any((p / f).exists() for f in ("events.jsonl", "telemetry.jsonl")):
             raise InputError(f"{p}: not a dronepatrol recording (no manifest.json)")
         return cls(p, manifest)

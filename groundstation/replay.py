@@ -46,8 +46,6 @@ TICK_S = 0.04
 MAX_SPEED = 64.0
 MAX_FRAME_FALLBACK = 100
 """When a frame cannot be decoded (a cut segment), up to this many earlier frames are tried."""
-REBUILD_TRAIL_POINTS = 1500
-"""Trail points pushed again after a seek (the flown track up to the new time, decimated)."""
 
 
 @dataclass(frozen=True)
@@ -505,6 +503,14 @@ class RecordingReplay:
                 "name": self.timeline.name,
             }
 
+    def marks(self) -> list[dict]:
+        """Every alert of the recording for the seek bar: ``[{"t_s", "id", "kind"}]``, in time
+        order (seeking to ``t_s`` shows that alert: it appears at its own time)."""
+        return [
+            {"t_s": float(t), "id": a.id, "kind": str(getattr(a.kind, "value", a.kind))}
+            for t, a, _ in self.timeline.alerts
+        ]
+
     # -- running --------------------------------------------------------------------------------------------
 
     def attach(self) -> RecordingReplay:
@@ -597,8 +603,8 @@ class RecordingReplay:
         self._i_state = bisect.bisect_right(self._state_t, t)
         past = tl.states[: self._i_state]
         if past:
-            step = max(1, len(past) // REBUILD_TRAIL_POINTS)
-            for _, st in past[:-1:step]:
+            # every position up to t: the path is the recorded one, not a decimated copy
+            for _, st in past[:-1]:
                 if "lat_deg" in st:
                     self.hub.push_state(lat_deg=st["lat_deg"], lon_deg=st["lon_deg"])
             self.hub.push_state(**past[-1][1])

@@ -1,12 +1,12 @@
 """Settings owned by the ground station (config sections ``connection``, ``policy``,
-``overlay``, ``recording``)."""
+``overlay``, ``recording``, ``display``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from missions.settings import StrictModel
 
@@ -86,3 +86,22 @@ class RecordingSettings(StrictModel):
     """Length of each annotated video segment, seconds."""
     video: bool = True
     """Record the annotated video (ffmpeg MPEG-TS segments; JPEG segments without ffmpeg)."""
+
+
+class DisplaySettings(StrictModel):
+    """How times are shown to people (the terminal, the pages, the reports)."""
+
+    timezone: str = "local"
+    """Display time zone: an IANA name (``Asia/Shanghai``, ``UTC``) or ``local`` (the machine's).
+    Files always keep UTC; every time shown carries its zone's offset."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from groundstation.timezones import display_zone
+
+        try:
+            display_zone(v)
+        except Exception as exc:  # ConfigError: pydantic wants a ValueError
+            raise ValueError(str(exc).removeprefix("display.timezone: ")) from None
+        return v

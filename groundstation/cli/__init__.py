@@ -32,6 +32,7 @@ SUBCOMMAND_MODULES = (
     "replay",
     "serve",
     "report",
+    "export",
 )
 """Modules of ``groundstation.cli`` that define a subcommand, in ``--help`` order."""
 

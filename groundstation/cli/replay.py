@@ -103,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
     )
     timeline = load_timeline(args.recording)
     hub = OverlayHub(title=f"dronepatrol replay · {timeline.name}", mode="replay")
+    from groundstation.timezones import page_zone
+
+    hub.timezone = page_zone(cfg.display.timezone)  # the page shows times in display.timezone
     replay = RecordingReplay(
         timeline, hub, speed=args.speed, paused=args.paused, start_s=args.start
     )

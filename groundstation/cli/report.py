@@ -28,22 +28,30 @@ def register(sub, common: argparse.ArgumentParser) -> None:
             "the coverage %, alert markers and a gathering heat map, a timeline of mode, altitude "
             "and battery with alerts and reminders marked, tables of alerts (with snapshots) and "
             "reminders, and summary figures (flight time, distance, maximum distance from home, "
-            "battery used, link losses). A plain ArduPilot .tlog or .bin gives the flight part."
+            "battery used, link losses). A plain ArduPilot .tlog or .bin gives the flight part. "
+            "Given a folder of recordings (or several recordings, or --since/--until), one report "
+            "over all those patrols: alerts by day and by hour of day, an alert heat map with the "
+            "part of the district no patrol covered, coverage per patrol and in total, reminders "
+            "and patrols flown (recordings are indexed in archive.sqlite, each read once)."
         ),
         epilog=(
             "examples:\n"
             "  dronepatrol report recordings/20261129-101500            # -> .../report.html\n"
             "  dronepatrol report flight.tlog --district configs/districts/demo.geojson\n"
             "  dronepatrol report 00000042.BIN --out 42.html\n"
-            "  dronepatrol report recordings/20261129-101500 --format json | jq .summary"
+            "  dronepatrol report recordings/20261129-101500 --format json | jq .summary\n"
+            "  dronepatrol report recordings --since 2026-11-01 --until 2026-11-30\n"
+            "      # one report over every patrol in November -> recordings/patrols-report.html"
         ),
         formatter_class=HelpFormatter,
     )
     p.add_argument(
         "input",
-        metavar="RECORDING|FILE.tlog|FILE.bin",
+        nargs="+",
+        metavar="RECORDING|FILE.tlog|FILE.bin|DIR",
         help="a recording folder written by 'dronepatrol patrol', a MAVLink .tlog or an "
-        "ArduPilot DataFlash .bin log (recognised by content)",
+        "ArduPilot DataFlash .bin log (recognised by content); or several recordings / folders "
+        "of recordings for one report over many patrols",
     )
     p.add_argument(
         "--out",
@@ -68,6 +76,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         help="in a tlog, a vehicle silence longer than this is a link loss; default: "
         "connection.link_lost_s of the recorded config (5 s)",
     )
+    from groundstation.cli.archive_args import add_period_args
+
+    add_period_args(p)
     add_config_args(p)
     p.set_defaults(func=run)
 
@@ -96,18 +107,33 @@ def _status(text: str):
 
 def run(args: argparse.Namespace) -> int:
     """Build and write the report."""
+    from groundstation.archive import is_recording
     from groundstation.cli import config_from_args
     from groundstation.report import build_report
     from groundstation.report.html import render_html
     from missions.errors import InputError
 
-    src = Path(args.input)
+    inputs = [Path(x) for x in args.input]
+    many = (
+        len(inputs) > 1
+        or (inputs[0].is_dir() and not is_recording(inputs[0]) and _holds_recordings(inputs[0]))
+        or args.since is not None
+        or args.until is not None
+    )
+    if many:
+        return run_many(args, inputs)
+    src = inputs[0]
     explicit_config = bool(getattr(args, "config", None) or getattr(args, "set_values", None))
     config = config_from_args(args) if explicit_config else None
     with _status(f"reading {src}"):
         report = build_report(
             src, district=args.district, config=config, link_lost_s=args.link_lost
         )
+    from groundstation.timezones import display_zone
+
+    # times on the page in display.timezone (the config given, else the machine's); JSON keeps UTC
+    tz_cfg = config if config is not None else config_from_args(args)
+    report.tz = display_zone(tz_cfg.display.timezone)
     for line in report.missing:
         print(f"warning: partial input: {line}", file=sys.stderr)
     if not len(report.flight.track) and not report.input.alerts and not report.flight.modes:
@@ -124,13 +150,7 @@ def run(args: argparse.Namespace) -> int:
     if out is None:
         sys.stdout.write(text)
         return 0
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
-    except OSError as exc:
-        raise InputError(f"{out}: cannot write the report: {exc.strerror or exc}") from None
+    _write(out, text)
     s = report.summary
     cov = s.get("coverage")
     bits = [f"{s['alerts']['count']} alerts", f"{s['broadcasts']['count']} reminders"]
@@ -139,3 +159,92 @@ def run(args: argparse.Namespace) -> int:
     partial = " (partial input)" if report.missing else ""
     print(f"wrote {out}{partial}: " + ", ".join(bits))
     return 0
+
+
+def run_many(args: argparse.Namespace, roots: list[Path]) -> int:
+    """One report over the patrols under ``roots`` (indexed in the archive first)."""
+    from groundstation.cli import config_from_args
+    from groundstation.cli.archive_args import open_archive, parse_when
+    from groundstation.report.multi import build_multi_report, render_multi_html
+    from groundstation.timezones import display_zone
+    from missions.errors import InputError
+
+    cfg = config_from_args(args)
+    tz = display_zone(cfg.display.timezone)
+    since = parse_when(args.since, tz, end=False, flag="--since")
+    until = parse_when(args.until, tz, end=True, flag="--until")
+    if since is not None and until is not None and until <= since:
+        raise InputError(f"--until {args.until} is not after --since {args.since}")
+    for flag, value in (("--district", args.district), ("--link-lost", args.link_lost)):
+        if value is not None:
+            raise InputError(
+                f"{flag} applies to a single recording or log; a report over several patrols "
+                "uses the district recorded with each patrol"
+            )
+    for r in roots:
+        if r.is_file():
+            raise InputError(
+                f"{r}: a report over several patrols takes recording folders (or folders of "
+                "them), not log files"
+            )
+    with _status("indexing recordings"):
+        arc, scan = open_archive(roots, args.index)
+    try:
+        for path, msg in scan.failed:
+            print(f"warning: {path}: not indexed: {msg}", file=sys.stderr)
+        patrols = arc.patrols(since=since, until=until, paths=roots, with_track=False)
+    finally:
+        arc.close()
+    if not patrols:
+        raise InputError(
+            "no patrol in "
+            + ", ".join(str(r) for r in roots)
+            + (" in that period" if since is not None or until is not None else "")
+        )
+    rep = build_multi_report(
+        patrols, since_s=since, until_s=until, tz=tz, tile_url=cfg.overlay.tile_url
+    )
+    if args.format == "json":
+        text = json.dumps(rep.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    else:
+        with _status("drawing the report"):
+            text = render_multi_html(rep)
+    given = getattr(args, "out", None)
+    if given == "-" or (given is None and args.format == "json"):
+        sys.stdout.write(text)
+        return 0
+    base = roots[0] if not is_dir_recording(roots[0]) else roots[0].parent
+    out = Path(given) if given else base / "patrols-report.html"
+    _write(out, text)
+    tot = rep.to_dict()["totals"]
+    print(
+        f"wrote {out}: {tot['patrols']} patrols ({scan.read} read, {len(scan.unchanged)} "
+        f"already indexed), {tot['alerts']} alerts, {tot['reminders']} reminders"
+    )
+    return 0
+
+
+def _holds_recordings(p: Path) -> bool:
+    """True when folder ``p`` has recording folders below it."""
+    from groundstation.archive import find_recordings
+
+    return bool(find_recordings([p]))
+
+
+def is_dir_recording(p: Path) -> bool:
+    """True when ``p`` is itself a recording folder."""
+    from groundstation.archive import is_recording
+
+    return is_recording(p)
+
+
+def _write(out: Path, text: str) -> None:
+    from missions.errors import InputError
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the report: {exc.strerror or exc}") from None

@@ -198,17 +198,22 @@ def create_app(
         return JSONResponse({**hub.map(), "basemap": tiles.info() if tiles is not None else None})
 
     @app.get("/api/events")
-    async def events(request: Request, since: int = -1):
+    async def events(request: Request, since: int = -1, trail: int = -1):
         """``GET /api/events``: Server-Sent Events of alerts, log lines, state and replay status.
 
         Args:
             request: The request (the stream ends when the client disconnects).
             since: Last message sequence number the client has (-1: only new messages).
+            trail: Trail points the client has (the snapshot's ``trail_total``; -1: only new
+                ones). Each ``state`` message carries every point added since in
+                ``trail_points``, so the drawn path has all telemetry whatever the replay speed.
         """
 
         async def stream():
             """Yield SSE messages (alerts, log, throttled state, keep-alives) until closed."""
-            seq = hub.snapshot()["message_seq"] if since < 0 else since
+            snap = hub.snapshot()
+            seq = snap["message_seq"] if since < 0 else since
+            trail_n = snap["trail_total"] if trail < 0 else trail
             state_version = 0  # version 0 = nothing pushed yet
             last_state = 0.0
             last_sent = time.monotonic()
@@ -222,6 +227,8 @@ def create_app(
                 for mseq, kind, data in msgs:
                     yield _sse(kind, data, mseq)
                     last_sent = now
+                    if kind == "reset":
+                        trail_n = 0  # the client reloads the snapshot, then reconnects
                 version, state = hub.state()
                 if version != state_version and now - last_state >= STATE_MIN_INTERVAL_S:
                     state_version, last_state = version, now
@@ -230,7 +237,11 @@ def create_app(
                         if state.get("lat_deg") is not None
                         else None
                     )
-                    yield _sse("state", {**state, "trail_point": trail_point})
+                    trail_n, points = hub.trail_since(trail_n)
+                    yield _sse(
+                        "state",
+                        {**state, "trail_point": trail_point, "trail_points": points},
+                    )
                     last_sent = now
                 replay = hub.replay_status()
                 if replay is not None and replay != replay_sent:
@@ -364,6 +375,16 @@ def create_app(
             return Response(status_code=404)
         data, media_type = found
         return Response(data, media_type=media_type, headers={"Cache-Control": "max-age=3600"})
+
+    @app.get("/api/replay/marks")
+    async def replay_marks():
+        """``GET /api/replay/marks``: every alert of the recording as ``{"t_s", "id", "kind"}``
+        (the seek bar's markers; 404 when not a replay)."""
+        control = hub.replay
+        marks = getattr(control, "marks", None)
+        if control is None or marks is None:
+            raise HTTPException(status_code=404, detail="not a replay")
+        return JSONResponse({"marks": marks()})
 
     @app.post("/api/replay/{action}")
     async def replay(action: str, t: float | None = None, x: float | None = None):

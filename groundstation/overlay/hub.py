@@ -29,7 +29,7 @@ import numpy as np
 
 MAX_ALERTS = 500
 MAX_LOG = 300
-MAX_TRAIL = 2000
+MAX_TRAIL = 100_000
 
 QUIET_LOG = re.compile(
     r"^(vehicle: )?(PreArm|Arm(ing)?:|fence|rally|FENCE_|param|EKF|AHRS|GPS|Field Elevation|"
@@ -107,6 +107,8 @@ class OverlayHub:
         self._snapshots: dict[str, Path] = {}
         self._log: collections.deque[dict] = collections.deque(maxlen=MAX_LOG)
         self._trail: collections.deque[tuple[float, float]] = collections.deque(maxlen=MAX_TRAIL)
+        self._trail_total = 0  # points appended since the last reset (clients ask "since N")
+        self.timezone: dict = {"name": None, "utc_offset_min": 0}
         # every alert/log/reset message gets a sequence number; clients ask "since N"
         self._messages: collections.deque[tuple[int, str, dict]] = collections.deque(maxlen=2000)
         self._msg_seq = 0
@@ -167,6 +169,23 @@ class OverlayHub:
             point = None if lat is None or lon is None else (round(lat, 7), round(lon, 7))
             if point is not None and (not self._trail or self._trail[-1] != point):
                 self._trail.append(point)
+                self._trail_total += 1
+
+    def trail_since(self, n: int) -> tuple[int, list[tuple[float, float]]]:
+        """Trail points appended after the first ``n`` (since the last reset).
+
+        Args:
+            n: How many points the client has (the snapshot's ``trail_total``).
+
+        Returns:
+            ``(total, new points)``; every point when ``n`` is ahead of the hub (a reset).
+        """
+        with self._lock:
+            total = self._trail_total
+            if n >= total:
+                return total, [] if n == total else list(self._trail)
+            first = total - len(self._trail)
+            return total, list(self._trail)[max(0, n - first) :]
 
     def push_alert(self, alert, snapshot: str | Path | None = None, *, store: bool = True) -> None:
         """Publish a :class:`detection.alerts.Alert` (or its dict).
@@ -313,12 +332,16 @@ class OverlayHub:
             self.mode = "replay"
 
     def reset(self) -> None:
-        """Forget alerts, log, trail and frame (a replay seek); clients reload their lists."""
+        """Forget alerts, log, trail, frame and vehicle state (a replay seek): clients reload and
+        show exactly what is pushed after it (nothing before the first telemetry)."""
         with self._lock:
             self._alerts.clear()
             self._snapshots.clear()
             self._log.clear()
             self._trail.clear()
+            self._trail_total = 0
+            self._state = {}
+            self._state_version += 1
             self._frame = None
             self._epoch += 1
             self._post("reset", {"epoch": self._epoch})
@@ -360,6 +383,8 @@ class OverlayHub:
                 "alerts": list(self._alerts.values()),
                 "log": list(self._log),
                 "trail": list(self._trail),
+                "trail_total": self._trail_total,
+                "timezone": dict(self.timezone),
                 "message_seq": self._msg_seq,
                 "epoch": self._epoch,
                 "map_version": self._map_version,

@@ -7,6 +7,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     config_source: str = "defaults"
     generated_utc: str = ""
+    tz: Any = None
+    """Display time zone of the page's times (``tzinfo``; None = UTC). JSON keeps UTC."""
 
     @property
     def flight(self):

@@ -19,6 +19,7 @@ import numpy as np
 from groundstation.report import plots
 from groundstation.report.build import Report, survey_runs
 from groundstation.report.coverage import telemetry_holes
+from groundstation.timezones import zone_label
 from missions.geo import LocalFrame
 from missions.shapes import geo_to_local
 
@@ -56,11 +57,11 @@ def fmt_m(m: float | None) -> str:
     return f"{m / 1000:.2f} km" if m >= 10_000 else f"{m:,.0f} m"
 
 
-def fmt_clock(t: float | None) -> str:
-    """UTC time of day ``HH:MM:SS``."""
+def fmt_clock(t: float | None, tz=None) -> str:
+    """Time of day ``HH:MM:SS`` in ``tz`` (the display time zone; None = UTC)."""
     if t is None:
         return "–"
-    return dt.datetime.fromtimestamp(t, tz=dt.timezone.utc).strftime("%H:%M:%S")
+    return dt.datetime.fromtimestamp(t, tz=tz or dt.timezone.utc).strftime("%H:%M:%S")
 
 
 def alert_kind(alert) -> str:
@@ -234,9 +235,9 @@ def _figure_cards(report: Report) -> str:
         "flight_time_s",
         "Flight time",
         esc(fmt_duration(s.get("flight_time_s"))),
-        f"vehicle clock: {esc(fmt_duration(vehicle))}"
+        f"airborne, ground-station clock; vehicle clock: {esc(fmt_duration(vehicle))}"
         if vehicle is not None
-        else "armed and airborne",
+        else "airborne, ground-station clock",
     )
     card("distance_m", "Distance flown", esc(fmt_m(s.get("distance_m"))), "horizontal, airborne")
     card(
@@ -335,14 +336,14 @@ def _alerts_table(report: Report) -> str:
         rows.append(
             f'<tr id="alert-{esc(a.id)}" data-alert-id="{esc(a.id)}" data-kind="{esc(kind)}">'
             f'<td class="num">{n}</td>'
-            f"<td>{esc(fmt_clock(a.t_s))}<br><small>+{esc(fmt_duration(a.t_s - t0))}</small></td>"
+            f"<td>{esc(fmt_clock(a.t_s, report.tz))}<br><small>+{esc(fmt_duration(a.t_s - t0))}</small></td>"
             f'<td><span class="kind" style="background:{colour}">{esc(kind.replace("_", " "))}</span></td>'
             f"<td>{esc(alert_text(a))}<br><small><code>{esc(a.id)}</code></small></td>"
             f'<td class="num">{esc(a.count)}</td><td class="num">{esc(conf)}</td>'
             f"<td>{esc(where)}</td><td>{img}</td></tr>"
         )
     return (
-        '<table id="alerts"><thead><tr><th>#</th><th>time (UTC)</th><th>kind</th><th>what</th>'
+        f'<table id="alerts"><thead><tr><th>#</th><th>time ({esc(zone_label(report.tz))})</th><th>kind</th><th>what</th>'
         "<th>people</th><th>confidence</th><th>where (lat, lon)</th><th>snapshot</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
@@ -363,14 +364,14 @@ def _broadcasts_table(report: Report) -> str:
         )
         dur = b.get("duration_s")
         rows.append(
-            f'<tr data-alert-id="{esc(aid)}"><td>{esc(fmt_clock(b.get("t_s")))}</td><td>{ref}</td>'
+            f'<tr data-alert-id="{esc(aid)}"><td>{esc(fmt_clock(b.get("t_s"), report.tz))}</td><td>{ref}</td>'
             f"<td>{esc(b.get('language'))}</td><td>{esc(b.get('text'))}</td>"
             f'<td class="num">{esc(f"{dur:.1f} s" if isinstance(dur, int | float) else None)}</td>'
             f"<td>{'yes' if b.get('played') else '<span class=warning>no</span>'}</td>"
             f"<td>{esc(b.get('device') or 'no device')}</td><td><small>{esc(b.get('wav'))}</small></td></tr>"
         )
     return (
-        '<table id="broadcasts"><thead><tr><th>time (UTC)</th><th>alert</th><th>language</th>'
+        f'<table id="broadcasts"><thead><tr><th>time ({esc(zone_label(report.tz))})</th><th>alert</th><th>language</th>'
         "<th>text spoken</th><th>length</th><th>played</th><th>device</th><th>audio file</th></tr>"
         f"</thead><tbody>{''.join(rows)}</tbody></table>"
     )
@@ -381,12 +382,12 @@ def _link_table(report: Report) -> str:
     if not losses:
         return '<p class="empty">No link loss.</p>'
     rows = "".join(
-        f"<tr><td>{esc(fmt_clock(x.start_s))}</td><td>{esc(fmt_clock(x.end_s) if x.end_s else 'not recovered')}</td>"
+        f"<tr><td>{esc(fmt_clock(x.start_s, report.tz))}</td><td>{esc(fmt_clock(x.end_s, report.tz) if x.end_s else 'not recovered')}</td>"
         f'<td class="num">{esc(fmt_duration(x.duration_s))}</td><td>{esc(x.source)}</td></tr>'
         for x in losses
     )
     return (
-        '<table id="link-losses"><thead><tr><th>lost (UTC)</th><th>back</th><th>duration</th>'
+        f'<table id="link-losses"><thead><tr><th>lost ({esc(zone_label(report.tz))})</th><th>back</th><th>duration</th>'
         f"<th>found from</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 
@@ -407,12 +408,12 @@ def _messages(report: Report) -> str:
     if not msgs:
         return '<p class="empty">No messages.</p>'
     rows = "".join(
-        f"<tr><td>{esc(fmt_clock(m.t_s))}</td><td>{esc(m.severity)}</td><td>{esc(m.text)}</td></tr>"
+        f"<tr><td>{esc(fmt_clock(m.t_s, report.tz))}</td><td>{esc(m.severity)}</td><td>{esc(m.text)}</td></tr>"
         for m in msgs
     )
     return (
         f"<details><summary>{len(msgs)} messages from the vehicle and the recorder</summary>"
-        f'<table id="messages"><thead><tr><th>time (UTC)</th><th>severity</th><th>text</th></tr></thead>'
+        f'<table id="messages"><thead><tr><th>time ({esc(zone_label(report.tz))})</th><th>severity</th><th>text</th></tr></thead>'
         f"<tbody>{rows}</tbody></table></details>"
     )
 

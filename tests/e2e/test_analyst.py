@@ -89,6 +89,9 @@ def test_report_of_a_recorded_patrol(patrol_recording, tmp_path):
     # the flight agrees with what the patrol itself summed up
     patrol = json.loads((folder / "manifest.json").read_text())["summary"]
     assert s["distance_m"] == pytest.approx(patrol["distance_m"], rel=0.05)
+    # one flight time: the terminal's summary counts it as the report does (airborne, ground-
+    # station clock); the report reads the tlog, the patrol its 10 Hz samples: a sample apart
+    assert s["flight_time_s"] == pytest.approx(patrol["airborne_s"], abs=1.0)
     assert s["vehicle_clock_ratio"] == pytest.approx(float(SPEEDUP), rel=0.15)
     assert s["ended_armed"] is False and s["battery"]["used_pct"] > 0
 

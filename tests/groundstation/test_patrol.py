@@ -170,6 +170,7 @@ def test_summary_format_and_dict():
         sorties_flown=2,
         distance_m=1234.4,
         flight_time_s=312.0,
+        airborne_s=29.5,
         wall_time_s=31.2,
         speedup=10.0,
         alerts_by_kind={"gathering": 1, "battery_low": 1},
@@ -181,7 +182,11 @@ def test_summary_format_and_dict():
     )
     text = s.format()
     assert "patrol ended: landed" in text
-    assert "1,234 m" in text and "5 min 12 s armed, vehicle clock" in text
+    assert "1,234 m" in text and "time armed        5 min 12 s, vehicle clock" in text
+    # the headline flight time is the report's: airborne, ground-station clock, and the same on
+    # the sped-up vehicle's clock
+    assert "flight time       30 s airborne (armed, > 1 m above home), ground-station clock" in text
+    assert "4 min 55 s on the vehicle clock" in text
     assert "31 s wall-clock, start to end (simulator at speed-up 10)" in text
     assert "battery_low 1, gathering 1" in text and "recordings/x" in text
     assert "2 made, 2 played on the loudspeaker" in text

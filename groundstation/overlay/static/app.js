@@ -12,7 +12,9 @@ const view = {
   map: null, layers: {}, fitted: false, mapInfo: null, trail: [], trailLine: null,
   alerts: new Map(), markers: new Map(), selected: null, vehicle: null, me: null, meMarker: null,
   meCircle: null, officer: null, verified: false, armed: false, lastState: {}, baseLayers: [],
+  trailTotal: -1, tz: null, replay: null, marks: null,
 };
+const STATUS_FIELDS = ["st-mode", "st-phase", "st-armed", "st-battery", "st-link", "st-alt", "st-speed", "st-sortie", "st-item", "st-time"];
 const seen = new Set(JSON.parse(localStorage.getItem("dp_seen") || "[]"));
 let messageSeq = -1;
 let source = null;
@@ -193,9 +195,33 @@ function updateDistance(card) {
 }
 
 // ---------------------------------------------------------------- status bar
+// Times are shown in the ground station's display time zone (display.timezone), not the
+// browser's: the page, the terminal and the report say the same clock time.
 function fmtTime(ts) {
   if (ts == null) return "–";
-  return new Date(ts * 1000).toLocaleTimeString(LANG === "zh" ? "zh-CN" : [], { hour12: false });
+  const tz = view.tz || {};
+  if (tz.name) {
+    try { return new Date(ts * 1000).toLocaleTimeString(LANG === "zh" ? "zh-CN" : "en-GB", { hour12: false, timeZone: tz.name }); } catch (e) { /* unknown to this browser: use the offset */ }
+  }
+  const d = new Date((ts + 60 * (tz.utc_offset_min || 0)) * 1000);
+  const p = (n) => String(n).padStart(2, "0");
+  return `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+}
+
+function tzLabel() {
+  const tz = view.tz || {};
+  if (tz.name) return tz.name;
+  const m = tz.utc_offset_min || 0;
+  if (!m) return "UTC";
+  const a = Math.abs(m);
+  return `UTC${m < 0 ? "-" : "+"}${String(Math.floor(a / 60)).padStart(2, "0")}:${String(a % 60).padStart(2, "0")}`;
+}
+
+function clearState() {
+  // nothing known yet (a seek to before the first telemetry): every field blank, no vehicle
+  for (const id of STATUS_FIELDS) setText(id, "–");
+  view.lastState = {};
+  if (view.vehicle) { view.vehicle.remove(); view.vehicle = null; }
 }
 
 function setText(id, text, cls) {
@@ -220,11 +246,19 @@ function showState(s) {
   if (s.mission_seq != null) setText("st-item", s.mission_count ? `${s.mission_seq}/${s.mission_count}` : `${s.mission_seq}`);
   if (s.t_s != null) setText("st-time", fmtTime(s.t_s));
   moveVehicle(s);
-  if (s.trail_point) {
+  if (s.trail_points) {
+    // every position the hub recorded since the last message (all telemetry at any speed)
+    let added = false;
+    for (const p of s.trail_points) {
+      const last = view.trail[view.trail.length - 1];
+      if (!last || last[0] !== p[0] || last[1] !== p[1]) { view.trail.push(p); added = true; }
+    }
+    if (added) drawTrail();
+  } else if (s.trail_point) {
     const last = view.trail[view.trail.length - 1];
     if (!last || last[0] !== s.trail_point[0] || last[1] !== s.trail_point[1]) {
       view.trail.push(s.trail_point);
-      if (view.trail.length > 4000) view.trail.shift();
+      if (view.trail.length > 100000) view.trail.shift();
       drawTrail();
     }
   }
@@ -374,8 +408,11 @@ function notice(text) {
   view.noticeTimer = setTimeout(() => { n.hidden = true; }, 4000);
 }
 
-function select(id, pan) {
+function select(id, pan, jump = true) {
   view.selected = id;
+  // in a replay, clicking an alert (card, map marker or seek-bar mark) jumps to when it was raised
+  const raised = view.alerts.get(id) || (view.marks || []).find((m) => m.id === id);
+  if (jump && view.replay && raised && raised.t_s != null) post(`/api/replay/seek?t=${raised.t_s}`);
   document.querySelectorAll("#alerts li").forEach((li) => li.classList.toggle("selected", li.dataset.id === id));
   for (const [mid, m] of view.markers) m.getElement()?.classList.toggle("selected", mid === id);
   const a = view.alerts.get(id);
@@ -437,7 +474,33 @@ function showReplay(r) {
   seek.min = r.start_s; seek.max = r.end_s;
   if (!seeking) seek.value = r.t_s;
   $("rp-speed").value = String(r.speed);
-  $("rp-time").textContent = `${fmtTime(r.t_s)} (${Math.round(r.t_s - r.start_s)} / ${Math.round(r.end_s - r.start_s)} s)`;
+  $("rp-time").textContent = `${fmtTime(r.t_s)} ${tzLabel()} (${Math.round(r.t_s - r.start_s)} / ${Math.round(r.end_s - r.start_s)} s)`;
+  $("rp-time").dataset.t = String(r.t_s);
+  const first = !view.replay;
+  view.replay = r;
+  if (first) loadMarks();
+}
+
+async function loadMarks() {
+  // alert markers on the seek bar: every alert of the recording, clickable
+  let marks = [];
+  try { marks = (await (await fetch("/api/replay/marks")).json()).marks || []; } catch (e) { return; }
+  view.marks = marks;
+  const box = $("rp-marks");
+  box.replaceChildren();
+  const r = view.replay;
+  const span = Math.max(1e-9, r.end_s - r.start_s);
+  for (const m of marks) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = `mark ${SAFETY.has(m.kind) ? "safety" : m.kind}`;
+    b.dataset.id = m.id;
+    b.dataset.t = String(m.t_s);
+    b.title = `${fmtTime(m.t_s)} ${t("k_" + m.kind)}`;
+    b.style.left = `${(100 * (m.t_s - r.start_s)) / span}%`;
+    b.addEventListener("click", () => { view.selected = m.id; post(`/api/replay/seek?t=${m.t_s}`); });
+    box.append(b);
+  }
 }
 
 function post(path) { return fetch(path, { method: "POST" }).then((r) => r.ok ? r.json() : null).then(showReplay).catch(() => {}); }
@@ -471,29 +534,49 @@ function relabel() {
 
 // ---------------------------------------------------------------- data flow
 async function loadSnapshot() {
+  document.body.dataset.loading = "1";
   const snap = await (await fetch("/api/snapshot")).json();
   view.title = snap.title + (snap.mode === "replay" ? ` · ${t("replay")}` : "");
   $("title").textContent = view.title;
   document.body.classList.toggle("serve", snap.mode === "serve");
+  view.tz = snap.timezone || view.tz;
   view.trail = snap.trail || [];
+  view.trailTotal = snap.trail_total != null ? snap.trail_total : -1;
   view.alerts.clear();
   view.markers.forEach((m) => m.remove());
   view.markers.clear();
   $("alerts").replaceChildren();
   $("log").replaceChildren();
+  $("alert-count").textContent = "0";
+  clearState();
+  if (!snap.frame_seq) clearVideo();
+  drawTrail();
   for (const a of snap.alerts) addAlert(a, false);
+  $("alert-count").textContent = String(view.alerts.size);
   for (const e of snap.log) addLog(e);
   drawMap(await (await fetch("/api/map")).json());
   showState(snap.state || {});
   if (snap.replay) showReplay(snap.replay);
+  if (view.selected && view.alerts.has(view.selected)) select(view.selected, false, false);
   messageSeq = snap.message_seq;
   view.initialised = true;
   renderPinned();
+  document.body.dataset.epoch = String(snap.epoch);
+  document.body.dataset.loading = "0";
+}
+
+function clearVideo() {
+  // no frame at this time (before the video starts): show none rather than a later one
+  const img = $("video");
+  img.removeAttribute("src");
+  img.dataset.frameTime = "";
+  img.dataset.cleared = "1";
+  $("video-info").textContent = t("no_video_now");
 }
 
 function connectEvents() {
   if (source) source.close();
-  source = new EventSource(`/api/events?since=${messageSeq}`);
+  source = new EventSource(`/api/events?since=${messageSeq}&trail=${view.trailTotal}`);
   source.onopen = () => setText("conn", t("connected"), "ok");
   source.onerror = () => setText("conn", t("reconnecting"), "warn");
   const on = (kind, fn) => source.addEventListener(kind, (ev) => {
@@ -526,6 +609,7 @@ async function videoLoop() {
         document.body.classList.add("has-video");
         img.dataset.frameSeq = String(seq);
         img.dataset.frameTime = String(ft);
+        img.dataset.cleared = "0";
         img.dataset.framesShown = String(shown);
         const dt = (performance.now() - t0) / 1000;
         $("video-info").textContent = `${t("frame")} ${r.headers.get("X-Frame-Index")} · ${fmtTime(ft)} · ${(shown / Math.max(dt, 1e-3)).toFixed(1)} ${t("fps_shown")}`;
