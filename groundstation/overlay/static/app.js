@@ -141,6 +141,7 @@ function moveVehicle(s) {
   view.vehicle.setLatLng([s.lat_deg, s.lon_deg]);
   const v = $("vehicle");
   if (!v) return;
+  v.style.display = "";
   const yaw = s.yaw_deg || 0;
   v.firstChild.style.transform = `rotate(${yaw.toFixed(1)}deg)`;
   const p = view.map.project([s.lat_deg, s.lon_deg], Z);
@@ -221,7 +222,10 @@ function clearState() {
   // nothing known yet (a seek to before the first telemetry): every field blank, no vehicle
   for (const id of STATUS_FIELDS) setText(id, "–");
   view.lastState = {};
-  if (view.vehicle) { view.vehicle.remove(); view.vehicle = null; }
+  const v = $("vehicle");
+  if (!v) return;
+  v.style.display = "none";
+  for (const k of ["lat", "lon", "yaw", "x", "y"]) delete v.dataset[k];
 }
 
 function setText(id, text, cls) {
