@@ -279,9 +279,7 @@ def read_risk_map(data: dict, source: str, point_radius_m: float = POINT_RADIUS_
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
             raise RiskMapError(f"{where}: coordinates out of range (GeoJSON is lon, lat)")
         if not g.is_valid:
-            raise RiskMapError(
-                f"{where}: invalid polygon ({shapely.validation.explain_validity(g)})"
-            )
+            raise RiskMapError(f"{where}: invalid polygon ({shapely.is_valid_reason(g)})")
         kind_raw = props.kind if props.kind is not None else props.combat
         if props.risk is not None:
             extra = props.model_extra or {}
