@@ -225,3 +225,47 @@ def test_set_risk_records_who_and_when(tmp_path):
         set_risk(p, "G1", "white", by="x")
     with pytest.raises(RiskMapError, match="risk 'blue' is not one of"):
         set_risk(p, "W1", "blue", by="x")
+
+
+# --- the CLI on the demo district ----------------------------------------------------------------------
+
+
+def test_cli_plans_the_demo_district_by_risk(cli, tmp_path, repo_root):
+    out = tmp_path / "plan"
+    risk = repo_root / "configs/districts/demo-risk.geojson"
+    r = cli("plan", str(repo_root / "configs/districts/demo.geojson"), "--risk-map", str(risk),
+            "--out", str(out), "--no-preview")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "first visit" in r.stdout
+    index = json.loads((out / "plan.json").read_text())
+    rk = index["risk"]
+    assert set(rk) == {"red", "orange", "yellow", "green", "white"}
+    assert (
+        rk["red"]["first_visit_s"] <= rk["orange"]["first_visit_s"] <= rk["yellow"]["first_visit_s"]
+    )
+    assert index["stats"]["coverage_pct"] >= 99.9
+    for cls in ("red", "orange", "yellow"):
+        assert rk[cls]["coverage_pct"] >= 99.9, (cls, rk[cls])
+    layer = json.loads((out / "risk.geojson").read_text())
+    assert sum(f["properties"]["layer"] == "combat" for f in layer["features"]) == 3
+    # a bad class in the map: one line naming the feature, non-zero exit, nothing planned
+    doc = json.loads(risk.read_text())
+    doc["features"][2]["properties"]["risk"] = "purple"
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(json.dumps(doc))
+    r = cli("plan", str(repo_root / "configs/districts/demo.geojson"), "--risk-map", str(bad),
+            "--out", str(tmp_path / "p2"), "--no-preview")  # fmt: skip
+    assert r.returncode != 0
+    assert r.stderr.strip().count("\n") == 0 and "feature 2 (id 'H003')" in r.stderr, r.stderr
+
+
+def test_cli_risk_set_and_show(cli, tmp_path, repo_root):
+    p = tmp_path / "risk.geojson"
+    p.write_text((repo_root / "configs/districts/demo-risk.geojson").read_text(encoding="utf-8"))
+    r = cli("risk", "set", str(p), "--id", "B1", "--risk", "白", "--by", "officer Li")
+    assert r.returncode == 0, r.stderr
+    assert "B1: red -> white (by officer Li)" in r.stdout
+    r = cli("risk", "show", str(p))
+    assert r.returncode == 0 and "red     红  4" in r.stdout, r.stdout
+    r = cli("risk", "set", str(p), "--id", "nope", "--risk", "white")
+    assert r.returncode != 0 and "no feature with id 'nope'" in r.stderr
