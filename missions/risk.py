@@ -141,6 +141,7 @@ class RiskMap:
     features: list[RiskFeature]
     combat: list[CombatFeature] = field(default_factory=list)
     point_radius_m: float = POINT_RADIUS_M
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def counts(self) -> dict[str, int]:
         """Number of features per class (every class present, zeros included)."""
@@ -173,28 +174,35 @@ class RiskMap:
             taken = g if taken is None else shapely.union_all([taken, g])
         return out
 
-    def classify(
-        self, lat_deg: float, lon_deg: float, frame: LocalFrame | None = None
-    ) -> str | None:
+    def classify(self, lat_deg: float, lon_deg: float, frame: LocalFrame | None = None) -> str | None:
         """The risk class at a place: the most urgent feature containing it (a point feature
         within ``point_radius_m``), or None outside every feature.
 
         Args:
             lat_deg, lon_deg: The place, WGS-84 degrees.
-            frame: Local frame for the point radius; default one centred at the place.
+            frame: Local frame for the point radius (the plan's); default one centred on the map.
+                Features are projected once per frame and cached.
         """
-        fr = frame or LocalFrame(lat_deg, lon_deg)
-        x, y = fr.to_local(lat_deg, lon_deg)
+        if frame is None:
+            c = shapely.union_all([f.geometry for f in self.features]).centroid
+            frame = LocalFrame(float(c.y), float(c.x))
+        key = (frame.lat0_deg, frame.lon0_deg)
+        local = self._cache.get(key)
+        if local is None:
+            local = []
+            for f in sorted(self.features, key=lambda f: RISK_CLASSES.index(f.risk)):
+                g = geo_to_local(f.geometry, frame)
+                if g.geom_type in ("Point", "MultiPoint"):
+                    g = g.buffer(self.point_radius_m)
+                shapely.prepare(g)
+                local.append((f.risk, g))
+            self._cache[key] = local
+        x, y = frame.to_local(lat_deg, lon_deg)
         p = Point(float(x), float(y))
-        best = None
-        for f in self.features:
-            if best is not None and RISK_CLASSES.index(f.risk) >= RISK_CLASSES.index(best):
-                continue
-            g = geo_to_local(f.geometry, fr)
-            pt = g.geom_type in ("Point", "MultiPoint")
-            if (pt and g.distance(p) <= self.point_radius_m) or (not pt and g.covers(p)):
-                best = f.risk
-        return best
+        for risk, g in local:
+            if g.covers(p):
+                return risk
+        return None
 
     def to_geojson(self) -> dict:
         """The layer as a GeoJSON FeatureCollection (``layer``: ``risk`` or ``combat``), for maps."""

@@ -91,6 +91,7 @@ function drawMap(info) {
     poly.slice(1).forEach((hole) => el("path", { d: ringPath(hole), class: "hole" }, $("layer-district")));
   }
   for (const poly of polygons(info.fence)) el("path", { d: poly.map(ringPath).join(" ") }, $("layer-fence"));
+  drawRisk(info.risk);
   (info.route || []).forEach((r, i) => {
     const pts = r.map((p) => project(p[0], p[1]).map((v) => v.toFixed(1)).join(",")).join(" ");
     el("polyline", { points: pts, "data-sortie": i + 1 }, $("layer-route"));
@@ -102,6 +103,34 @@ function drawMap(info) {
   }
   drawTrail();
   redrawAlertMarkers();
+}
+
+// five-colour risk map (五色装户图): households/blocks coloured by class, combat symbols as letters
+const RISK_FILL = { red: "#d62728", orange: "#ff7f0e", yellow: "#e5c100", green: "#2ca02c", white: "#bbbbbb" };
+const COMBAT_MARK = { gate: "门", checkpoint: "卡", exit: "出" };
+function drawRisk(layer) {
+  const g = $("layer-risk");
+  if (!g) return;
+  g.replaceChildren();
+  for (const f of (layer && layer.features) || []) {
+    const p = f.properties || {}, geom = f.geometry || {};
+    const pts = geom.type === "Point" ? [geom.coordinates] : geom.type === "MultiPoint" ? geom.coordinates : [];
+    const attrs = { "data-id": f.id ?? p.id, "data-risk": p.risk || "", "data-layer": p.layer };
+    if (p.layer === "combat") {
+      pts.forEach(([lon, lat]) => {
+        const [x, y] = project(lat, lon);
+        const t = el("text", { ...attrs, x, y, class: "combat", "text-anchor": "middle", "font-size": 14 * view.scale }, g);
+        t.textContent = COMBAT_MARK[p.kind] || "?";
+      });
+      continue;
+    }
+    const style = { fill: RISK_FILL[p.risk] || "#888", "fill-opacity": 0.45, stroke: RISK_FILL[p.risk] || "#888" };
+    for (const poly of polygons(geom)) el("path", { ...attrs, ...style, d: poly.map(ringPath).join(" ") }, g);
+    pts.forEach(([lon, lat]) => {
+      const [x, y] = project(lat, lon);
+      el("circle", { ...attrs, ...style, cx: x, cy: y, r: 5 * view.scale }, g);
+    });
+  }
 }
 
 function drawTiles(url) {
@@ -198,12 +227,18 @@ function addAlert(a, fresh) {
   li.className = `alert ${a.kind}${safety ? " safety" : ""}${fresh ? " new" : ""}`;
   li.dataset.id = a.id;
   li.dataset.kind = a.kind;
+  if (a.risk) li.dataset.risk = a.risk;
   const kind = document.createElement("span"); kind.className = "kind"; kind.textContent = a.kind.replace("_", " ");
   const when = document.createElement("span"); when.className = "when"; when.textContent = fmtTime(a.t_s);
   const msg = document.createElement("span"); msg.className = "msg"; msg.textContent = alertText(a);
   const where = document.createElement("span"); where.className = "where";
   where.textContent = a.lat_deg != null ? `${a.lat_deg.toFixed(6)}, ${a.lon_deg.toFixed(6)}` + (a.confidence != null && !safety ? ` · conf ${a.confidence.toFixed(2)}` : "") : (safety ? a.message || "" : "");
   li.append(kind, when, msg, where);
+  if (a.risk) {
+    const risk = document.createElement("span"); risk.className = "risk"; risk.textContent = `risk ${a.risk}`;
+    risk.style.background = RISK_FILL[a.risk] || "#888";
+    li.append(risk);
+  }
   if (a.has_snapshot) {
     const img = document.createElement("img");
     img.loading = "lazy";
