@@ -174,7 +174,9 @@ class RiskMap:
             taken = g if taken is None else shapely.union_all([taken, g])
         return out
 
-    def classify(self, lat_deg: float, lon_deg: float, frame: LocalFrame | None = None) -> str | None:
+    def classify(
+        self, lat_deg: float, lon_deg: float, frame: LocalFrame | None = None
+    ) -> str | None:
         """The risk class at a place: the most urgent feature containing it (a point feature
         within ``point_radius_m``), or None outside every feature.
 

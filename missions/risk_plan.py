@@ -97,7 +97,32 @@ def split_by_risk(
             if t1 < length:
                 out.append((None, Segment(piece.line, m1, piece.b, piece.heading)))
         pieces = out
-    return pieces
+    return _merge_stubs(pieces, float(np.ptp(fp.corners[:, 1])))
+
+
+def _rank(label: str | None) -> int:
+    return PRIORITY_CLASSES.index(label) if label is not None else len(PRIORITY_CLASSES)
+
+
+def _merge_stubs(pieces: list, stub_m: float) -> list:
+    """Give unlabelled pieces shorter than ``stub_m`` (the footprint's along-track extent) the
+    most urgent neighbour's class, then join neighbours of one class: a stub left at a transect's
+    end would otherwise be flown on its own, far away, seeing almost nothing new."""
+    stub_m = max(stub_m, MIN_PIECE_M)
+    labels = [lab for lab, _ in pieces]
+    for i, (lab, seg) in enumerate(pieces):
+        if lab is None and seg.length < stub_m:
+            near = [labels[j] for j in (i - 1, i + 1) if 0 <= j < len(pieces) and labels[j]]
+            if near:
+                labels[i] = min(near, key=_rank)
+    out: list = []
+    for lab, (_, seg) in zip(labels, pieces, strict=True):
+        if out and out[-1][0] == lab:
+            prev = out[-1][1]
+            out[-1] = (lab, Segment(prev.line, prev.a, seg.b, prev.heading))
+        else:
+            out.append((lab, seg))
+    return out
 
 
 def prioritise(
