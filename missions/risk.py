@@ -38,6 +38,9 @@ RISK_CLASSES = ("red", "orange", "yellow", "green", "white")
 """Risk classes, most urgent first."""
 PRIORITY_CLASSES = ("red", "orange", "yellow")
 """Classes the planner visits first, in this order (green = empty, white = normal)."""
+RISK_COLOURS = {"red": "#d62728", "orange": "#ff7f0e", "yellow": "#e5c100", "green": "#2ca02c",
+                "white": "#bbbbbb"}  # fmt: skip
+"""Map colours of the classes (preview, report, live page)."""
 RISK_ZH = {"red": "红", "orange": "橙", "yellow": "黄", "green": "绿", "white": "白"}
 _ALIASES = {**{v: k for k, v in RISK_ZH.items()}, **{v + "色": k for k, v in RISK_ZH.items()}}
 _ALIASES.update({"橘": "orange", "橘色": "orange"})

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MplPath
 
+from missions.risk import RISK_COLOURS
 from missions.shapes import polygons_of
 
 HEAT_BANDWIDTH_M = 20.0
@@ -70,11 +71,6 @@ def _poly_patch(poly, **kw) -> PathPatch:
         verts.extend(c.tolist())
         codes.extend([MplPath.MOVETO] + [MplPath.LINETO] * (len(c) - 2) + [MplPath.CLOSEPOLY])
     return PathPatch(MplPath(verts, codes), **kw)
-
-
-RISK_COLOURS = {"red": "#d62728", "orange": "#ff7f0e", "yellow": "#e5c100", "green": "#2ca02c",
-                "white": "#bbbbbb"}  # fmt: skip
-"""Map colours of the five risk classes (:mod:`missions.risk`)."""
 
 
 def _add_geom(ax, geom, **kw) -> bool:
