@@ -121,17 +121,32 @@ def _xy(frame: LocalFrame, lat, lon) -> np.ndarray:
     return np.column_stack([np.atleast_1d(x), np.atleast_1d(y)]).astype(float)
 
 
-def _risk_local(report: Report, frame: LocalFrame) -> list[tuple[str, object]]:
-    """The report's risk layer as ``(class, polygon)`` in ``frame`` (empty without a map)."""
+def _risk_local(
+    report: Report, frame: LocalFrame, track_xy: np.ndarray
+) -> list[tuple[str, object]]:
+    """The report's risk layer as ``(class, polygon)`` in ``frame``, clipped to 50 m around the
+    district and the track (a district-wide map would shrink a small patrol to a dot); empty
+    without a map."""
+    from shapely.geometry import box
+
     rm = report.risk_map
     if rm is None:
         return []
+    parts = [geo_to_local(report.area.polygon_geo, frame).bounds] if report.area is not None else []
+    if len(track_xy):
+        parts.append((*track_xy.min(axis=0), *track_xy.max(axis=0)))
+    if not parts:
+        return []
+    b = np.array(parts, float)
+    window = box(b[:, 0].min() - 50, b[:, 1].min() - 50, b[:, 2].max() + 50, b[:, 3].max() + 50)
     out = []
     for f in rm.features:
         g = geo_to_local(f.geometry, frame)
         if g.geom_type in ("Point", "MultiPoint"):
             g = g.buffer(rm.point_radius_m)
-        out.append((f.risk, g))
+        g = g.intersection(window)
+        if not g.is_empty:
+            out.append((f.risk, g))
     return out
 
 
@@ -199,7 +214,7 @@ def figures(report: Report) -> dict[str, str]:
             alerts=markers,
             title=title,
             track_breaks=telemetry_holes(tr.t_s),
-            risk_local=_risk_local(report, frame),
+            risk_local=_risk_local(report, frame, track_xy),
         )
         out["track_map"] = plots.png_data_uri(fig)
         gatherings = [

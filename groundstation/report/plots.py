@@ -141,7 +141,7 @@ def track_map(
     labelled: set[str] = set()
     for cls, geom in risk_local:
         colour = RISK_COLOURS.get(cls, "#888888")
-        _add_geom(ax, geom, facecolor=colour, edgecolor=colour, alpha=0.55, lw=0.8,
+        _add_geom(ax, geom, facecolor=colour, edgecolor=colour, alpha=0.35, lw=0.8,
                   label=None if cls in labelled else f"risk {cls}")  # fmt: skip
         labelled.add(cls)
     for i, r in enumerate(route_xy):
