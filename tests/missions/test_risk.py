@@ -269,3 +269,31 @@ def test_cli_risk_set_and_show(cli, tmp_path, repo_root):
     assert r.returncode == 0 and "red     红  4" in r.stdout, r.stdout
     r = cli("risk", "set", str(p), "--id", "nope", "--risk", "white")
     assert r.returncode != 0 and "no feature with id 'nope'" in r.stderr
+
+
+def test_forward_camera_leaves_no_stubs_and_the_demo_stays_one_sortie(repo_root):
+    """A camera looking ahead (-45°) sees a region from before it and past its end: the pieces
+    left at a transect's ends are shorter than the footprint and join their neighbour."""
+    from groundstation.config import load_config
+    from missions.camera import footprint
+    from missions.grid import Segment
+    from missions.planner import plan_from_config
+    from missions.risk_plan import split_by_risk
+    from missions.settings import CameraSettings
+
+    fp = footprint(CameraSettings(gimbal_pitch_deg=-45.0), 18.0)
+    along = float(np.ptp(fp.corners[:, 1]))
+    seg = Segment(0, (0.0, 0.0), (200.0, 0.0), (1.0, 0.0))
+    for region in (box(100, -5, 300, 5), box(-50, -5, 95, 5), box(60, -5, 120, 5)):
+        pieces = split_by_risk(seg, {"red": region}, fp)
+        assert pieces[0][1].a == seg.a and pieces[-1][1].b == seg.b
+        assert all(p.b == q.a for (_, p), (_, q) in zip(pieces, pieces[1:], strict=False))
+        assert all(lab is not None or p.length >= along for lab, p in pieces), pieces
+        assert any(lab == "red" for lab, _ in pieces)
+    demo = repo_root / "configs/demo.yaml"
+    risk = str(repo_root / "configs/districts/demo-risk.geojson")
+    plain = plan_from_config(load_config(demo))
+    risky = plan_from_config(load_config(demo, {"area.risk_map": risk}))
+    assert len(plain.sorties) == len(risky.sorties) == 1
+    assert risky.stats.coverage_pct >= 99.9
+    assert risky.risk["red"]["first_visit_s"] < risky.risk["orange"]["first_visit_s"]
