@@ -107,7 +107,7 @@ function drawMap(info) {
 
 // five-colour risk map (五色装户图): households/blocks coloured by class, combat symbols as letters
 const RISK_FILL = { red: "#d62728", orange: "#ff7f0e", yellow: "#e5c100", green: "#2ca02c", white: "#bbbbbb" };
-const COMBAT_MARK = { gate: "门", checkpoint: "卡", exit: "出" };
+const COMBAT_MARK = { gate: "G", checkpoint: "C", exit: "E" };  // Latin: CJK fonts may be absent
 function drawRisk(layer) {
   const g = $("layer-risk");
   if (!g) return;
@@ -119,8 +119,9 @@ function drawRisk(layer) {
     if (p.layer === "combat") {
       pts.forEach(([lon, lat]) => {
         const [x, y] = project(lat, lon);
-        const t = el("text", { ...attrs, x, y, class: "combat", "text-anchor": "middle", "font-size": 14 * view.scale }, g);
-        t.textContent = COMBAT_MARK[p.kind] || "?";
+        const t = el("text", { ...attrs, x, y, class: "combat", fill: "#ffffff", stroke: "#000000", "stroke-width": 0.5 * view.scale, "font-weight": "bold", "text-anchor": "middle", "dominant-baseline": "middle", "font-size": 14 * view.scale }, g);
+        el("title", {}, t).textContent = `${p.kind}${p.name ? ": " + p.name : ""}`;
+        t.insertBefore(document.createTextNode(COMBAT_MARK[p.kind] || "?"), t.firstChild);
       });
       continue;
     }
