@@ -153,6 +153,17 @@ class RiskMap:
             out[f.risk] += 1
         return out
 
+    def local_features(self, frame: LocalFrame) -> list[tuple[str, BaseGeometry]]:
+        """``(class, ground)`` of every feature in ``frame``'s local metres, in file order; a
+        household point becomes a disc of ``point_radius_m``."""
+        out = []
+        for f in self.features:
+            g = geo_to_local(f.geometry, frame)
+            if g.geom_type in ("Point", "MultiPoint"):
+                g = g.buffer(self.point_radius_m)
+            out.append((f.risk, g))
+        return out
+
     def regions_local(self, frame: LocalFrame) -> dict[str, BaseGeometry]:
         """Ground of each class in local metres (points buffered by ``point_radius_m``).
 
@@ -160,11 +171,8 @@ class RiskMap:
         feature are absent.
         """
         parts: dict[str, list] = {}
-        for f in self.features:
-            g = geo_to_local(f.geometry, frame)
-            if g.geom_type in ("Point", "MultiPoint"):
-                g = g.buffer(self.point_radius_m)
-            parts.setdefault(f.risk, []).append(g)
+        for risk, g in self.local_features(frame):
+            parts.setdefault(risk, []).append(g)
         out: dict[str, BaseGeometry] = {}
         taken = None
         for c in RISK_CLASSES:
@@ -194,13 +202,9 @@ class RiskMap:
         key = (frame.lat0_deg, frame.lon0_deg)
         local = self._cache.get(key)
         if local is None:
-            local = []
-            for f in sorted(self.features, key=lambda f: RISK_CLASSES.index(f.risk)):
-                g = geo_to_local(f.geometry, frame)
-                if g.geom_type in ("Point", "MultiPoint"):
-                    g = g.buffer(self.point_radius_m)
+            local = sorted(self.local_features(frame), key=lambda rg: RISK_CLASSES.index(rg[0]))
+            for _, g in local:
                 shapely.prepare(g)
-                local.append((f.risk, g))
             self._cache[key] = local
         x, y = frame.to_local(lat_deg, lon_deg)
         p = Point(float(x), float(y))

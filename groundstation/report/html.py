@@ -139,15 +139,8 @@ def _risk_local(
         return []
     b = np.array(parts, float)
     window = box(b[:, 0].min() - 50, b[:, 1].min() - 50, b[:, 2].max() + 50, b[:, 3].max() + 50)
-    out = []
-    for f in rm.features:
-        g = geo_to_local(f.geometry, frame)
-        if g.geom_type in ("Point", "MultiPoint"):
-            g = g.buffer(rm.point_radius_m)
-        g = g.intersection(window)
-        if not g.is_empty:
-            out.append((f.risk, g))
-    return out
+    clipped = [(risk, g.intersection(window)) for risk, g in rm.local_features(frame)]
+    return [(risk, g) for risk, g in clipped if not g.is_empty]
 
 
 def _risk_table(report: Report) -> str:
