@@ -1,4 +1,5 @@
-"""The report with a five-colour risk map recorded beside the plan: alerts per class, the layer."""
+"""The report (and replay) with a five-colour risk map recorded beside the plan: alerts per
+class, the layer."""
 
 from __future__ import annotations
 
@@ -50,6 +51,12 @@ def test_report_counts_alerts_per_risk_class_and_draws_the_layer(tmp_path):
     table = re.search(r'<table id="alerts-by-risk">.*?</table>', page, re.S).group(0)
     assert re.search(rf'data-risk="red"><td>red 红</td><td class="num">{by_risk["red"]}<', table)
     assert page.count("data:image/png;base64,") == 3  # map (with the layer), heat map, timeline
+    # the replay's live page gets the same layer
+    from groundstation.recording import Recording
+    from groundstation.replay import _map_layers
+
+    shown = _map_layers(Recording.open(rec), rec)["risk"]
+    assert sorted(f["id"] for f in shown["features"]) == sorted(f["id"] for f in layer["features"])
 
 
 def test_report_without_a_risk_map_has_no_risk_counts(tmp_path):
