@@ -364,6 +364,12 @@ def plan_from_config(cfg, area_path=None) -> PatrolPlan:
     home = resolve_home(cfg, area)
     risk_map, revisit = None, None
     path = getattr(cfg.area, "risk_map", None)
+    if path is None and getattr(cfg.area, "risk_revisit_min", None) is not None:
+        from missions.errors import ConfigError
+
+        raise ConfigError(
+            "area.risk_revisit_min (--revisit) needs a risk map: set area.risk_map (--risk-map)"
+        )
     if path is not None:
         from missions.risk import load_risk_map
 

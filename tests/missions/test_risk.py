@@ -259,6 +259,13 @@ def test_cli_plans_the_demo_district_by_risk(cli, tmp_path, repo_root):
     assert r.stderr.strip().count("\n") == 0 and "feature 2 (id 'H003')" in r.stderr, r.stderr
 
 
+def test_cli_revisit_without_a_risk_map_is_an_error(cli, tmp_path, repo_root):
+    r = cli("plan", str(repo_root / "configs/districts/demo-block.geojson"), "--revisit", "5",
+            "--out", str(tmp_path / "p"))  # fmt: skip
+    assert r.returncode != 0 and not (tmp_path / "p").exists()
+    assert "--revisit) needs a risk map" in r.stderr and r.stderr.strip().count("\n") == 0
+
+
 def test_cli_risk_set_and_show(cli, tmp_path, repo_root):
     p = tmp_path / "risk.geojson"
     p.write_text((repo_root / "configs/districts/demo-risk.geojson").read_text(encoding="utf-8"))
