@@ -34,7 +34,7 @@ def test_page_draws_the_risk_layer_and_badges(browser, tmp_path):
         page.wait_for_selector(f"#alerts li[data-id='{alert.id}'][data-risk='red']", timeout=30000)
         counts = {c: page.locator(f"#layer-risk [data-risk='{c}']").count() for c in m.counts()}
         assert counts == m.counts(), counts
-        assert page.locator("#layer-risk text.combat").count() == len(m.combat) == 3
+        assert page.locator("#layer-risk .combat").count() == len(m.combat) == 3
         assert page.text_content(f"#alerts li[data-id='{alert.id}'] .risk") == "risk red"
         page.screenshot(path=str(tmp_path / "risk.png"))
         assert errors == []
