@@ -57,6 +57,9 @@ class Alert(BaseModel):
             recorded), or None.
         message: Free text for safety alerts (``"link lost for 5.0 s"``).
         source: Where the alert was raised (``"detection"``, ``"vehicle"``).
+        risk: Class of the district's five-colour risk map where the alert happened (``red``,
+            ``orange``, ``yellow``, ``green``, ``white``; :mod:`missions.risk`), None without a
+            map, without a position, or outside every mapped household/block.
     """
 
     model_config = ConfigDict(extra="ignore", use_enum_values=False)
@@ -78,6 +81,7 @@ class Alert(BaseModel):
     snapshot: str | None = None
     message: str = ""
     source: str = "detection"
+    risk: str | None = None
 
     def to_json(self) -> str:
         """One-line JSON (no trailing newline), UTF-8 text kept unescaped."""

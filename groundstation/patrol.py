@@ -524,12 +524,14 @@ class Patrol:
                 ll = plan.frame.to_geo_array(s.path_local)
                 routes.append([(float(a), float(b)) for a, b in ll])
         fence = mapping(plan.fence_geo) if self.cfg.fence.enabled else None
+        risk_map = getattr(plan, "risk_map", None)
         self.hub.set_map(
             district=mapping(district),
             route=routes,
             fence=fence,
             home=(plan.home.lat_deg, plan.home.lon_deg),
             tile_url=self.cfg.overlay.tile_url,
+            risk=risk_map.to_geojson() if risk_map is not None else None,
         )
 
     def _open_source(self) -> None:
@@ -1102,6 +1104,9 @@ class Patrol:
             self.hub.push_log(text, level=level)
 
     def _publish_alert(self, alert) -> None:
+        risk_map = getattr(self.plan, "risk_map", None)
+        if risk_map is not None and alert.risk is None and alert.lat_deg is not None:
+            alert.risk = risk_map.classify(alert.lat_deg, alert.lon_deg, self.plan.frame)
         snapshot = alert.snapshot
         self.recorder.alert(alert)
         self.hub.push_alert(alert, snapshot=snapshot)

@@ -305,6 +305,14 @@ def _map_layers(rec, folder: Path) -> dict:
     route = read_route(plan / "route.geojson")
     if route:
         out["route"] = route
+    risk_file = plan / "risk.geojson"
+    if risk_file.is_file():
+        from missions.risk import RiskMapError, load_risk_map
+
+        try:
+            out["risk"] = load_risk_map(risk_file).to_geojson()
+        except RiskMapError as exc:  # a bad plan file must not stop the replay
+            log.warning("risk layer not shown: %s", exc)
     home = rec.manifest.get("home") if isinstance(rec.manifest.get("home"), dict) else None
     if home and home.get("lat_deg") is not None:
         out["home"] = (float(home["lat_deg"]), float(home["lon_deg"]))

@@ -111,6 +111,11 @@ def write_plan_outputs(
         "files": sorted(files),
         "warnings": list(plan.warnings),
     }
+    if getattr(plan, "risk", None) is not None:
+        index["risk"] = plan.risk
+        index["risk_map"] = {"source": str(plan.risk_map.source), "file": "risk.geojson"}
+        files["risk.geojson"] = write_geojson(plan.risk_map.to_geojson(), out / "risk.geojson")
+        index["files"] = sorted(files)
     p = out / PLAN_JSON
     p.write_text(json.dumps(index, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     files[PLAN_JSON] = p

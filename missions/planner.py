@@ -185,6 +185,10 @@ class PatrolPlan:
     transects: list[Segment]
     stats: PlanStats
     warnings: list[str] = field(default_factory=list)
+    risk_map: object | None = None
+    """The :class:`~missions.risk.RiskMap` planned with, or None."""
+    risk: dict | None = None
+    """Per risk class figures (:func:`missions.risk_plan.risk_stats`), or None without a map."""
 
     def coverage_local(self, include_connections: bool = False) -> BaseGeometry:
         """Ground swept by the camera footprint, local metres.
@@ -248,6 +252,8 @@ class _Context:
     corner_xy: tuple[float, float] | None
     warnings: list[str]
     clearance: float
+    risk_regions: dict | None = None
+    revisit_s: float | None = None
     _routers: dict = field(default_factory=dict)
 
     @property
@@ -287,8 +293,9 @@ class _Context:
 
 
 def plan_patrol(
-    area: Area, camera, survey, sorties, fence, rally, home, *, home_source: str = ""
-) -> PatrolPlan:
+    area: Area, camera, survey, sorties, fence, rally, home, *, home_source: str = "",
+    risk_map=None, revisit_min: float | None = None,
+) -> PatrolPlan:  # fmt: skip
     """Plan a survey patrol over ``area``.
 
     Args:
@@ -303,6 +310,9 @@ def plan_patrol(
         rally: ``RallySettings``-like: ``points`` (lat_deg, lon_deg, alt_m above home).
         home: Home with ``lat_deg``, ``lon_deg``, ``alt_m`` (AMSL).
         home_source: Where ``home`` came from, for messages (``"sim.home"``...).
+        risk_map: A :class:`~missions.risk.RiskMap`: transects are cut and re-ordered so red
+            ground is seen first, then orange, then yellow (:mod:`missions.risk_plan`).
+        revisit_min: With ``risk_map``, fly the red ground again every this many minutes.
 
     Returns:
         The :class:`PatrolPlan`.
@@ -313,6 +323,9 @@ def plan_patrol(
     """
     t0 = time.perf_counter()
     ctx = _context(area, camera, survey, sorties, fence, home, home_source)
+    if risk_map is not None:
+        ctx.risk_regions = risk_map.regions_local(area.frame)
+        ctx.revisit_s = 60.0 * revisit_min if revisit_min else None
     if survey.angle_deg == "auto":
         angle, built = _auto_angle(ctx)
     else:
@@ -320,6 +333,13 @@ def plan_patrol(
         built = _build_best(ctx, angle)
     segs, covered, sortie_paths = built
     plan = _assemble(ctx, survey, fence, rally, angle, segs, covered, sortie_paths)
+    if risk_map is not None:
+        from missions.risk_plan import risk_stats
+
+        plan.risk_map = risk_map
+        plan.risk = risk_stats(
+            plan.sorties, ctx.risk_regions, ctx.target, ctx.fp, ctx.model, risk_map.counts()
+        )
     plan.stats.planning_time_s = time.perf_counter() - t0
     return plan
 
@@ -342,9 +362,22 @@ def plan_from_config(cfg, area_path=None) -> PatrolPlan:
 
     area = area_from_config(cfg, area_path)
     home = resolve_home(cfg, area)
+    risk_map, revisit = None, None
+    path = getattr(cfg.area, "risk_map", None)
+    if path is None and getattr(cfg.area, "risk_revisit_min", None) is not None:
+        from missions.errors import ConfigError
+
+        raise ConfigError(
+            "area.risk_revisit_min (--revisit) needs a risk map: set area.risk_map (--risk-map)"
+        )
+    if path is not None:
+        from missions.risk import load_risk_map
+
+        risk_map = load_risk_map(path, cfg.area.risk_point_radius_m)
+        revisit = cfg.area.risk_revisit_min
     return plan_patrol(
         area, cfg.camera, cfg.survey, cfg.sorties, cfg.fence, cfg.rally, home,
-        home_source=home_source(cfg, area),
+        home_source=home_source(cfg, area), risk_map=risk_map, revisit_min=revisit,
     )  # fmt: skip
 
 
@@ -616,6 +649,15 @@ def _build(ctx: _Context, angle: float, improve: bool = False):
         )
     order = apply_turnaround(order, ctx.turnaround, ctx.transit)
     order, covered = _repair_coverage(ctx, angle, order)
+    if ctx.risk_regions is not None:
+        from missions.risk_plan import prioritise, with_revisits
+
+        order, labels = prioritise(order, ctx.risk_regions, ctx.fp)
+        if ctx.revisit_s:
+            order, labels = with_revisits(
+                order, labels, ctx.revisit_s, ctx.model.speed_m_s, ctx.home_xy
+            )
+        improve = False  # 2-opt would mix the risk classes up
     if improve and ctx.symmetric:  # 2-opt reverses segments: only for a direction-free camera
         order = two_opt(order, ctx.home_xy, keep_first=ctx.corner_xy is not None)
     sortie_paths, sortie_segs = _split_sorties(ctx, order)

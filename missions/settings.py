@@ -63,6 +63,13 @@ class AreaSettings(StrictModel):
     embedded sim's home (``connection.url: sim``), else the area's first vertex."""
     max_home_distance_km: float = Field(default=50.0, gt=0)
     """An area farther than this from home is rejected (catches swapped lat/lon)."""
+    risk_map: Path | None = None
+    """Five-colour risk map (GeoJSON, :mod:`missions.risk`): red ground is flown first, then
+    orange, then yellow; alerts carry the class of where they happened. Relative to the config."""
+    risk_point_radius_m: float = Field(default=10.0, gt=0)
+    """Ground a household point of the risk map stands for: a disc of this radius, metres."""
+    risk_revisit_min: float | None = Field(default=None, gt=0)
+    """Fly the red ground again every this many minutes of flight (null: once)."""
 
 
 class CameraSettings(StrictModel):

@@ -24,6 +24,7 @@ from missions.errors import DronePatrolError
 SUBCOMMAND_MODULES = (
     "patrol",
     "plan",
+    "risk",
     "mission",
     "fly",
     "sim",

@@ -27,7 +27,8 @@ def register(sub, common: argparse.ArgumentParser) -> None:
             "  dronepatrol patrol --config configs/demo.yaml --speedup 10 --overlay-port 8090\n"
             "  dronepatrol patrol --config my.yaml --connect udpin:0.0.0.0:14550 --speedup 1 \\\n"
             "      --set detection.source=rtsp://192.168.144.25:8554/main\n"
-            "  dronepatrol patrol --config configs/demo.yaml --alert-policy speak_only --no-overlay"
+            "  dronepatrol patrol --config configs/demo.yaml --alert-policy speak_only --no-overlay\n"
+            "  dronepatrol patrol --config configs/demo.yaml --risk-map configs/districts/demo-risk.geojson"
         ),
         formatter_class=HelpFormatter,
     )
@@ -73,6 +74,12 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         default=None,
         help="what the patrol does on an alert (policy.alert_policy)",
     )
+    p.add_argument(
+        "--risk-map",
+        metavar="FILE",
+        default=None,
+        help="five-colour risk map: fly red first, tag alerts with their class (area.risk_map)",
+    )
     p.set_defaults(func=run)
 
 
@@ -91,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         "overlay.port": args.overlay_port,
         "policy.alert_policy": args.alert_policy,
         "overlay.enabled": False if args.no_overlay else None,
+        "area.risk_map": getattr(args, "risk_map", None),
     }
     cfg = config_from_args(args, overrides)
     patrol = Patrol(cfg, record_dir=args.record_dir, name=args.name)

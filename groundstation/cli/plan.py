@@ -10,6 +10,7 @@ examples:
   dronepatrol plan configs/districts/demo.geojson --alt 40 --out plan/
   dronepatrol plan district.kml --alt 60 --angle 30 --side-overlap 0.3 --endurance 25
   dronepatrol plan --config configs/demo.yaml --set survey.turnaround_m=10
+  dronepatrol plan configs/districts/demo.geojson --risk-map configs/districts/demo-risk.geojson
 
 AREA is GeoJSON (interior rings are no-fly holes), KML/KMZ, a QGroundControl .plan (geoFence:
 inclusion = area, exclusion = no-fly), a fence .waypoints list or a Mission Planner fence .txt.
@@ -100,6 +101,17 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-fence", action="store_true", help="do not write fence items (fence.enabled: false)"
     )
+    p.add_argument(
+        "--risk-map",
+        metavar="FILE",
+        help="five-colour risk map (GeoJSON): fly red first, then orange, yellow (area.risk_map)",
+    )
+    p.add_argument(
+        "--revisit",
+        type=float,
+        metavar="MIN",
+        help="with a risk map, fly red ground again every MIN minutes (area.risk_revisit_min)",
+    )
     p.add_argument("-o", "--out", metavar="DIR", default="plan", help="output folder")
     p.add_argument("--no-preview", action="store_true", help="skip preview.png")
     p.add_argument("--json", action="store_true", help="print the stats as JSON instead of tables")
@@ -136,6 +148,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict:
     return {
         "area.district": args.area,
         "area.home": home,
+        "area.risk_map": getattr(args, "risk_map", None),
+        "area.risk_revisit_min": getattr(args, "revisit", None),
         "survey.alt_m": args.alt,
         "survey.angle_deg": angle,
         "survey.side_overlap": args.side_overlap,
@@ -196,6 +210,7 @@ def run(args: argparse.Namespace) -> int:
                 for s in plan.sorties
             ],
             "files": {k: str(v) for k, v in sorted(files.items())},
+            "risk": plan.risk,
         }  # fmt: skip
         print(json.dumps(doc, indent=2))
         return 0
@@ -265,3 +280,14 @@ def print_plan(plan, angle_auto: bool = False) -> None:
         s_t.add_row(str(s.index), str(len(s.waypoints_local)), str(len(s.transects)),
                     f"{s.length_m:,.0f}", _duration(s.flight_time_s))  # fmt: skip
     console.print(s_t)
+    if plan.risk:
+        r_t = Table(title="risk map (first visit = flight time since the first take-off)",
+                    box=box.SIMPLE)  # fmt: skip
+        for col in ("class", "features", "area (m²)", "coverage", "first visit", "passes"):
+            r_t.add_column(col, justify="right")
+        for cls, row in plan.risk.items():
+            cov = "–" if row["coverage_pct"] is None else f"{row['coverage_pct']:.1f} %"
+            fv = "–" if row["first_visit_s"] is None else _duration(row["first_visit_s"])
+            r_t.add_row(cls, str(row["features"]), f"{row['area_m2']:,.0f}", cov, fv,
+                        str(len(row["visits_s"])))  # fmt: skip
+        console.print(r_t)

@@ -6,7 +6,8 @@ Endpoints (all read the :class:`~groundstation.overlay.hub.OverlayHub`):
 ``GET /``                      the page (``static/index.html``; everything served locally, no CDN)
 ``GET /static/...``            its script and style
 ``GET /api/snapshot``          everything on (re)load: state, alerts, log, trail, replay status
-``GET /api/map``               district (GeoJSON), route per sortie, fence, home, tile URL
+``GET /api/map``               district (GeoJSON), route per sortie, fence, home, tile URL, risk
+``GET /api/risk.geojson``       the five-colour risk layer (households, blocks, combat symbols)
 ``GET /api/events``            Server-Sent Events: ``state`` (at most 10/s), ``alert``, ``log``,
                                ``map``, ``reset``, ``replay``; polled every 0.1 s, so a new alert
                                reaches the page well within 1 s
@@ -196,6 +197,14 @@ def create_app(
     async def map_():
         """``GET /api/map``: district, route, fence, home (:meth:`OverlayHub.map`) and base map."""
         return JSONResponse({**hub.map(), "basemap": tiles.info() if tiles is not None else None})
+
+    @app.get("/api/risk.geojson")
+    async def risk_layer():
+        """``GET /api/risk.geojson``: the five-colour risk layer (404 when the patrol has none)."""
+        layer = hub.map().get("risk")
+        if layer is None:
+            return JSONResponse({"detail": "no risk map"}, status_code=404)
+        return JSONResponse(layer, media_type="application/geo+json")
 
     @app.get("/api/events")
     async def events(request: Request, since: int = -1, trail: int = -1):

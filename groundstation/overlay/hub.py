@@ -303,6 +303,7 @@ class OverlayHub:
         fence: dict | None = None,
         home: tuple[float, float] | None = None,
         tile_url: str | None = None,
+        risk: dict | None = None,
     ) -> None:
         """Set the static map layers.
 
@@ -313,6 +314,8 @@ class OverlayHub:
             fence: GeoJSON geometry of the uploaded fence (inclusion ring + exclusion holes).
             home: ``(lat_deg, lon_deg)``.
             tile_url: Optional XYZ tile URL template (``.../{z}/{x}/{y}.png``).
+            risk: The five-colour risk layer, a GeoJSON FeatureCollection
+                (:meth:`missions.risk.RiskMap.to_geojson`), or None.
         """
         with self._lock:
             self._map = {
@@ -321,6 +324,7 @@ class OverlayHub:
                 "fence": fence,
                 "home": list(home) if home else None,
                 "tile_url": tile_url,
+                "risk": risk,
             }
             self._map_version += 1
             self._post("map", {"version": self._map_version})

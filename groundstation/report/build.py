@@ -43,6 +43,8 @@ class Report:
         notes: Other remarks (where the survey altitude came from, clock rates...).
         config_source: ``recorded config``, ``--config`` or ``defaults``.
         generated_utc: When the report was made.
+        risk_map: The five-colour risk map recorded with the plan (``missions.risk.RiskMap``),
+            or None; alerts recorded without a class get the class of where they happened.
     """
 
     input: ReportInput
@@ -55,6 +57,7 @@ class Report:
     generated_utc: str = ""
     tz: Any = None
     """Display time zone of the page's times (``tzinfo``; None = UTC). JSON keeps UTC."""
+    risk_map: object | None = None
 
     @property
     def flight(self):
@@ -195,9 +198,12 @@ def build_report(
                     f"survey altitude {alt:g} m: nothing counted as covered"
                 )
 
+    risk_map = _risk_map(inp, missing)
     summary = summarize(
         flight, inp.alerts, inp.broadcasts, coverage=coverage, plan_stats=inp.plan_stats
     )
+    if risk_map is not None:
+        summary["alerts"]["by_risk"] = alerts_by_risk(inp.alerts)
     ratio = summary.get("vehicle_clock_ratio")
     if ratio is not None and abs(ratio - 1.0) > CLOCK_RATIO_NOTE:
         notes.append(
@@ -218,7 +224,36 @@ def build_report(
         notes=notes,
         config_source=cfg_source,
         generated_utc=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        risk_map=risk_map,
     )
+
+
+def _risk_map(inp: ReportInput, missing: list[str]):
+    """The recorded risk map (None without one); tags alerts recorded without a class."""
+    if inp.risk_path is None:
+        return None
+    from missions.risk import RiskMapError, load_risk_map
+
+    try:
+        risk_map = load_risk_map(inp.risk_path)
+    except RiskMapError as exc:
+        missing.append(f"the recorded risk map cannot be read: {exc}")
+        return None
+    for a in inp.alerts:
+        if getattr(a, "risk", None) is None and a.lat_deg is not None and a.lon_deg is not None:
+            a.risk = risk_map.classify(a.lat_deg, a.lon_deg)
+    return risk_map
+
+
+def alerts_by_risk(alerts) -> dict[str, int]:
+    """Alerts per risk class, every class listed (most urgent first), plus ``unmapped`` for
+    alerts outside every mapped feature or without a position."""
+    from missions.risk import RISK_CLASSES
+
+    out = dict.fromkeys((*RISK_CLASSES, "unmapped"), 0)
+    for a in alerts:
+        out[getattr(a, "risk", None) or "unmapped"] += 1
+    return out
 
 
 def survey_runs(report: Report) -> list[np.ndarray]:

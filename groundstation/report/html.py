@@ -122,6 +122,47 @@ def _xy(frame: LocalFrame, lat, lon) -> np.ndarray:
     return np.column_stack([np.atleast_1d(x), np.atleast_1d(y)]).astype(float)
 
 
+def _risk_local(
+    report: Report, frame: LocalFrame, track_xy: np.ndarray
+) -> list[tuple[str, object]]:
+    """The report's risk layer as ``(class, polygon)`` in ``frame``, clipped to 50 m around the
+    district and the track (a district-wide map would shrink a small patrol to a dot); empty
+    without a map."""
+    from shapely.geometry import box
+
+    rm = report.risk_map
+    if rm is None:
+        return []
+    parts = [geo_to_local(report.area.polygon_geo, frame).bounds] if report.area is not None else []
+    if len(track_xy):
+        parts.append((*track_xy.min(axis=0), *track_xy.max(axis=0)))
+    if not parts:
+        return []
+    b = np.array(parts, float)
+    window = box(b[:, 0].min() - 50, b[:, 1].min() - 50, b[:, 2].max() + 50, b[:, 3].max() + 50)
+    clipped = [(risk, g.intersection(window)) for risk, g in rm.local_features(frame)]
+    return [(risk, g) for risk, g in clipped if not g.is_empty]
+
+
+def _risk_table(report: Report) -> str:
+    """Alerts per risk class (a table), or nothing without a risk map."""
+    by_risk = (report.summary.get("alerts") or {}).get("by_risk")
+    if not by_risk:
+        return ""
+    from missions.risk import RISK_ZH
+
+    zh = {**RISK_ZH, "unmapped": ""}
+    rows = "".join(
+        f'<tr data-risk="{esc(k)}"><td>{esc(k)} {esc(zh.get(k, ""))}</td>'
+        f'<td class="num">{esc(v)}</td></tr>'
+        for k, v in by_risk.items()
+    )
+    return (
+        '<table id="alerts-by-risk"><thead><tr><th>risk class (where it happened)</th>'
+        f"<th>alerts</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
 def figures(report: Report) -> dict[str, str]:
     """The report's figures as PNG data URIs: ``track_map``, ``heatmap`` (only with gatherings),
     ``timeline``."""
@@ -167,6 +208,7 @@ def figures(report: Report) -> dict[str, str]:
             alerts=markers,
             title=title,
             track_breaks=telemetry_holes(tr.t_s),
+            risk_local=_risk_local(report, frame, track_xy),
         )
         out["track_map"] = plots.png_data_uri(fig)
         gatherings = [
@@ -481,7 +523,11 @@ def render_html(report: Report) -> str:
             f'src="{figs["timeline"]}"><figcaption>Triangles: alerts (numbered as in the table); '
             "dashed lines: reminders broadcast; grey: link lost.</figcaption></figure>"
         )
-    parts.append(f"<h2>Alerts ({len(report.input.alerts)})</h2>" + _alerts_table(report))
+    parts.append(
+        f"<h2>Alerts ({len(report.input.alerts)})</h2>"
+        + _risk_table(report)
+        + _alerts_table(report)
+    )
     parts.append(
         f"<h2>Reminders broadcast ({len(report.input.broadcasts)})</h2>" + _broadcasts_table(report)
     )

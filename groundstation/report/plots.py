@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MplPath
 
+from missions.risk import RISK_COLOURS
 from missions.shapes import polygons_of
 
 HEAT_BANDWIDTH_M = 20.0
@@ -94,6 +95,7 @@ def track_map(
     alerts: list[tuple[int, str, float, float]] = (),
     title: str = "",
     track_breaks: np.ndarray | None = None,
+    risk_local: list[tuple[str, object]] = (),
 ) -> Figure:
     """The flight-track map.
 
@@ -110,6 +112,8 @@ def track_map(
         title: Figure title.
         track_breaks: Indices ``i`` where the line must not join sample ``i - 1`` to ``i``
             (telemetry holes: the path flown there is unknown).
+        risk_local: Five-colour risk layer, ``(class, polygon)`` in local metres (household
+            points already buffered), drawn under the track and the alerts.
 
     Returns:
         The figure.
@@ -134,6 +138,12 @@ def track_map(
         _add_geom(
             ax, covered_local, facecolor="#2ecc71", alpha=0.35, lw=0, label="covered by the camera"
         )
+    labelled: set[str] = set()
+    for cls, geom in risk_local:
+        colour = RISK_COLOURS.get(cls, "#888888")
+        _add_geom(ax, geom, facecolor=colour, edgecolor=colour, alpha=0.35, lw=0.8,
+                  label=None if cls in labelled else f"risk {cls}")  # fmt: skip
+        labelled.add(cls)
     for i, r in enumerate(route_xy):
         if len(r) >= 2:
             ax.plot(

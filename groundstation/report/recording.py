@@ -53,6 +53,7 @@ class ReportInput:
         district_path: The district file recorded with the plan (``plan/area.geojson``).
         route_geo: The planned route per sortie, lists of ``(lat, lon)``.
         video: ``{"segments", "frames", "readable_frames"}`` when the recording has video.
+        risk_path: The five-colour risk layer recorded with the plan (``plan/risk.geojson``).
     """
 
     flight: FlightLog
@@ -65,6 +66,7 @@ class ReportInput:
     district_path: Path | None = None
     route_geo: list[list[tuple[float, float]]] = field(default_factory=list)
     video: dict | None = None
+    risk_path: Path | None = None
 
     @property
     def missing(self) -> list[str]:
@@ -250,6 +252,7 @@ def load_recording(
         district_path=district if district.is_file() else None,
         route_geo=route,
         video=video,
+        risk_path=plan_dir / "risk.geojson" if (plan_dir / "risk.geojson").is_file() else None,
     )
 
 

@@ -39,6 +39,20 @@ def write_preview(plan, path: str | os.PathLike, dpi: int = 130) -> Path:
         x, y = poly.exterior.xy
         ax.fill(x, y, facecolor="#f4cccc", edgecolor="#cc0000", hatch="///", lw=1.0, zorder=2,
                 label="no-fly" if k == 0 else None)  # fmt: skip
+    risk_map = getattr(plan, "risk_map", None)
+    if risk_map is not None:
+        from missions.risk import RISK_COLOURS
+
+        for cls, geom in risk_map.regions_local(plan.frame).items():
+            for k, poly in enumerate(polygons_of(geom)):
+                x, y = poly.exterior.xy
+                ax.fill(x, y, facecolor=RISK_COLOURS[cls], edgecolor=RISK_COLOURS[cls], alpha=0.5,
+                        lw=0.6, zorder=2, label=f"risk {cls}" if k == 0 else None)  # fmt: skip
+        marks = {"gate": "s", "checkpoint": "X", "exit": "D"}
+        for k, c in enumerate(risk_map.combat):
+            cx, cy = plan.frame.to_local(c.geometry.centroid.y, c.geometry.centroid.x)
+            ax.scatter([cx], [cy], marker=marks[c.kind], s=50, color="black", zorder=6,
+                       label=c.kind if k == [d.kind for d in risk_map.combat].index(c.kind) else None)  # fmt: skip
     fx, fy = plan.fence_local.exterior.xy
     ax.plot(fx, fy, ls="--", color="#cc6600", lw=1.0, zorder=1, label="fence")
     cmap = matplotlib.colormaps["tab10"]

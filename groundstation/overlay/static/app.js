@@ -55,7 +55,7 @@ function setupMap() {
   const map = L.map("map", { zoomSnap: 0.5, maxZoom: 22, attributionControl: true, preferCanvas: false });
   map.attributionControl.setPrefix('<a href="/static/vendor/leaflet/LICENSE">Leaflet</a>');
   L.control.scale({ imperial: false, maxWidth: 120 }).addTo(map);
-  const panes = [["district", 405], ["fence", 410], ["route", 415], ["trail", 420], ["alerts", 450], ["me", 460]];
+  const panes = [["district", 405], ["risk", 408], ["fence", 410], ["route", 415], ["trail", 420], ["alerts", 450], ["me", 460]];
   for (const [name, z] of panes) {
     const p = map.createPane(name);
     p.style.zIndex = z;
@@ -64,7 +64,7 @@ function setupMap() {
   }
   // layers the officer can switch off (the base map joins in drawMap)
   view.layerControl = L.control.layers(null, {
-    [t("district")]: view.layers.district, [t("fence")]: view.layers.fence, [t("route")]: view.layers.route,
+    [t("district")]: view.layers.district, [t("risk")]: view.layers.risk, [t("fence")]: view.layers.fence, [t("route")]: view.layers.route,
     [t("flown")]: view.layers.trail, [t("alerts")]: view.layers.alerts,
   }, { collapsed: true }).addTo(map);
   map.setView([0, 0], 2);
@@ -76,7 +76,7 @@ function setupMap() {
 function drawMap(info) {
   view.mapInfo = info;
   const map = view.map;
-  for (const name of ["district", "fence", "route"]) view.layers[name].clearLayers();
+  for (const name of ["district", "risk", "fence", "route"]) view.layers[name].clearLayers();
   view.baseLayers.forEach((l) => { map.removeLayer(l); view.layerControl.removeLayer(l); });
   view.baseLayers = [];
   const bounds = L.latLngBounds([]);
@@ -85,6 +85,7 @@ function drawMap(info) {
     bounds.extend(outer.getBounds());
     poly.slice(1).forEach((hole) => L.polygon(hole, { pane: "district", className: "hole" }).addTo(view.layers.district));
   }
+  drawRisk(info.risk);
   for (const poly of polygons(info.fence)) {
     const f = L.polygon(poly, { pane: "fence", className: "fence", fill: false }).addTo(view.layers.fence);
     bounds.extend(f.getBounds());
@@ -147,6 +148,31 @@ function moveVehicle(s) {
   const p = view.map.project([s.lat_deg, s.lon_deg], Z);
   Object.assign(v.dataset, { lat: s.lat_deg.toFixed(7), lon: s.lon_deg.toFixed(7), yaw: yaw.toFixed(1), x: p.x.toFixed(2), y: p.y.toFixed(2) });
   if (!view.fitted && view.map) { view.map.setView([s.lat_deg, s.lon_deg], 18); view.fitted = true; }
+}
+
+// five-colour risk map (五色装户图): households/blocks coloured by class, combat symbols as letters
+const RISK_FILL = { red: "#d62728", orange: "#ff7f0e", yellow: "#e5c100", green: "#2ca02c", white: "#bbbbbb" };
+const COMBAT_MARK = { gate: "G", checkpoint: "C", exit: "E" };
+function drawRisk(layer) {
+  const group = view.layers.risk;
+  for (const f of (layer && layer.features) || []) {
+    const p = f.properties || {}, geom = f.geometry || {};
+    const pts = geom.type === "Point" ? [geom.coordinates] : geom.type === "MultiPoint" ? geom.coordinates : [];
+    const tip = esc(p.layer === "combat" ? `${p.kind}${p.name ? ": " + p.name : ""}` : `${p.risk} ${p.risk_zh || ""} · ${p.name || p.id || ""}`);
+    const tag = (l) => {
+      const e = l.getElement();
+      if (e) { e.setAttribute("data-id", String(f.id ?? p.id ?? "")); if (p.risk) e.setAttribute("data-risk", p.risk); }
+      l.bindTooltip(tip);
+      return l;
+    };
+    if (p.layer === "combat") {
+      pts.forEach(([lon, lat]) => tag(L.marker([lat, lon], { pane: "risk", icon: L.divIcon({ className: `combat combat-${p.kind}`, html: COMBAT_MARK[p.kind] || "?", iconSize: [16, 16] }) }).addTo(group)));
+      continue;
+    }
+    const style = { pane: "risk", className: `risk risk-${p.risk}`, color: RISK_FILL[p.risk] || "#888", fillColor: RISK_FILL[p.risk] || "#888", fillOpacity: 0.45, weight: 1 };
+    for (const poly of polygons(geom)) tag(L.polygon(poly, style).addTo(group));
+    pts.forEach(([lon, lat]) => tag(L.circleMarker([lat, lon], { ...style, radius: 5 }).addTo(group)));
+  }
 }
 
 function addAlertMarker(a) {
@@ -298,9 +324,15 @@ function alertCard(a, tag) {
   card.dataset.id = a.id;
   card.dataset.alertId = a.id;
   card.dataset.kind = a.kind;
+  if (a.risk) card.dataset.risk = a.risk;
   card.dataset.ack = a.ack ? a.ack.state : "";
   const head = el("div", "head");
   head.append(el("span", "kind", t("k_" + a.kind)), el("span", "when", fmtTime(a.t_s)));
+  if (a.risk) {
+    const badge = el("span", `risk risk-${a.risk}`, `${t("risk_of")} ${t("r_" + a.risk)}`);
+    badge.style.background = RISK_FILL[a.risk] || "#888";
+    head.append(badge);
+  }
   const body = el("div", "body");
   body.append(el("div", "msg", alertText(a)), el("div", "dist"));
   const where = el("div", "where");
