@@ -38,7 +38,11 @@ log = logging.getLogger(__name__)
 MASK_STATES = ("masked", "unmasked", "incorrect")
 """Mask states a scene person can have."""
 
-_CSV_LABEL = {"with_mask": "masked", "without_mask": "unmasked", "mask_weared_incorrect": "incorrect"}
+_CSV_LABEL = {
+    "with_mask": "masked",
+    "without_mask": "unmasked",
+    "mask_weared_incorrect": "incorrect",
+}
 _FOLDER_LABEL = {"with": "masked", "without": "unmasked", "incorrect": "incorrect"}
 
 CLOTHING_BGR: dict[str, tuple[int, int, int]] = {
@@ -69,7 +73,9 @@ def find_faces_dir() -> Path | None:
     env = os.environ.get("DRONEPATROL_SHARED")
     if env:
         dirs.append(Path(env).expanduser() / "data" / "real" / "masks")
-    dirs.append(Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "real" / "masks")
+    dirs.append(
+        Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "real" / "masks"
+    )
     for d in dirs:
         if (d / "labels.csv").is_file():
             return d

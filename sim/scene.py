@@ -33,10 +33,19 @@ from pydantic import Field, model_validator
 from missions.geo import LocalFrame
 from missions.settings import StrictModel
 
-
 ClothingColour = Literal[
-    "black", "white", "grey", "red", "orange", "yellow", "green", "cyan", "blue", "purple",
-    "pink", "brown",
+    "black",
+    "white",
+    "grey",
+    "red",
+    "orange",
+    "yellow",
+    "green",
+    "cyan",
+    "blue",
+    "purple",
+    "pink",
+    "brown",
 ]
 """The clothing colour words (:data:`detection.colour_names.COLOUR_NAMES_ZH`)."""
 
@@ -394,9 +403,7 @@ class Scene:
             for k, (dx, dy) in enumerate(offsets):
                 height = float(np.clip(g.height_m + rng.normal(0, 0.06), 0.8, 2.3))
                 sprite = (int(rng.integers(n_sprites)) + k) % n_sprites
-                people.append(
-                    PlacedPerson(cx + dx, cy + dy, height, sprite, g.name, g.mask)
-                )
+                people.append(PlacedPerson(cx + dx, cy + dy, height, sprite, g.name, g.mask))
         self.people = people
         self._ground: GroundTexture | None = None
 
