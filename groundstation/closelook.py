@@ -38,6 +38,15 @@ from missions.geo import bearing_deg, distance_m, offset
 
 FACE_HEIGHT_M = 1.6
 """Height of a standing person's face above the ground, metres (where the gimbal points)."""
+FACE_SHARE = 0.13
+"""A face (hairline to chin) is about 13 % of a standing person's height (the head is about
+one eighth of the body in the classical canon; the sim's cut-outs measure 12.5 %)."""
+
+
+def face_too_small(xyxy, min_face_px: int) -> bool:
+    """True when a person box is too short for its face to reach ``min_face_px`` pixels:
+    box height * :data:`FACE_SHARE` < ``min_face_px``."""
+    return float(xyxy[3] - xyxy[1]) * FACE_SHARE < min_face_px
 
 
 @dataclass(frozen=True)
@@ -91,7 +100,7 @@ def look_point(
 
 def look_wanted(persons, *, min_face_px: int, eps_m: float) -> list:
     """Persons of one frame that need a close look: tracked, geotagged, mask ``unknown``, a box
-    too small to hold a face of ``min_face_px``, and nobody else within ``1.5 * eps_m``.
+    too small for a face of ``min_face_px`` (:func:`face_too_small`), and nobody else within ``1.5 * eps_m``.
 
     Args:
         persons: :class:`detection.pipeline.Person` list of a frame.
@@ -99,14 +108,13 @@ def look_wanted(persons, *, min_face_px: int, eps_m: float) -> list:
         eps_m: ``detection.gathering.eps_m``.
     """
     from detection.faces import MaskLabel
-    from detection.masks import could_show_face
 
     located = [p for p in persons if p.xy_m is not None]
     out = []
     for p in located:
         if p.track_id is None or p.mask is not MaskLabel.UNKNOWN:
             continue
-        if could_show_face(p.xyxy, min_face_px):
+        if not face_too_small(p.xyxy, min_face_px):
             continue
         near = sum(
             1
