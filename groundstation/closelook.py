@@ -14,7 +14,7 @@ spoke; :class:`CloseLook` does the same for the patrol's ``hover_and_speak`` pol
    no-fly zones), descends there in GUIDED to ``look_alt_m`` (never below ``min_alt_m``), turns
    to the person (MAV_CMD_CONDITION_YAW) and points the gimbal at the face
    (:meth:`groundstation.vehicle.Vehicle.point_gimbal`).
-3. It watches up to ``watch_s``: the detector's settled label for the person (several frames'
+3. It watches up to ``watch_s`` (and at least :data:`MIN_LOOK_FRAMES` processed frames): the detector's settled label for the person (several frames'
    votes of the real face-mask model, :class:`detection.masks.MaskVoter`) decides masked /
    unmasked / incorrect; otherwise "unknown". An unmasked or incorrect person raises the mask
    alert, whose reminder is spoken from there (within ``broadcast.range_m``); the look waits
@@ -38,6 +38,12 @@ from missions.geo import bearing_deg, distance_m, offset
 
 FACE_HEIGHT_M = 1.6
 """Height of a standing person's face above the ground, metres (where the gimbal points)."""
+MIN_LOOK_FRAMES = 15
+"""A close look watches at least this many processed frames before giving up (a new track
+needs two frames, the mask vote ``detection.mask.frames_to_confirm`` more), whatever the
+detector's frame rate."""
+MAX_LOOK_WALL_S = 60.0
+"""Upper bound of a close look's watch in wall-clock seconds (a stalled detector)."""
 FACE_SHARE = 0.13
 """A face (hairline to chin) is about 13 % of a standing person's height (the head is about
 one eighth of the body in the classical canon; the sim's cut-outs measure 12.5 %)."""
@@ -283,7 +289,8 @@ class CloseLook:
         """Watch until the person's label settles, the time is up, or the battery reaches the
         reserve: ``(label, reason)``."""
         p, cl = self.p, self.settings
-        end = time.monotonic() + p.wall(cl.watch_s)
+        start = time.monotonic()
+        end = start + p.wall(cl.watch_s)
         start_frames = p.frames_processed
         while True:
             label = p.mask_label_near(req.lat_deg, req.lon_deg, cl.match_m)
@@ -298,8 +305,12 @@ class CloseLook:
                 return "unknown", "battery low"
             if s.mode != "GUIDED" or p.stopping.is_set():
                 return "unknown", f"mode {s.mode}"
-            if time.monotonic() >= end:
-                return "unknown", f"face still too small or unseen after {cl.watch_s:g} s"
+            now = time.monotonic()
+            frames = p.frames_processed - start_frames
+            if (now >= end and frames >= MIN_LOOK_FRAMES) or now - start > MAX_LOOK_WALL_S:
+                return "unknown", (
+                    f"face still too small or unseen after {cl.watch_s:g} s, {frames} frames"
+                )
             self.policy._collect_during_hold(0.1)
 
     def _climb_back(self, lat: float, lon: float, alt_m: float) -> None:
