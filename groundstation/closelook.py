@@ -238,6 +238,8 @@ class CloseLook:
                     _MAV().MAV_CMD_CONDITION_YAW, (target.yaw_deg, 60.0, 0, 0), timeout_s=1.0
                 )
             self._gimbal(target.pitch_deg)
+            if p.pipeline is not None:  # faces seen too small on the way down: look again now
+                p.pipeline.masks.look_again()
             label, reason = self._watch(req)
             p.log(f"close look: the person at {where} is {label} ({reason})")
             p.recorder.event(

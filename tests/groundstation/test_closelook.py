@@ -105,6 +105,7 @@ class Patrol:
         self.scale = 1.0
         self.faces_known = True
         self.label = label
+        self.pipeline = None
 
     def mask_label_near(self, lat, lon, radius_m):
         self.frames_processed += 1
