@@ -104,32 +104,54 @@ def look_point(
     return None
 
 
-def look_wanted(persons, *, min_face_px: int, eps_m: float) -> list:
-    """Persons of one frame that need a close look: tracked, geotagged, mask ``unknown``, a box
-    too small for a face of ``min_face_px`` (:func:`face_too_small`), and nobody else within ``1.5 * eps_m``.
+@dataclass(frozen=True)
+class Sighting:
+    """A person seen alone whose face is too small: ``lat_deg``, ``lon_deg``, the tracker's
+    ``track_id`` (None when the person was seen in one frame only, before tracking)."""
+
+    lat_deg: float
+    lon_deg: float
+    track_id: int | None
+
+
+def look_wanted(result, *, min_face_px: int, eps_m: float) -> list[Sighting]:
+    """People of one frame that need a close look.
+
+    Every detection of the frame (raw, before tracking: at survey speed and a high simulator
+    speed-up a person may be in view for a single processed frame, too few to confirm a track)
+    that is geotagged, too short for a face of ``min_face_px`` (:func:`face_too_small`), with
+    nobody else within ``1.5 * eps_m``, and not a tracked person whose mask label is already
+    settled.
 
     Args:
-        persons: :class:`detection.pipeline.Person` list of a frame.
+        result: :class:`detection.pipeline.FrameResult` (``raw_detections`` with ``xy_m`` and
+            ``lat_lon`` data, ``persons``).
         min_face_px: ``detection.mask.min_face_px``.
         eps_m: ``detection.gathering.eps_m``.
     """
+    import numpy as np
+
     from detection.faces import MaskLabel
 
-    located = [p for p in persons if p.xy_m is not None]
+    dets = result.raw_detections
+    if not len(dets):
+        return []
+    xy = np.asarray(dets.data["xy_m"], float)
+    ll = np.asarray(dets.data["lat_lon"], float)
+    ok = ~np.isnan(xy).any(axis=1)
     out = []
-    for p in located:
-        if p.track_id is None or p.mask is not MaskLabel.UNKNOWN:
+    for i in np.nonzero(ok)[0]:
+        if not face_too_small(dets.xyxy[i], min_face_px):
             continue
-        if not face_too_small(p.xyxy, min_face_px):
+        d = np.hypot(*(xy[ok] - xy[i]).T)
+        if int((d <= 1.5 * eps_m).sum()) > 1:  # itself, and somebody else
             continue
-        near = sum(
-            1
-            for q in located
-            if q is not p
-            and math.hypot(q.xy_m[0] - p.xy_m[0], q.xy_m[1] - p.xy_m[1]) <= 1.5 * eps_m
-        )
-        if near == 0:
-            out.append(p)
+        track, settled = None, False
+        for p in result.persons:
+            if p.xy_m is not None and math.dist(p.xy_m, xy[i]) < 0.5:
+                track, settled = p.track_id, p.mask is not MaskLabel.UNKNOWN
+        if not settled:
+            out.append(Sighting(float(ll[i, 0]), float(ll[i, 1]), track))
     return out
 
 

@@ -300,7 +300,7 @@ class Patrol:
         self.faces_known = True
         """False when the simulated people were meant to have real faces but none were found."""
         self._seen: list[tuple[float, float, float, str]] = []  # monotonic, lat, lon, mask
-        self._look_requested: dict[int, float] = {}  # track id -> monotonic
+        self._last_look_wish: tuple[float, float, float] | None = None  # lat, lon, monotonic
         self._armed_since: float | None = None
         self._armed_s = 0.0
         self._distance_m = 0.0
@@ -1014,15 +1014,16 @@ class Patrol:
         if not cl.enabled or not self.faces_known or self.pipeline.face_detector is None:
             return
         det = self.cfg.detection
-        for p in look_wanted(
-            result.persons, min_face_px=det.mask.min_face_px, eps_m=det.gathering.eps_m
-        ):
-            last = self._look_requested.get(p.track_id)
-            if last is not None and now - last < 5.0:
-                continue
+        for p in look_wanted(result, min_face_px=det.mask.min_face_px, eps_m=det.gathering.eps_m):
             if self.alert_policy.close_look.seen_before(p.lat_deg, p.lon_deg):
                 continue
-            self._look_requested[p.track_id] = now
+            last = self._last_look_wish
+            if last is not None and now - last[2] < 5.0:
+                from missions.geo import distance_m
+
+                if distance_m(p.lat_deg, p.lon_deg, last[0], last[1]) < cl.match_m:
+                    continue
+            self._last_look_wish = (p.lat_deg, p.lon_deg, now)
             self.recorder.event(
                 "close_look_wanted",
                 lat_deg=p.lat_deg,

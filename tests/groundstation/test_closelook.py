@@ -235,19 +235,37 @@ def test_look_point_geometry():
     assert pt.pitch_deg == pytest.approx(-np.degrees(np.arctan2(6.0 - 1.6, 6.0)), abs=0.1)
 
 
-def _person(x, y, h, track_id=1, mask=MaskLabel.UNKNOWN):
-    lat, lon = geo(x, y)
-    return SimpleNamespace(
-        xyxy=np.array([0, 0, h / 3, h], float), track_id=track_id, mask=mask,
-        xy_m=(x, y), lat_deg=lat, lon_deg=lon,
-    )  # fmt: skip
+def _frame(people):
+    """A FrameResult-like frame: raw detections ``(x_m, y_m, box height px)`` and, for tracked
+    ones, a Person with its label."""
+    import supervision as sv
+
+    xyxy = np.array([[0, 0, h / 3, h] for _, _, h, *_ in people], float)
+    dets = sv.Detections(xyxy=xyxy, confidence=np.full(len(people), 0.8))
+    dets.data["xy_m"] = np.array([(x, y) for x, y, *_ in people], float)
+    dets.data["lat_lon"] = np.array([geo(x, y) for x, y, *_ in people], float)
+    persons = [
+        SimpleNamespace(xy_m=(x, y), track_id=rest[1], mask=rest[0])
+        for x, y, _, *rest in people
+        if rest
+    ]
+    return SimpleNamespace(raw_detections=dets, persons=persons)
 
 
 def test_look_wanted_for_a_person_alone_whose_face_is_too_small():
-    alone = _person(0, 0, 90, 1)
-    big = _person(30, 0, 400, 2)
-    judged = _person(60, 0, 90, 3, MaskLabel.MASKED)
-    group = [_person(100 + dx, 0, 90, 10 + i) for i, dx in enumerate((0, 1.5, 3.0))]
-    wanted = look_wanted([alone, big, judged, *group], min_face_px=24, eps_m=2.5)
-    assert [p.track_id for p in wanted] == [1]
-    assert face_too_small(alone.xyxy, 24) and not face_too_small(big.xyxy, 24)
+    frame = _frame(
+        [
+            (0, 0, 90),  # alone, face too small, seen once (no track yet): wanted
+            (30, 0, 400),  # big enough to judge from here: not wanted
+            (60, 0, 90, MaskLabel.MASKED, 3),  # already judged: not wanted
+            (90, 0, 90, MaskLabel.UNKNOWN, 4),  # tracked, unknown: wanted, with its track
+            *[(120 + dx, 0, 90) for dx in (0, 1.5, 3.0)],  # a group: the gathering's business
+        ]
+    )
+    wanted = look_wanted(frame, min_face_px=24, eps_m=2.5)
+    assert [(round(FRAME.to_local(w.lat_deg, w.lon_deg)[0]), w.track_id) for w in wanted] == [
+        (0, None),
+        (90, 4),
+    ]
+    assert face_too_small(np.array([0, 0, 30, 90.0]), 24)
+    assert not face_too_small(np.array([0, 0, 130, 400.0]), 24)
