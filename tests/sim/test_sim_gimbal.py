@@ -10,7 +10,6 @@ parameters (``sitl`` marker: needs ``ARDUPILOT_SITL``).
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -93,6 +92,5 @@ def test_real_sitl_with_a_mount_accepts_the_same_commands(tmp_path):
             assert gcs.command(PITCHYAW, -36, NAN, NAN, NAN, 0, 0, 0, sim_s=10) == ACCEPTED
             assert gcs.command(MOUNT, -45, 0, 0, 0, 0, 0, 2, sim_s=10) == ACCEPTED
             assert gcs.command(PITCHYAW, NAN, NAN, NAN, NAN, 2, 0, 0, sim_s=10) == ACCEPTED
-            assert not math.isnan(-36.0)
     finally:
         handle.stop()
