@@ -14,29 +14,20 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from test_patrol_policy import FRAME, geo
+from test_patrol_policy import State as _PolicyState
 
 from detection.faces import MaskLabel
 from groundstation.closelook import face_too_small, look_point, look_wanted
 from groundstation.config import load_config
 from groundstation.policy import AlertPolicy, PolicyRequest
-from missions.geo import LocalFrame, Pose, distance_m
-
-FRAME = LocalFrame(41.79, 123.43)
-
-
-def geo(x, y):
-    lat, lon = FRAME.to_geo(x, y)
-    return float(lat), float(lon)
+from missions.geo import Pose, distance_m
 
 
 @dataclass
-class State:
-    mode: str = "AUTO"
-    armed: bool = True
-    on_ground: bool = False
-    mission_seq: int | None = 7
-    pose: Pose | None = None
-    groundspeed_m_s: float = 0.0
+class State(_PolicyState):
+    """The policy tests' vehicle state, with a battery."""
+
     battery: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(remaining_pct=80.0))
 
 
