@@ -239,7 +239,15 @@ class SceneRenderer:
             img += self._noise[self._noise_i % len(self._noise)]
             self._noise_i += 1
         np.clip(img, 0, 255, out=img)
-        return img.astype(np.uint8)
+        out = img.astype(np.uint8)
+        zoom = float((pose.extra or {}).get("zoom", 1.0))
+        if zoom > 1.001:  # digital zoom: the centre 1/zoom of the picture, scaled up
+            cw, ch = max(2, int(round(w / zoom))), max(2, int(round(h / zoom)))
+            x0, y0 = (w - cw) // 2, (h - ch) // 2
+            out = cv2.resize(
+                out[y0 : y0 + ch, x0 : x0 + cw], (w, h), interpolation=cv2.INTER_LINEAR
+            )
+        return out
 
     def _look(self, pose: Pose, height_m: float) -> _Look:
         """Per-pixel maps that depend only on the camera's height, pitch and roll (cached)."""

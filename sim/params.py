@@ -98,6 +98,8 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
     ParamSpec("RTL_SPEED", 0, INT16, doc="cm/s, return speed (0 = WPNAV_SPEED)"),
     ParamSpec("SIM_SPEEDUP", 1.0, doc="simulation speed-up factor (read only here)", read_only=True),
     ParamSpec("WPNAV_ACCEL", 250.0, doc="cm/s/s, horizontal acceleration"),
+    ParamSpec("CAM1_TYPE", 0, INT8, doc="camera type: 0 none, 3 mount (zooms, see sim.endpoint), 4 MAVLink..."),
+    ParamSpec("CAM1_ZOOM_MAX", 6.0, doc="simulator only: digital zoom at 100 %, times"),
     ParamSpec("MNT1_TYPE", 0, INT8, doc="mount type: 0 none (gimbal commands FAILED), 1 servo, 6 SToRM32..."),
     ParamSpec("MNT1_PITCH_MIN", -90.0, doc="deg, lowest gimbal pitch"),
     ParamSpec("MNT1_PITCH_MAX", 20.0, doc="deg, highest gimbal pitch"),

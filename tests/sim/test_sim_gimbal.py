@@ -92,5 +92,52 @@ def test_real_sitl_with_a_mount_accepts_the_same_commands(tmp_path):
             assert gcs.command(PITCHYAW, -36, NAN, NAN, NAN, 0, 0, 0, sim_s=10) == ACCEPTED
             assert gcs.command(MOUNT, -45, 0, 0, 0, 0, 0, 2, sim_s=10) == ACCEPTED
             assert gcs.command(PITCHYAW, NAN, NAN, NAN, NAN, 2, 0, 0, sim_s=10) == ACCEPTED
+            # no camera backend that zooms (CAM1_TYPE 0): AP_Camera answers UNSUPPORTED
+            zoom = mavlink.MAV_CMD_SET_CAMERA_ZOOM
+            assert gcs.command(zoom, 2, 50, sim_s=10) == mavlink.MAV_RESULT_UNSUPPORTED
     finally:
         handle.stop()
+
+
+ZOOM = mavlink.MAV_CMD_SET_CAMERA_ZOOM
+UNSUPPORTED = mavlink.MAV_RESULT_UNSUPPORTED
+
+
+def test_zoom_is_unsupported_without_a_camera_that_zooms(sim_with):
+    # ArduPilot AP_Camera::handle_command: zoom accepted only when the backend can zoom
+    sim = sim_with({"MNT1_TYPE": 1})
+    with Gcs(sim.url, 20.0) as gcs:
+        assert gcs.command(ZOOM, 2, 50) == UNSUPPORTED
+    assert sim.vehicle.zoom == 1.0
+
+
+def test_zoom_range_and_continuous_on_a_mount_camera(sim_with):
+    sim = sim_with({"MNT1_TYPE": 1, "CAM1_TYPE": 3, "CAM1_ZOOM_MAX": 6})
+    with Gcs(sim.url, 20.0) as gcs:
+        assert gcs.command(ZOOM, 2, 100) == ACCEPTED  # ZOOM_TYPE_RANGE, percent
+        assert sim.vehicle.zoom == pytest.approx(6.0)
+        assert gcs.command(ZOOM, 1, -1) == ACCEPTED  # ZOOM_TYPE_CONTINUOUS, zoom out a step
+        assert sim.vehicle.zoom == pytest.approx(5.5)
+        assert gcs.command(ZOOM, 3, 50) == UNSUPPORTED  # ZOOM_TYPE_FOCAL_LENGTH: not handled
+        assert gcs.command(ZOOM, 2, 0) == ACCEPTED
+        assert sim.vehicle.zoom == 1.0
+    assert sim.true_pose().extra["zoom"] == 1.0
+
+
+def test_the_sim_camera_renders_the_zoomed_view():
+    import numpy as np
+
+    from missions.geo import Pose
+    from sim.camera import PinholeCamera, SceneRenderer
+    from sim.scene import Scene, SceneSettings
+
+    scene = Scene(SceneSettings(extent_m=120, ground_res_m=0.5, noise=0), 41.79, 123.43)
+    r = SceneRenderer(scene, PinholeCamera.from_hfov(320, 180, 60.0))
+    wide = Pose(t_s=0, lat_deg=41.79, lon_deg=123.43, alt_m=20.0, gimbal_pitch_deg=-90)
+    tele = Pose(t_s=0, lat_deg=41.79, lon_deg=123.43, alt_m=20.0, gimbal_pitch_deg=-90,
+                extra={"zoom": 2.0})  # fmt: skip
+    a, b = r.render(wide).astype(float), r.render(tele).astype(float)
+    import cv2
+
+    centre = cv2.resize(a[45:135, 80:240].astype(np.uint8), (320, 180)).astype(float)
+    assert np.abs(b - centre).mean() < np.abs(b - a).mean() / 2
