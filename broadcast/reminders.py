@@ -40,6 +40,14 @@ COLOURS_ZH = {
 vocabulary (:data:`detection.colour_names.COLOUR_NAMES_ZH`) plus other spellings (``gray``)."""
 
 
+def _lower(alert: Alert, lang: str) -> str | None:
+    """The alert's lower-body colour in ``lang`` (vocabulary words only, as :func:`_colour`)."""
+    key = colour_key(alert.lower_colour) or colour_key(alert.lower_colour_zh)
+    if key is None:
+        return None
+    return COLOUR_NAMES_ZH[key] if lang == "zh" else key
+
+
 def _colour(alert: Alert, lang: str) -> str | None:
     """The alert's clothing colour in ``lang``, or None: the same colour in every language.
 
@@ -112,7 +120,13 @@ def reminder_text(
         raise InputError(f"unknown reminder language {lang!r}: expected 'zh' or 'en'")
     t = _templates(texts, lang)
     colour = _colour(alert, lang)
-    person = t.person_colour.format(colour=colour) if colour else t.person
+    lower = _lower(alert, lang) if colour else None
+    if colour and lower:
+        person = t.person_colours.format(colour=colour, lower=lower)
+    elif colour:
+        person = t.person_colour.format(colour=colour)
+    else:
+        person = t.person
     if isinstance(place, Mapping):
         place = place.get(lang)
     if place and lang == "en" and _CJK.search(place):
@@ -120,6 +134,7 @@ def reminder_text(
     slots = {
         "person": person,
         "colour": colour or "",
+        "lower": lower or "",
         "place": place.strip() if place and place.strip() else t.place,
         "count": str(alert.count),
     }

@@ -20,9 +20,10 @@ Language = Literal["zh", "en"]
 SpokenKind = Literal["gathering", "unmasked", "mask_incorrect"]
 """The :class:`detection.alerts.AlertKind` values that get a spoken reminder."""
 
-TEMPLATE_SLOTS = ("person", "colour", "place", "count")
+TEMPLATE_SLOTS = ("person", "colour", "lower", "place", "count")
 """Slots a reminder template may use: ``{person}`` (the person's description, built from
-``person_colour`` or ``person``), ``{colour}`` (clothing colour in the template's language),
+``person_colours``, ``person_colour`` or ``person``), ``{colour}`` (upper-body clothing colour
+in the template's language), ``{lower}`` (lower-body colour),
 ``{place}`` and ``{count}`` (people in a gathering)."""
 
 
@@ -81,7 +82,10 @@ class ReminderTexts(StrictModel):
     unmasked: str
     mask_incorrect: str
     person_colour: str
-    """``{person}`` when the clothing colour is known (uses ``{colour}``)."""
+    """``{person}`` when the upper-body colour is known (uses ``{colour}``)."""
+    person_colours: str
+    """``{person}`` when the upper- and lower-body colours are both clear (``{colour}``,
+    ``{lower}``)."""
     person: str
     """``{person}`` when the colour is unknown."""
     place: str
@@ -100,6 +104,7 @@ class ZhReminderTexts(ReminderTexts):
     unmasked: str = "{person}，请您佩戴好口罩。"
     mask_incorrect: str = "{person}，请您把口罩戴好，遮住口鼻。"
     person_colour: str = "穿{colour}衣服的这位市民"
+    person_colours: str = "穿{colour}上衣、{lower}裤子的这位市民"
     person: str = "这位市民"
     place: str = "这里"
 
@@ -114,6 +119,7 @@ class EnReminderTexts(ReminderTexts):
     unmasked: str = "{person}, please wear your mask."
     mask_incorrect: str = "{person}, please wear your mask properly, over your nose and mouth."
     person_colour: str = "The person in {colour}"
+    person_colours: str = "The person in the {colour} top and {lower} trousers"
     person: str = "Dear citizen"
     place: str = "here"
 
@@ -137,6 +143,12 @@ class BroadcastSettings(StrictModel):
     """Output device (name or index) wired to the loudspeaker transmitter; None = default."""
     volume: float = Field(default=1.0, ge=0, le=1)
     chime: bool = True
+    range_m: float = Field(default=50.0, gt=0)
+    """A reminder about a place is spoken only when the vehicle is within this distance (3D) of
+    it, metres. A drone loudspeaker carries tens of metres: DJI's Mavic 2 Enterprise speaker
+    gives at most 100 dB at 1 m (DJI data sheet); spherical spreading loses 20 log10(r) dB, so
+    at 50 m about 66 dB remain, just above speech in street noise (about 55-60 dB plus a 6-10
+    dB margin for intelligibility)."""
     cooldown_place_m: float = Field(default=30.0, ge=0)
     cooldown_s: float = Field(default=60.0, ge=0)
     cooldown_track_s: float = Field(default=120.0, ge=0)

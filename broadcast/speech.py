@@ -190,9 +190,16 @@ class Synthesizer:
         if texts and "zh" in self.settings.languages and shutil.which("espeak-ng"):
             zh = self.settings.texts.zh
             voice = self.voice_for("zh").voice
-            for key in ("gathering", "unmasked", "mask_incorrect", "person_colour", "person"):
+            for key in (
+                "gathering",
+                "unmasked",
+                "mask_incorrect",
+                "person_colour",
+                "person_colours",
+                "person",
+            ):
                 sample = getattr(zh, key).format(
-                    person=zh.person, colour="红色", place=zh.place, count="五"
+                    person=zh.person, colour="红色", lower="黑色", place=zh.place, count="五"
                 )
                 if english_fallback(normalize_text(sample, "zh"), voice):
                     raise SpeechError(

@@ -51,6 +51,8 @@ class Alert(BaseModel):
         radius_m: Gathering radius (max distance of a member from the centroid), metres.
         colour: Dominant torso colour, English name (``"red"``), for unmasked alerts.
         colour_zh: The same colour in Chinese (``"红色"``).
+        lower_colour, lower_colour_zh: Lower-body (trousers) colour, English and Chinese, when
+            it is clear (:func:`detection.colours.clear_colour`), else None.
         first_seen_s, last_seen_s: UNIX times the gathering/person was first and last seen.
         frame_index: Index of the video frame that raised the alert.
         snapshot: Path of a JPEG crop showing the subject (relative to the recording folder when
@@ -75,6 +77,8 @@ class Alert(BaseModel):
     radius_m: float | None = None
     colour: str | None = None
     colour_zh: str | None = None
+    lower_colour: str | None = None
+    lower_colour_zh: str | None = None
     first_seen_s: float | None = None
     last_seen_s: float | None = None
     frame_index: int | None = None

@@ -143,3 +143,45 @@ def torso_colour(image: np.ndarray, xyxy: np.ndarray) -> ColourName | None:
     if x2 - x1 < 2 or y2 - y1 < 2:
         return None
     return dominant_colour(image[y1:y2, x1:x2])
+
+
+CLEAR_SHARE = 0.5
+"""A region's colour is named in a reminder only when at least this share of its pixels has
+that name (:func:`clear_colour`): a passer-by must recognise it, so an unsure colour is left
+out rather than guessed."""
+
+
+def legs_region(xyxy: np.ndarray, image_shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """Pixel box of a standing person's legs (trousers, skirt): 58-90 % of the box height, the
+    central 50 % of its width. Returns ``(x1, y1, x2, y2)`` clipped; may be empty."""
+    x1, y1, x2, y2 = (float(v) for v in xyxy)
+    bw, bh = x2 - x1, y2 - y1
+    h, w = image_shape[:2]
+    lx1 = int(max(0, x1 + 0.25 * bw))
+    lx2 = int(min(w, x2 - 0.25 * bw))
+    ly1 = int(max(0, y1 + 0.58 * bh))
+    ly2 = int(min(h, y1 + 0.90 * bh))
+    return lx1, ly1, max(lx1, lx2), max(ly1, ly2)
+
+
+def clear_colour(
+    image: np.ndarray, xyxy: np.ndarray, part: str = "upper", min_share: float = CLEAR_SHARE
+) -> ColourName | None:
+    """The colour of a person's upper or lower body when it is clear, else None.
+
+    Args:
+        image: BGR frame.
+        xyxy: Person box, pixels.
+        part: ``upper`` (:func:`torso_region`) or ``lower`` (:func:`legs_region`).
+        min_share: Share of the region's pixels that must carry the colour's name.
+
+    Returns:
+        :class:`ColourName` whose ``share`` is at least ``min_share``, or None (region too
+        small, or no colour dominant enough).
+    """
+    region = torso_region if part == "upper" else legs_region
+    x1, y1, x2, y2 = region(xyxy, image.shape)
+    if x2 - x1 < 3 or y2 - y1 < 3:
+        return None
+    c = dominant_colour(image[y1:y2, x1:x2])
+    return c if c is not None and c.share >= min_share else None

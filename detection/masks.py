@@ -204,6 +204,13 @@ class MaskVoter:
             return True
         return False
 
+    def look_again(self) -> None:
+        """Look at every unsettled track on every frame again, as a new one (the camera moved
+        closer: faces that were too small may now be usable). Votes are kept."""
+        for tv in list(self._tracks.values()):
+            tv.looks = 0
+            tv.look_height_px = 0.0
+
     def keep_only(self, track_ids: set[int]) -> None:
         """Forget tracks that are gone (the tracker dropped them)."""
         for tid in list(self._tracks):

@@ -32,7 +32,7 @@ import numpy as np
 import supervision as sv
 
 from detection.alerts import Alert, AlertKind
-from detection.colours import torso_colour
+from detection.colours import ColourName, clear_colour
 from detection.crowds import Crowd, CrowdCounter
 from detection.envelope import Envelope, frame_envelope
 from detection.errors import ModelNotFoundError
@@ -55,6 +55,13 @@ DEFAULT_FACE_MODEL_RELPATHS = (
     "models/aizoo-facemask/face_mask_detection.onnx",
 )
 """Face-mask weights searched, in order, under each shared folder."""
+
+
+def _describe(upper: ColourName | None, lower: ColourName | None) -> str:
+    """``"red top and black trousers"``, ``"red top"`` or ``"unknown colour"``."""
+    if upper is None:
+        return "unknown colour"
+    return f"{upper.en} top" + (f" and {lower.en} trousers" if lower is not None else "")
 
 
 def shared_dirs() -> list[Path]:
@@ -655,7 +662,8 @@ class DetectionPipeline:
         self, person: Person, key: int, image: np.ndarray, t_s: float, frame_index: int
     ) -> Alert:
         kind = AlertKind.UNMASKED if person.mask is MaskLabel.UNMASKED else AlertKind.MASK_INCORRECT
-        colour = torso_colour(image, person.xyxy)
+        colour = clear_colour(image, person.xyxy, "upper")
+        lower = clear_colour(image, person.xyxy, "lower") if colour is not None else None
         lat, lon = self._geo(
             (person.lat_deg, person.lon_deg) if person.lat_deg is not None else None
         )
@@ -669,11 +677,13 @@ class DetectionPipeline:
             track_ids=[person.track_id] if person.track_id is not None else [],
             colour=colour.en if colour else None,
             colour_zh=colour.zh if colour else None,
+            lower_colour=lower.en if lower else None,
+            lower_colour_zh=lower.zh if lower else None,
             first_seen_s=t_s,
             last_seen_s=t_s,
             frame_index=frame_index,
             message=(
-                f"person in {colour.en if colour else 'unknown colour'} "
+                f"person in {_describe(colour, lower)} "
                 f"{'without a mask' if kind is AlertKind.UNMASKED else 'with the mask below the nose'}"
             ),
         )

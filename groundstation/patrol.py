@@ -312,6 +312,10 @@ class Patrol:
         self._fps = 0.0
         self._last_candidate: tuple[float, float, float] | None = None
         self.following: tuple[float, float, float] | None = None  # monotonic, lat, lon
+        self.faces_known = True
+        """False when the simulated people were meant to have real faces but none were found."""
+        self._seen: list[tuple[float, float, float, str]] = []  # monotonic, lat, lon, mask
+        self._last_look_wish: tuple[float, float, float] | None = None  # lat, lon, monotonic
         self._armed_since: float | None = None
         self._armed_s = 0.0
         self._distance_m = 0.0
@@ -567,6 +571,14 @@ class Patrol:
                 seed=sc.seed,
             )
             self.scene = scene
+            dressed = [p for p in scene.people if p.mask is not None]
+            self.faces_known = self._renderer.faces_available or not dressed
+            if dressed and not self._renderer.faces_available:
+                self.console.line(
+                    "warning: sim: no face-mask photos (sim.scene.faces_dir, or "
+                    "../shared/data/real/masks): people keep faces too small to judge; "
+                    "the close look is skipped"
+                )
             groups = ", ".join(f"{g.name} ({g.count})" for g in sc.groups) or "no groups"
             self.console.line(
                 f"video: simulated camera, {len(scene.people)} people in the scene ({groups})"
@@ -798,6 +810,7 @@ class Patrol:
         )
         self.set_phase("takeoff")
         self.recorder.event("sortie_start", sortie=i, sorties=n, takeoff_alt_m=takeoff)
+        self.alert_policy.close_look.new_sortie()
         self.log(f"sortie {i}/{n}: GUIDED, arm, take off to {takeoff:g} m, then AUTO")
         self.summary.sorties_flown = i
         self.vehicle.start_mission(float(takeoff), arm_timeout_s=max(60.0, 60.0 / self.scale))
@@ -1069,6 +1082,61 @@ class Patrol:
                 self._on_alert(alert)
             if pose is not None and self.policy.alert_policy == "hover_and_speak":
                 self._look_for_candidates(result)
+                self._note_faces(result, now)
+
+    def _note_faces(self, result, now: float) -> None:
+        """Remember the people of this frame with their mask labels (for the close look) and
+        ask for a close look at a person alone whose face is too small."""
+        from groundstation.closelook import look_wanted
+
+        seen = [
+            (now, p.lat_deg, p.lon_deg, p.mask.value)
+            for p in result.persons
+            if p.lat_deg is not None
+        ]
+        with self._lock:
+            self._seen = [x for x in self._seen if now - x[0] < 1.0] + seen
+        cl = self.policy.close_look
+        if not cl.enabled or not self.faces_known or self.pipeline.face_detector is None:
+            return
+        det = self.cfg.detection
+        for p in look_wanted(result, min_face_px=det.mask.min_face_px, eps_m=det.gathering.eps_m):
+            if self.alert_policy.close_look.seen_before(p.lat_deg, p.lon_deg):
+                continue
+            last = self._last_look_wish
+            if last is not None and now - last[2] < 5.0:
+                from missions.geo import distance_m
+
+                if distance_m(p.lat_deg, p.lon_deg, last[0], last[1]) < cl.match_m:
+                    continue
+            self._last_look_wish = (p.lat_deg, p.lon_deg, now)
+            self.recorder.event(
+                "close_look_wanted",
+                lat_deg=p.lat_deg,
+                lon_deg=p.lon_deg,
+                track_id=p.track_id,
+                frame_index=result.frame_index,
+            )
+            self.alert_policy.submit(
+                PolicyRequest("close_look", now, p.lat_deg, p.lon_deg, track_id=p.track_id)
+            )
+
+    def mask_label_near(self, lat: float, lon: float, radius_m: float) -> str | None:
+        """The settled mask label of a person seen in the last second within ``radius_m`` of a
+        place (``masked``/``unmasked``/``incorrect`` first), ``unknown``, or None (nobody)."""
+        from missions.geo import distance_m
+
+        now = time.monotonic()
+        with self._lock:
+            near = [
+                m
+                for t, a, b, m in self._seen
+                if now - t < 1.0 and distance_m(a, b, lat, lon) <= radius_m
+            ]
+        if not near:
+            return None
+        settled = [m for m in near if m != "unknown"]
+        return settled[-1] if settled else "unknown"
 
     def _look_for_candidates(self, result) -> None:
         """People seen close together (raw detections, before tracking) -> a candidate place."""

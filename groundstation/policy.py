@@ -56,12 +56,14 @@ class PolicyRequest:
     """Work for the main thread.
 
     Attributes:
-        kind: ``alert`` (a detection alert), ``candidate`` (people seen close together) or
-            ``low_battery``.
+        kind: ``alert`` (a detection alert), ``candidate`` (people seen close together),
+            ``close_look`` (a person whose face is too small, :mod:`groundstation.closelook`)
+            or ``low_battery``.
         t_mono: ``time.monotonic()`` when it was submitted.
         lat_deg, lon_deg: The place, when there is one.
         alert: The :class:`detection.alerts.Alert` of an ``alert`` request.
         count: People seen.
+        track_id: The person's track of a ``close_look`` request.
     """
 
     kind: str
@@ -70,6 +72,7 @@ class PolicyRequest:
     lon_deg: float | None = None
     alert: Any = None
     count: int = 0
+    track_id: int | None = None
 
 
 class AlertPolicy:
@@ -92,6 +95,10 @@ class AlertPolicy:
         """First and last NAV_WAYPOINT seq of the sortie being flown (holds only between)."""
         self.survey_speed_m_s: float | None = None
         """Speed of the sortie's DO_CHANGE_SPEED, restored after a hold (None: leave it)."""
+        from groundstation.closelook import CloseLook
+
+        self.close_look = CloseLook(self, settings.close_look)
+        self.speech_timeout_s = SPEECH_TIMEOUT_S
 
     def submit(self, request: PolicyRequest) -> None:
         """Queue a request (any thread, never blocks)."""
@@ -136,6 +143,10 @@ class AlertPolicy:
                 self._hold(req, s)
             else:
                 self.speak(req.alert)
+        elif req.kind == "close_look":
+            fresh = time.monotonic() - req.t_mono < CANDIDATE_MAX_AGE_S
+            if holdable and fresh and self.settings.close_look.enabled:
+                self.close_look.run(req, s)
         elif req.kind == "candidate":
             fresh = time.monotonic() - req.t_mono < CANDIDATE_MAX_AGE_S
             if holdable and fresh and not self._recently_held(req):
@@ -320,9 +331,33 @@ class AlertPolicy:
         self.p.vehicle.rtl()
         self.p.recorder.event("rtl", reason="resume failed")
 
+    def _out_of_range(self, alert) -> float | None:
+        """The vehicle's 3D distance to the alert's place when beyond ``broadcast.range_m``,
+        else None (also None when either position is unknown)."""
+        from missions.geo import distance_m
+
+        if alert.lat_deg is None or alert.lon_deg is None or self.p.vehicle is None:
+            return None
+        pose = self.p.vehicle.state().pose
+        if pose is None:
+            return None
+        d = distance_m(pose.lat_deg, pose.lon_deg, alert.lat_deg, alert.lon_deg)
+        d3 = (d * d + max(0.0, pose.alt_m) ** 2) ** 0.5
+        return d3 if d3 > self.p.cfg.broadcast.range_m else None
+
     def speak(self, alert):
         """Queue the alert's reminder (None when reminders are off or it is not spoken)."""
         if self.p.announcer is None or self.settings.alert_policy == "log_only":
+            return None
+        far = self._out_of_range(alert)
+        if far is not None:
+            self.p.log(
+                f"reminder for alert {alert.id} not spoken: {far:.0f} m away, beyond the "
+                f"loudspeaker's {self.p.cfg.broadcast.range_m:g} m"
+            )
+            self.p.recorder.event(
+                "reminder_suppressed", alert_id=alert.id, reason="out_of_range", distance_m=far
+            )
             return None
         ticket = self.p.announcer.submit(alert)
         if not ticket:

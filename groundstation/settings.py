@@ -25,6 +25,34 @@ class ConnectionSettings(StrictModel):
     """MAVLink 2 signing key file (32 bytes, or a passphrase hashed with SHA-256)."""
 
 
+class CloseLookSettings(StrictModel):
+    """The close look (``docs/patrol.md``): a person whose face is too small to judge is seen
+    from closer, lower and with the gimbal pointed at them (``hover_and_speak`` only)."""
+
+    enabled: bool = True
+    """Interrupt the survey for a close look at a person standing alone whose mask state is
+    unknown because the face is too small."""
+    look_alt_m: float = Field(default=5.0, gt=0)
+    """Altitude above home of the look, metres (never below ``min_alt_m``). With
+    ``standoff_m`` 4.5 the face is 5.6 m away: about 49 px with the demo camera, where the
+    face-mask model is right on 62 of 81 real masked faces and calls 3 unmasked (at 37 px, 6 m
+    up and 6 m away: 50 right, 9 called unmasked; benchmarks/close_look.py)."""
+    min_alt_m: float = Field(default=5.0, gt=0)
+    """Floor: the close look never brings the vehicle lower than this, metres above home."""
+    standoff_m: float = Field(default=4.5, ge=2)
+    """Horizontal distance kept from the person, metres."""
+    watch_s: float = Field(default=20.0, gt=0)
+    """Longest watch at the look point before giving up with "unknown", seconds."""
+    max_per_sortie: int = Field(default=3, ge=0)
+    """Close looks per sortie at most."""
+    max_s_per_sortie: float = Field(default=240.0, ge=0)
+    """Time per sortie spent on close looks at most (descent, watch, climb), seconds."""
+    reserve_pct: float = Field(default=35.0, ge=0, le=100)
+    """No close look (and an ongoing one ends) at or below this remaining battery, percent."""
+    match_m: float = Field(default=4.0, gt=0)
+    """A person seen within this distance of the place looked at is the person looked at, m."""
+
+
 class PolicySettings(StrictModel):
     """What the patrol does when an alert is raised (``docs/patrol.md``).
 
@@ -52,6 +80,8 @@ class PolicySettings(StrictModel):
     low_battery_action: Literal["rtl", "warn"] = "rtl"
     """On battery_low while flying the survey: ``rtl`` ends the sortie (return to launch),
     ``warn`` only alerts (the autopilot's own battery failsafe still applies)."""
+    close_look: CloseLookSettings = Field(default_factory=CloseLookSettings)
+    """The close look at a person whose mask state is unknown (``hover_and_speak`` only)."""
 
 
 class OverlaySettings(StrictModel):

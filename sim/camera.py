@@ -147,6 +147,7 @@ class SceneRenderer:
         self.billboard = billboard
         self.min_height_m = min_height_m
         self.sprites: tuple[Sprite, ...] = person_sprites()
+        self.faces_available, self.person_sprites = _dress_people(scene, self.sprites)
         w, h = camera.width_px, camera.height_px
         u = (np.arange(w, dtype=np.float32) - camera.cx_px) / camera.fx_px
         v = (np.arange(h, dtype=np.float32) - camera.cy_px) / camera.fy_px
@@ -238,7 +239,15 @@ class SceneRenderer:
             img += self._noise[self._noise_i % len(self._noise)]
             self._noise_i += 1
         np.clip(img, 0, 255, out=img)
-        return img.astype(np.uint8)
+        out = img.astype(np.uint8)
+        zoom = float((pose.extra or {}).get("zoom", 1.0))
+        if zoom > 1.001:  # digital zoom: the centre 1/zoom of the picture, scaled up
+            cw, ch = max(2, int(round(w / zoom))), max(2, int(round(h / zoom)))
+            x0, y0 = (w - cw) // 2, (h - ch) // 2
+            out = cv2.resize(
+                out[y0 : y0 + ch, x0 : x0 + cw], (w, h), interpolation=cv2.INTER_LINEAR
+            )
+        return out
 
     def _look(self, pose: Pose, height_m: float) -> _Look:
         """Per-pixel maps that depend only on the camera's height, pitch and roll (cached)."""
@@ -339,12 +348,35 @@ class SceneRenderer:
             rpx, rz = self.project(pose, ring)
             if np.all(rz > 0.3):
                 cv2.fillPoly(shadow, [np.round(rpx).astype(np.int32)], 0.45, lineType=cv2.LINE_AA)
-            draws.append((self.sprites[p.sprite % len(self.sprites)], foot_px, head_px, right_px))
+            draws.append((self.person_sprites[i], foot_px, head_px, right_px))
         if shadow.any():
             shadow = cv2.GaussianBlur(shadow, (0, 0), 1.5)
             img *= (1.0 - shadow)[..., None]
         for sprite, foot_px, head_px, right_px in draws:
             _blit_sprite(img, sprite, foot_px, head_px, right_px)
+
+
+def _dress_people(scene: Scene, sprites: tuple[Sprite, ...]) -> tuple[bool, list[Sprite]]:
+    """Each person's sprite: the cut-out, dressed (:mod:`sim.dress`) when the person has a mask
+    state or clothing colours. Returns ``(faces_available, sprites)``."""
+    from sim.dress import dress_sprite, face_bank, find_faces_dir
+
+    folder = scene.settings.faces_dir or find_faces_dir()
+    bank = face_bank(str(folder) if folder else None)
+    cache: dict[tuple, Sprite] = {}
+    out = []
+    for i, p in enumerate(scene.people):
+        base = sprites[p.sprite % len(sprites)]
+        if p.mask is None and p.upper is None and p.lower is None:
+            out.append(base)
+            continue
+        face_i = p.face if p.face is not None else i + scene.settings.seed
+        face = bank.pick(p.mask, face_i) if p.mask else None
+        key = (p.sprite % len(sprites), face.source if face else None, p.upper, p.lower)
+        if key not in cache:
+            cache[key] = dress_sprite(base, face=face, upper=p.upper, lower=p.lower)
+        out.append(cache[key])
+    return bank.available, out
 
 
 def _blit_sprite(

@@ -300,6 +300,62 @@ class Endpoint:
         # MAV_CMD_DO_SET_MODE is acknowledged): a GCS confirms the change by HEARTBEAT.
         self._set_mode(int(msg.base_mode), int(msg.custom_mode))
 
+    def _mount(self, c: int, a) -> int:
+        """Gimbal commands as ArduPilot's AP_Mount answers them
+        (``libraries/AP_Mount/AP_Mount.cpp``, ``handle_command_do_gimbal_manager_pitchyaw`` and
+        ``handle_command_do_mount_control``):
+
+        * no mount configured (``MNT1_TYPE`` 0, ArduCopter's default): MAV_RESULT_FAILED;
+        * DO_GIMBAL_MANAGER_PITCHYAW: param5 flags RETRACT (1) or NEUTRAL (2) -> ACCEPTED (the
+          camera goes to MNT1_NEUTRAL_Y's pitch, here 0 / the horizon for retract); param7
+          gimbal device id above 1 (no second mount) -> FAILED; a pitch angle (param1, not NaN)
+          -> ACCEPTED, limited to ``MNT1_PITCH_MIN`` .. ``MNT1_PITCH_MAX``; NaN angles with
+          rates -> ACCEPTED (rates are not simulated: the angle stays);
+        * DO_MOUNT_CONTROL: param1 pitch, param7 mode (2 = MAVLink targeting) -> ACCEPTED.
+        """
+        v = self.v
+        p = v.params
+        if p.get("MNT1_TYPE", 0) == 0:
+            return FAILED
+        lo, hi = p.get("MNT1_PITCH_MIN", -90.0), p.get("MNT1_PITCH_MAX", 20.0)
+        if c == R.MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW:
+            flags = int(a.p5) if math.isfinite(a.p5) else 0
+            if flags & 1:  # RETRACT
+                v.gimbal_pitch_deg = 0.0
+                return ACCEPTED
+            if flags & 2:  # NEUTRAL
+                v.gimbal_pitch_deg = max(lo, min(hi, p.get("MNT1_NEUTRAL_Y", 0.0)))
+                return ACCEPTED
+            if math.isfinite(a.p7) and a.p7 > 1:
+                return FAILED
+        if math.isfinite(a.p1):
+            v.gimbal_pitch_deg = max(lo, min(hi, a.p1))
+        return ACCEPTED
+
+    def _zoom(self, a) -> int:
+        """MAV_CMD_SET_CAMERA_ZOOM as ArduPilot's AP_Camera answers it
+        (``libraries/AP_Camera/AP_Camera.cpp``, ``handle_command``): ZOOM_TYPE_RANGE (param1 2,
+        param2 percent) or ZOOM_TYPE_CONTINUOUS (1, param2 rate -1/0/1) is ACCEPTED when the
+        camera backend can zoom, anything else MAV_RESULT_UNSUPPORTED. The simulated camera can
+        zoom when ``CAM1_TYPE`` is 3 (a camera driven by the mount, like the Siyi gimbals'),
+        digitally up to ``CAM1_ZOOM_MAX`` times; with ``CAM1_TYPE`` 0 (no camera) or another
+        type it cannot. Continuous zoom steps by 10 % per command (no zoom motor simulated)."""
+        v = self.v
+        p = v.params
+        if p.get("CAM1_TYPE", 0) != 3 or not math.isfinite(a.p1) or not math.isfinite(a.p2):
+            return UNSUPPORTED
+        zmax = max(1.0, p.get("CAM1_ZOOM_MAX", 6.0))
+        pct = (v.zoom - 1.0) / (zmax - 1.0) * 100.0 if zmax > 1 else 0.0
+        if int(a.p1) == 2:  # ZOOM_TYPE_RANGE
+            pct = a.p2
+        elif int(a.p1) == 1:  # ZOOM_TYPE_CONTINUOUS
+            pct += 10.0 * (1 if a.p2 > 0 else -1 if a.p2 < 0 else 0)
+        else:
+            return UNSUPPORTED
+        pct = max(0.0, min(100.0, pct))
+        v.zoom = 1.0 + (zmax - 1.0) * pct / 100.0
+        return ACCEPTED
+
     def _set_mode(self, base_mode: int, custom_mode: int) -> int:
         if not base_mode & R.MAV_MODE_FLAG_CUSTOM_MODE_ENABLED:
             return FAILED
@@ -432,8 +488,9 @@ class Endpoint:
                 v.change_speed(1, a.p1)
             return ACCEPTED if v.guided_goto(a.p5, a.p6, a.p7, frame) else FAILED
         if c in (R.MAV_CMD_DO_MOUNT_CONTROL, R.MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW):
-            v.gimbal_pitch_deg = max(-90.0, min(30.0, a.p1))
-            return ACCEPTED
+            return self._mount(c, a)
+        if c == R.MAV_CMD_SET_CAMERA_ZOOM:
+            return self._zoom(a)
         if c == R.MAV_CMD_SET_MESSAGE_INTERVAL:
             msg_id = int(a.p1)
             if msg_id not in telemetry.ID.values():

@@ -315,7 +315,7 @@ class SimHandle:
             yaw_deg=(s.yaw + s.yaw_rate * dt) % 360.0,
             gimbal_pitch_deg=self.vehicle.gimbal_pitch_deg,
             amsl_m=s.amsl + s.vu * dt,
-            extra={"sim_time_s": s.t_sim + dt},
+            extra={"sim_time_s": s.t_sim + dt, "zoom": self.vehicle.zoom},
         )
 
     def set_faults(

@@ -33,6 +33,22 @@ from pydantic import Field, model_validator
 from missions.geo import LocalFrame
 from missions.settings import StrictModel
 
+ClothingColour = Literal[
+    "black",
+    "white",
+    "grey",
+    "red",
+    "orange",
+    "yellow",
+    "green",
+    "cyan",
+    "blue",
+    "purple",
+    "pink",
+    "brown",
+]
+"""The clothing colour words (:data:`detection.colour_names.COLOUR_NAMES_ZH`)."""
+
 
 class _Placed(StrictModel):
     """A ground position: ``lat_deg``/``lon_deg`` (WGS-84) or ``east_m``/``north_m`` from home."""
@@ -72,6 +88,16 @@ class ScenePerson(_Placed):
     """Body height, metres (the sprite is scaled to it)."""
     sprite: int | None = Field(default=None, ge=0)
     """Index of the cut-out to draw (0..7, see :func:`person_sprites`); None = from the seed."""
+    mask: Literal["masked", "unmasked", "incorrect"] | None = None
+    """Mask state: the person gets a real face photo with this label (:mod:`sim.dress`); None
+    keeps the cut-out's own face (too small to judge)."""
+    upper: ClothingColour | None = None
+    """Upper-body clothing colour (a colour word, e.g. ``red``); None keeps the photo's."""
+    lower: ClothingColour | None = None
+    """Lower-body clothing colour; None keeps the photo's."""
+    face: int | None = Field(default=None, ge=0)
+    """Which face photo of the ``mask`` state to use (index, modulo their number); None = from
+    the person's place in the scene."""
 
 
 class SceneGroup(_Placed):
@@ -83,6 +109,8 @@ class SceneGroup(_Placed):
     spacing_m: float = Field(default=1.2, ge=0.5, le=10)
     """Typical distance between neighbouring people, metres."""
     height_m: float = Field(default=1.75, ge=0.8, le=2.3)
+    mask: Literal["masked", "unmasked", "incorrect"] | None = None
+    """Mask state of every member (see :class:`ScenePerson`); None keeps the cut-outs' faces."""
 
 
 class SceneSettings(StrictModel):
@@ -110,6 +138,10 @@ class SceneSettings(StrictModel):
     """Single people: ``{east_m, north_m}`` or ``{lat_deg, lon_deg}``, optional ``height_m``."""
     groups: list[SceneGroup] = Field(default_factory=list)
     """Groups: ``{name, lat_deg, lon_deg (or east_m, north_m), count, spacing_m}``."""
+    faces_dir: Path | None = None
+    """Folder of the labelled face-mask photos that give people with a ``mask`` state their
+    faces (``labels.csv`` + images, :mod:`sim.dress`). Default: $DRONEPATROL_SHARED, then
+    ../shared next to the checkout (``data/real/masks``); read at run time, never copied."""
 
 
 # --- people -----------------------------------------------------------------------------------------
@@ -124,6 +156,8 @@ class PlacedPerson:
         height_m: Body height, metres.
         sprite: Index into :func:`person_sprites`.
         group: Name of the group the person belongs to, or None for a single person.
+        mask: Mask state (``masked``, ``unmasked``, ``incorrect``) or None (not dressed).
+        upper, lower: Clothing colour words, or None.
     """
 
     east_m: float
@@ -131,6 +165,10 @@ class PlacedPerson:
     height_m: float
     sprite: int
     group: str | None = None
+    mask: str | None = None
+    upper: str | None = None
+    lower: str | None = None
+    face: int | None = None
 
 
 @dataclass(frozen=True)
@@ -352,7 +390,11 @@ class Scene:
         for p in settings.people:
             x, y = p.local_xy(self.frame)
             sprite = p.sprite if p.sprite is not None else int(rng.integers(n_sprites))
-            people.append(PlacedPerson(x, y, p.height_m, sprite % n_sprites, None))
+            people.append(
+                PlacedPerson(
+                    x, y, p.height_m, sprite % n_sprites, None, p.mask, p.upper, p.lower, p.face
+                )
+            )
         self.group_centres_local: dict[str, tuple[float, float]] = {}
         for g in settings.groups:
             cx, cy = g.local_xy(self.frame)
@@ -361,7 +403,7 @@ class Scene:
             for k, (dx, dy) in enumerate(offsets):
                 height = float(np.clip(g.height_m + rng.normal(0, 0.06), 0.8, 2.3))
                 sprite = (int(rng.integers(n_sprites)) + k) % n_sprites
-                people.append(PlacedPerson(cx + dx, cy + dy, height, sprite, g.name))
+                people.append(PlacedPerson(cx + dx, cy + dy, height, sprite, g.name, g.mask))
         self.people = people
         self._ground: GroundTexture | None = None
 

@@ -208,6 +208,8 @@ class Vehicle:
         self.lists = ItemLists.empty()
         self.events: list[Event] = []
         self.gimbal_pitch_deg = -90.0
+        self.zoom = 1.0
+        """Camera zoom factor (1 = widest), set by MAV_CMD_SET_CAMERA_ZOOM (sim.endpoint)."""
         self.battery = Battery(settings.battery)
         self.params.set("BATT_CAPACITY", settings.battery.effective_capacity_mah)
         ready = settings.ready_delay_s

@@ -404,6 +404,48 @@ class Vehicle(VehicleTracker):
         set_current(self.link, seq)
         self.set_mode("AUTO")
 
+    def point_gimbal(self, pitch_deg: float, yaw_deg: float = float("nan")) -> str:
+        """Point the camera: MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW, else MAV_CMD_DO_MOUNT_CONTROL.
+
+        ArduPilot (``libraries/AP_Mount/AP_Mount.cpp``, ``handle_command_do_gimbal_manager_
+        pitchyaw``) answers MAV_RESULT_ACCEPTED when a mount is configured (``MNT1_TYPE``) and
+        MAV_RESULT_FAILED when none is; older firmware without the gimbal manager answers
+        UNSUPPORTED, so DO_MOUNT_CONTROL (param1 pitch, param3 yaw, param7
+        MAV_MOUNT_MODE_MAVLINK_TARGETING) is tried next. Once accepted, the pitch is used in
+        poses while the vehicle reports no gimbal attitude.
+
+        Args:
+            pitch_deg: Camera pitch, degrees (earth frame, -90 = nadir).
+            yaw_deg: Camera yaw relative to the vehicle, degrees; NaN keeps it.
+
+        Returns:
+            The command that was accepted: ``gimbal_manager`` or ``mount_control``.
+
+        Raises:
+            CommandError: Both commands refused or unanswered.
+        """
+        flags = 0.0
+        try:
+            self._command(
+                f"gimbal pitch {pitch_deg:.0f} deg",
+                MAV.MAV_CMD_DO_GIMBAL_MANAGER_PITCHYAW,
+                (pitch_deg, yaw_deg, float("nan"), float("nan"), flags, 0, 0),
+                timeout_s=1.0,
+                retries=2,
+            )
+            how = "gimbal_manager"
+        except CommandError:
+            self._command(
+                f"mount pitch {pitch_deg:.0f} deg",
+                MAV.MAV_CMD_DO_MOUNT_CONTROL,
+                (pitch_deg, 0, 0 if math.isnan(yaw_deg) else yaw_deg, 0, 0, 0, 2),
+                timeout_s=1.0,
+                retries=2,
+            )
+            how = "mount_control"
+        self.gimbal_pitch_deg = float(pitch_deg)
+        return how
+
     def set_speed(self, speed_m_s: float) -> None:
         """Change the target ground speed (MAV_CMD_DO_CHANGE_SPEED, speed type 1 = ground).
 

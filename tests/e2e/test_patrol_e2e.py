@@ -92,12 +92,35 @@ def test_demo_patrol_completes_alerts_speaks_and_records(tmp_path, patrol_proces
     assert broadcasts, out
     assert {b["language"] for b in broadcasts} == {"zh", "en"}
     assert all(b["played"] for b in broadcasts)
-    assert {b["alert_id"] for b in broadcasts} <= {a.id for a in gatherings}
+    masks = [a for a in rec.alerts() if a.kind.value in ("unmasked", "mask_incorrect")]
+    assert {b["alert_id"] for b in broadcasts} <= {a.id for a in gatherings + masks}
     played = played_wavs(audio_dir)
     assert played, "nothing reached the audio sink"
     for b in broadcasts:
         samples, _ = read_wav(rec.folder / b["wav"])
         assert any(find_in(p, samples) is not None for p, _ in played), b
+
+    # --- the close look: the unmasked person in red is told, masked people are not
+    cfg = load_config(DEMO)
+    people = {(p.mask, p.upper): (p.lat_deg, p.lon_deg) for p in cfg.sim.scene.people}
+    red = people[("unmasked", "red")]
+    assert "close_look" in kinds and "close_look_result" in kinds, kinds
+    unmasked = [a for a in masks if a.kind.value == "unmasked"]
+    assert unmasked, out
+    assert min(distance_m(a.lat_deg, a.lon_deg, *red) for a in unmasked) < 3.0
+    told = next(a for a in unmasked if distance_m(a.lat_deg, a.lon_deg, *red) < 3.0)
+    assert told.colour == "red", told
+    zh = [b["text"] for b in broadcasts if b["alert_id"] == told.id and b["language"] == "zh"]
+    assert zh and "红色" in zh[0] and "口罩" in zh[0], zh
+    for (mask, _), (lat, lon) in people.items():
+        if mask == "masked":
+            assert all(distance_m(a.lat_deg, a.lon_deg, lat, lon) > 3.0 for a in masks), masks
+    # the close look never went below the floor, and the gimbal was restored
+    floor = cfg.policy.close_look.min_alt_m
+    looking = [t for t in telemetry if t["phase"] == "close look" and t["pose"]]
+    assert looking and min(t["pose"]["alt_m"] for t in looking) >= floor - 0.5
+    gimbal = [e for e in rec.events() if e["kind"] == "gimbal"]
+    assert gimbal[-1]["pitch_deg"] == cfg.camera.gimbal_pitch_deg
 
     # --- the recording folder is complete
     assert rec.missing() == []

@@ -95,7 +95,7 @@ class FakePatrol:
         overrides.update({f"policy.{k}": v for k, v in policy_overrides.items()})
         self.cfg = load_config(None, {"camera.gimbal_pitch_deg": -45.0, **overrides})
         self.vehicle = FakeVehicle(
-            State(pose=Pose(t_s=0, lat_deg=geo(0, -60)[0], lon_deg=geo(0, -60)[1], alt_m=20.0))
+            State(pose=Pose(t_s=0, lat_deg=geo(0, -40)[0], lon_deg=geo(0, -40)[1], alt_m=20.0))
         )
         self.link = SimpleNamespace(command_long=self._command_long)
         self.commands = []
@@ -204,9 +204,24 @@ def test_no_hold_outside_the_survey_or_outside_the_airspace():
     assert p.vehicle.calls == [] and len(p.spoken) == 1
     p.vehicle.state_.mission_seq = 7
     p.airspace.allows = lambda lat, lon: False
-    policy.handle(alert_request(gathering(50, 50)))
+    policy.handle(alert_request(gathering(10, -10)))
     assert p.vehicle.calls == [] and len(p.spoken) == 2
     assert any("outside the fence" in text for _, text in p.logs)
+
+
+@pytest.mark.parametrize("policy_name", ["speak_only", "hover_and_speak"])
+def test_a_reminder_is_spoken_only_within_the_loudspeakers_range(policy_name):
+    p = FakePatrol(policy_name)
+    policy = AlertPolicy(p, p.cfg.policy)
+    policy.survey_seqs = (3, 30)
+    p.vehicle.state_.mission_seq = 31  # no hold: only the speaking is checked
+    far = Alert(kind=AlertKind.UNMASKED, t_s=0.0, lat_deg=geo(0, 60)[0], lon_deg=geo(0, 60)[1])
+    near = Alert(kind=AlertKind.UNMASKED, t_s=0.0, lat_deg=geo(0, -30)[0], lon_deg=geo(0, -30)[1])
+    assert policy.speak(far) is None  # 100 m away: beyond broadcast.range_m (50 m)
+    assert policy.speak(near)  # 22 m away (20 m up)
+    assert p.spoken == [near]
+    (kind, ev), = [e for e in p.events if e[0] == "reminder_suppressed"]  # fmt: skip
+    assert ev["reason"] == "out_of_range" and ev["distance_m"] > 50
 
 
 def test_a_candidate_is_watched_and_confirmed_by_a_gathering_alert_nearby():
