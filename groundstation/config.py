@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from broadcast.settings import BroadcastSettings
+from detection.privacy import PrivacySettings
 from detection.settings import DetectionSettings
 from groundstation.settings import (
     ConnectionSettings,
@@ -69,6 +70,7 @@ class Config(StrictModel):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     overlay: OverlaySettings = Field(default_factory=OverlaySettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
 
 def load_config(

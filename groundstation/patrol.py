@@ -541,6 +541,7 @@ class Patrol:
             snapshot_dir=self.recorder.snapshot_dir,
             frame=LocalFrame(self.plan.home.lat_deg, self.plan.home.lon_deg),
             fps=fps,
+            privacy=self.cfg.privacy,
         )
         # Warm up what the first crowd would otherwise load mid-flight (scikit-learn's DBSCAN
         # import takes about a second: long enough to fly past a group at a high speed-up).
