@@ -657,7 +657,10 @@ class DetectionPipeline:
             faces += list(full_frame_faces(self.privacy_faces, image, self.privacy.face_pass_px))
         persons = raw.xyxy if len(raw) else np.zeros((0, 4))
         return privacy_regions(
-            self.privacy.blur, persons, np.array(faces).reshape(-1, 4) if faces else None
+            self.privacy.blur,
+            persons,
+            np.array(faces).reshape(-1, 4) if faces else None,
+            stills=self.stills,
         )
 
     # ------------------------------------------------------------------ alerts

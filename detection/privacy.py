@@ -49,23 +49,29 @@ class PrivacySettings(StrictModel):
     ``off``: nothing (a warning is printed)."""
     style: Literal["blur", "pixelate"] = "blur"
     """supervision's BlurAnnotator (box filter) or PixelateAnnotator."""
-    face_pass: Literal["always", "stills", "never"] = "always"
+    face_pass: Literal["always", "stills", "never"] = "stills"
     """Run the face detector on the whole frame to find faces of people the person detector
-    missed: on every frame, on photos only, or never (heads of detected persons only)."""
+    missed: on every frame, on photos only (default: on video the heads of detected persons
+    and the faces of the mask check are blurred, at almost no cost), or never. ``always``
+    costs one more face-detector run per frame (about 20 % of the frame rate on 2 cores,
+    ``benchmarks/detect.py --face-pass always``)."""
     face_pass_px: int = Field(default=640, ge=160)
     """Long side, pixels, the frame is scaled to for the full-frame face pass (faces smaller
     than about 10 px there are not found; heads of detected persons are covered anyway)."""
 
 
-def head_boxes(person_xyxy: np.ndarray) -> np.ndarray:
+def head_boxes(person_xyxy: np.ndarray, stills: bool = False) -> np.ndarray:
     """Where the head of each person box is, generously.
 
     A standing person (box at least 1.6x as tall as wide) has the head in the top quarter; a
     person cut by the frame or seen from above (squarer box) may have it anywhere in the upper
-    two thirds.
+    two thirds. In photos people sit, lean and are cut anywhere: the upper two thirds always
+    (measured on ``../shared/data/real/masks``: seated people in tall boxes had the face at a
+    third of the box height).
 
     Args:
         person_xyxy: Person boxes ``[x1, y1, x2, y2]``, pixels, shape (N, 4).
+        stills: Photos (the upper two thirds of every box).
 
     Returns:
         Head regions, pixels, shape (N, 4) (not clipped to the image).
@@ -73,7 +79,7 @@ def head_boxes(person_xyxy: np.ndarray) -> np.ndarray:
     b = np.asarray(person_xyxy, dtype=float).reshape(-1, 4)
     w = b[:, 2] - b[:, 0]
     h = b[:, 3] - b[:, 1]
-    tall = h >= 1.6 * w
+    tall = (h >= 1.6 * w) & (not stills)
     frac = np.where(tall, 0.28, 0.7)
     return np.column_stack(
         [b[:, 0] - 0.1 * w, b[:, 1] - 0.05 * h, b[:, 2] + 0.1 * w, b[:, 1] + frac * h]
@@ -89,7 +95,10 @@ def pad_boxes(xyxy: np.ndarray, frac: float = FACE_PAD) -> np.ndarray:
 
 
 def privacy_regions(
-    mode: BlurMode, person_xyxy: np.ndarray, face_xyxy: np.ndarray | None = None
+    mode: BlurMode,
+    person_xyxy: np.ndarray,
+    face_xyxy: np.ndarray | None = None,
+    stills: bool = False,
 ) -> np.ndarray:
     """The regions to hide on one frame.
 
@@ -97,6 +106,7 @@ def privacy_regions(
         mode: ``faces``, ``persons`` or ``off``.
         person_xyxy: Every person box found on the frame, pixels, shape (N, 4).
         face_xyxy: Face boxes found on the frame (tight detector boxes), shape (M, 4).
+        stills: The frame is a photo (:func:`head_boxes`).
 
     Returns:
         Regions ``[x1, y1, x2, y2]`` in pixels, float, shape (K, 4); empty when ``off``.
@@ -105,7 +115,7 @@ def privacy_regions(
         return np.zeros((0, 4))
     persons = np.asarray(person_xyxy, dtype=float).reshape(-1, 4)
     faces = pad_boxes(face_xyxy if face_xyxy is not None else np.zeros((0, 4)))
-    people = head_boxes(persons) if mode == "faces" else persons
+    people = head_boxes(persons, stills) if mode == "faces" else persons
     return np.concatenate([people, faces])
 
 
