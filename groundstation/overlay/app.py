@@ -13,7 +13,8 @@ Endpoints (all read the :class:`~groundstation.overlay.hub.OverlayHub`):
 ``GET /api/frame?after=N``     the latest JPEG frame once it is not frame N (long poll, 204 after
                                10 s); headers ``X-Frame-Seq``, ``X-Frame-Time``, ``X-Frame-Index``
 ``GET /video.mjpg``            the same frames as an MJPEG stream (for VLC, ffplay, <img>)
-``GET /api/alerts/{id}/snapshot``  the alert's snapshot JPEG
+``GET /api/alerts/{id}/snapshot``  the alert's snapshot JPEG (faces in the clear: every request,
+                               granted or refused, goes to the access log, :mod:`.access`)
 ``POST /api/replay/{action}``  ``play``, ``pause``, ``seek?t=UNIX_S``, ``speed?x=2`` (replay only)
 =============================  =====================================================================
 
@@ -30,6 +31,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -41,6 +43,7 @@ from fastapi.staticfiles import StaticFiles
 
 from missions.errors import ConfigError, DronePatrolError
 
+from .access import AccessLog, requester
 from .hub import OverlayHub
 
 log = logging.getLogger(__name__)
@@ -101,13 +104,14 @@ def check_bind(
         )
 
 
-def create_app(hub: OverlayHub, *, token: str | None = None):
+def create_app(hub: OverlayHub, *, token: str | None = None, access_log: AccessLog | None = None):
     """The FastAPI application serving ``hub``.
 
     Args:
         hub: The state to show.
         token: When set, every request must present it (query ``token``, bearer header or the
             cookie the app sets).
+        access_log: Where snapshot views are logged (None: not logged).
 
     Returns:
         A ``fastapi.FastAPI`` app.
@@ -125,6 +129,9 @@ def create_app(hub: OverlayHub, *, token: str | None = None):
             or request.cookies.get(COOKIE)
         )
         if not given or not hmac.compare_digest(given.encode(), token.encode()):
+            m = _SNAPSHOT_PATH.fullmatch(request.url.path)
+            if m and access_log is not None:
+                access_log.record(requester(request, token), m.group(1), False, _client(request))
             return JSONResponse({"detail": "token required"}, status_code=401)
         response = await call_next(request)
         if request.query_params.get("token"):
@@ -262,8 +269,8 @@ def create_app(hub: OverlayHub, *, token: str | None = None):
         )
 
     @app.get("/api/alerts/{alert_id}/snapshot")
-    async def alert_snapshot(alert_id: str):
-        """``GET /api/alerts/{alert_id}/snapshot``: the alert's snapshot JPEG.
+    async def alert_snapshot(alert_id: str, request: Request):
+        """``GET /api/alerts/{alert_id}/snapshot``: the alert's snapshot JPEG, logged.
 
         Raises:
             HTTPException: 404 when the alert has no snapshot file.
@@ -271,7 +278,9 @@ def create_app(hub: OverlayHub, *, token: str | None = None):
         path = hub.snapshot_path(alert_id)
         if path is None or not path.is_file():
             raise HTTPException(404, "no snapshot for this alert")
-        return FileResponse(path, media_type="image/jpeg")
+        if access_log is not None:
+            access_log.record(requester(request, token), alert_id, True, _client(request))
+        return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     @app.post("/api/replay/{action}")
     async def replay(action: str, t: float | None = None, x: float | None = None):
@@ -306,6 +315,13 @@ def create_app(hub: OverlayHub, *, token: str | None = None):
     return app
 
 
+_SNAPSHOT_PATH = re.compile(r"/api/alerts/([^/]+)/snapshot")
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def _bearer(header: str | None) -> str | None:
     if header and header.lower().startswith("bearer "):
         return header[7:].strip()
@@ -326,6 +342,7 @@ class OverlayServer:
         host: Address to bind (default loopback).
         port: TCP port; 0 picks a free one (see :attr:`port` after :meth:`start`).
         token: Required when ``host`` is not loopback (:func:`check_bind`).
+        access_log: Where views of alert snapshots are logged (None: not logged).
         bind_hint: What the user can do when the address cannot be bound, in the words of the
             command that runs the server (e.g. ``use --port P, 0 = any free port``); appended
             to that error in parentheses. None: no advice.
@@ -347,8 +364,10 @@ class OverlayServer:
         port: int = 8080,
         token: str | None = None,
         bind_hint: str | None = None,
+        access_log: AccessLog | None = None,
     ) -> None:
         check_bind(host, token)
+        self.access_log = access_log
         self.hub = hub
         self.host = host
         self.port = port
@@ -392,7 +411,7 @@ class OverlayServer:
         self.port = sock.getsockname()[1]
         self._sock = sock
         config = uvicorn.Config(
-            create_app(self.hub, token=self.token),
+            create_app(self.hub, token=self.token, access_log=self.access_log),
             log_level="warning",
             lifespan="off",
             timeout_graceful_shutdown=2,
