@@ -178,3 +178,36 @@ def full_frame_faces(detector, image: np.ndarray, long_side_px: int = 640) -> np
     if not faces:
         return np.zeros((0, 4))
     return np.array([f.xyxy for f in faces], dtype=float) / scale
+
+
+SNAPSHOT_PAD = 0.2
+"""Padding around the subject in an alert snapshot (``DetectionPipeline._snapshot``), fraction of
+the subject box on each side."""
+
+
+def anonymise_snapshot(image: np.ndarray, settings: PrivacySettings, detector=None) -> np.ndarray:
+    """An alert snapshot made fit to be shown outside the access-logged view (report thumbnails).
+
+    ``faces``: the faces the project's face detector finds on the whole crop and the head of the
+    subject (the crop minus its padding); without a detector the whole crop is pixelated.
+    ``persons``: the whole crop. ``off``: unchanged.
+
+    Args:
+        image: BGR uint8 snapshot, shape (H, W, 3); not changed.
+        settings: The ``privacy`` section.
+        detector: A :class:`detection.faces.FaceMaskDetector`, or None.
+
+    Returns:
+        A new BGR uint8 array of the same shape.
+    """
+    h, w = image.shape[:2]
+    if settings.blur == "off":
+        return image.copy()
+    whole = np.array([[0.0, 0.0, w, h]])
+    if settings.blur == "persons" or detector is None:
+        return anonymise(image, whole, "pixelate", copy=True)
+    k = SNAPSHOT_PAD / (1 + 2 * SNAPSHOT_PAD)
+    subject = np.array([[k * w, k * h, (1 - k) * w, (1 - k) * h]])
+    faces = full_frame_faces(detector, image, settings.face_pass_px)
+    regions = privacy_regions("faces", subject, faces, stills=True)
+    return anonymise(image, regions, settings.style, copy=True)

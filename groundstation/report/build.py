@@ -42,6 +42,9 @@ class Report:
         notes: Other remarks (where the survey altitude came from, clock rates...).
         config_source: ``recorded config``, ``--config`` or ``defaults``.
         generated_utc: When the report was made.
+        privacy: The ``privacy`` section that applies (snapshot thumbnails are anonymised
+            with it, ``docs/privacy.md``).
+        detection: The ``detection`` section (where the face detector is).
     """
 
     input: ReportInput
@@ -52,6 +55,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     config_source: str = "defaults"
     generated_utc: str = ""
+    privacy: object | None = None
+    detection: object | None = None
 
     @property
     def flight(self):
@@ -214,6 +219,8 @@ def build_report(
         missing=missing,
         notes=notes,
         config_source=cfg_source,
+        privacy=getattr(cfg, "privacy", None),
+        detection=getattr(cfg, "detection", None),
         generated_utc=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
 
