@@ -94,10 +94,6 @@ class Console:
             self._status = ""
 
 
-# --- results ----------------------------------------------------------------------------------------------
-
-
-@dataclass
 def privacy_warnings(cfg, record_dir: Path | None = None) -> list[str]:
     """Lines ``patrol`` (and any command that serves recordings) prints at start: blurring off,
     expired recordings present (``docs/privacy.md``)."""
@@ -111,6 +107,10 @@ def privacy_warnings(cfg, record_dir: Path | None = None) -> list[str]:
     return out
 
 
+# --- results ----------------------------------------------------------------------------------------------
+
+
+@dataclass
 class PatrolSummary:
     """What a patrol did (printed at the end, stored as the manifest's ``summary``).
 
