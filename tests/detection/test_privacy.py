@@ -9,6 +9,11 @@ from detection.pipeline import FrameResult
 from detection.privacy import anonymise, head_boxes, privacy_regions
 
 
+def _detail(a):
+    """Mean absolute difference of horizontally adjacent pixels (blur and pixelate cut it)."""
+    return float(np.abs(np.diff(a.astype(float), axis=1)).mean())
+
+
 def _noise(h=200, w=300, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
@@ -40,13 +45,12 @@ def test_anonymise_changes_the_regions_only(style):
     img = _noise()
     out = anonymise(img, np.array([[50, 40, 150, 140], [-20, -20, 10, 10]]), style, copy=True)
     assert out is not img and np.array_equal(img, _noise())  # the input is left as it was
-    inside = out[40:140, 50:150].astype(float)
-    assert inside.std() < 0.5 * img[40:140, 50:150].astype(float).std()  # detail is gone
+    assert _detail(out[40:140, 50:150]) < 0.5 * _detail(img[40:140, 50:150])  # detail is gone
     mask = np.ones(img.shape[:2], bool)
     mask[40:140, 50:150] = False
     mask[0:10, 0:10] = False  # the region reaching outside the frame is clipped and hidden too
     assert np.array_equal(out[mask], img[mask])
-    assert out[0:10, 0:10].astype(float).std() < img[0:10, 0:10].astype(float).std()
+    assert _detail(out[0:10, 0:10]) < _detail(img[0:10, 0:10])
 
 
 def test_annotate_hides_the_result_privacy_regions():
@@ -59,3 +63,25 @@ def test_annotate_hides_the_result_privacy_regions():
     r_off = FrameResult(frame_index=0, t_s=0.0, pose=None)
     out_off = r_off.annotate(img)
     assert np.array_equal(out_off[100:190, 200:290], img[100:190, 200:290])
+
+
+def test_report_thumbnails_are_anonymised_like_frames():
+    from detection.privacy import PrivacySettings, anonymise_snapshot
+
+    img = _noise(120, 80)
+    d = _detail(img)
+    # without a face detector nothing can be located: the whole crop is pixelated
+    assert _detail(anonymise_snapshot(img, PrivacySettings(), None)) < 0.5 * d
+    assert _detail(anonymise_snapshot(img, PrivacySettings(blur="persons"), object())) < 0.5 * d
+    assert np.array_equal(anonymise_snapshot(img, PrivacySettings(blur="off"), None), img)
+
+    class OneFace:
+        def detect(self, image):
+            from detection.faces import FaceMask, MaskLabel
+
+            return [FaceMask(np.array([60.0, 95.0, 75.0, 115.0]), 0.9, MaskLabel.UNMASKED, 0.1)]
+
+    out = anonymise_snapshot(img, PrivacySettings(), OneFace())
+    assert _detail(out[100:115, 62:75]) < 0.5 * _detail(img[100:115, 62:75])  # the face
+    assert _detail(out[15:40, 20:60]) < 0.5 * _detail(img[15:40, 20:60])  # the subject's head
+    assert np.array_equal(out[100:120, 0:40], img[100:120, 0:40])  # the rest is kept
