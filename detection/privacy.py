@@ -53,7 +53,7 @@ class PrivacySettings(StrictModel):
     """Run the face detector on the whole frame to find faces of people the person detector
     missed: on every frame, on photos only (default: on video the heads of detected persons
     and the faces of the mask check are blurred, at almost no cost), or never. ``always``
-    costs one more face-detector run per frame (about 20 % of the frame rate on 2 cores,
+    costs one more face-detector run per frame (16-22 % of the frame rate on 2 cores,
     ``benchmarks/detect.py --face-pass always``)."""
     face_pass_px: int = Field(default=640, ge=160)
     """Long side, pixels, the frame is scaled to for the full-frame face pass (faces smaller
