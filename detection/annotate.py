@@ -15,6 +15,7 @@ import numpy as np
 import supervision as sv
 
 from detection.faces import MaskLabel
+from detection.privacy import anonymise
 
 if TYPE_CHECKING:
     from detection.pipeline import FrameResult
@@ -33,6 +34,9 @@ _LABEL_INDEX = {k: i for i, k in enumerate(MaskLabel)}
 def annotate_frame(image: np.ndarray, result: FrameResult) -> np.ndarray:
     """A copy of ``image`` with the result drawn on it.
 
+    The regions ``result.privacy_xyxy`` are blurred first (:func:`detection.privacy.anonymise`),
+    so every annotated frame written or streamed is anonymised as configured.
+
     Args:
         image: The BGR frame the result was computed on, shape (H, W, 3).
         result: The pipeline's result for that frame.
@@ -40,7 +44,7 @@ def annotate_frame(image: np.ndarray, result: FrameResult) -> np.ndarray:
     Returns:
         New BGR uint8 array of the same shape.
     """
-    out = image.copy()
+    out = anonymise(image, result.privacy_xyxy, result.privacy_style, copy=True)
     h, w = out.shape[:2]
     thickness = max(1, int(round(min(h, w) / 400)))
     text_scale = max(0.35, min(h, w) / 1400)

@@ -42,6 +42,7 @@ from detection.geometry import CameraIntrinsics, ground_offsets, gsd_cm_px
 from detection.masks import MaskVoter, could_show_face, find_faces
 from detection.models import load_yolo
 from detection.persons import PersonDetector
+from detection.privacy import PrivacySettings, full_frame_faces, privacy_regions
 from detection.settings import DetectionSettings
 from missions.geo import LocalFrame, Pose
 
@@ -198,7 +199,11 @@ class FrameResult:
         envelope: Expected person size against the model's envelope
             (:class:`detection.envelope.Envelope`), or None without a pose.
         timings_ms: Milliseconds per stage: ``detect``, ``track``, ``geo``, ``gather``,
-            ``mask``, ``alert``, ``total`` (and ``annotate`` once :meth:`annotate` ran).
+            ``mask``, ``privacy``, ``alert``, ``total`` (and ``annotate`` once :meth:`annotate`
+            ran).
+        privacy_xyxy: Regions hidden in every written or streamed copy of the frame
+            (:func:`detection.privacy.privacy_regions`), pixels, shape (K, 4).
+        privacy_style: ``blur`` or ``pixelate``.
     """
 
     frame_index: int
@@ -214,9 +219,12 @@ class FrameResult:
     people_estimate: float = 0.0
     crowds: list[Crowd] = field(default_factory=list)
     envelope: Envelope | None = None
+    privacy_xyxy: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    privacy_style: str = "blur"
 
     def annotate(self, image: np.ndarray) -> np.ndarray:
-        """The frame with boxes, track ids, mask labels, gathering hulls and HUD drawn on a copy."""
+        """The frame anonymised (``privacy_xyxy`` blurred, :mod:`detection.privacy`), then with
+        boxes, track ids, mask labels, gathering hulls and HUD drawn, on a copy."""
         from detection.annotate import annotate_frame
 
         t0 = time.perf_counter()
@@ -318,6 +326,8 @@ class DetectionPipeline:
             :func:`resolve_model_path`).
         face_detector: An already loaded face-mask detector (default: load
             :func:`resolve_face_model_path` when masks are enabled).
+        privacy: The ``privacy`` config section (default: faces blurred,
+            :class:`detection.privacy.PrivacySettings`).
 
     Raises:
         ModelNotFoundError: Weights are missing or cannot be loaded.
@@ -335,8 +345,10 @@ class DetectionPipeline:
         fps: float | None = None,
         model=None,
         face_detector: FaceMaskDetector | None = None,
+        privacy: PrivacySettings | None = None,
     ) -> None:
         self.settings = settings
+        self.privacy = privacy or PrivacySettings()
         self.camera = camera
         self.stills = stills
         self.snapshot_dir = Path(snapshot_dir) if snapshot_dir is not None else None
@@ -365,6 +377,7 @@ class DetectionPipeline:
                 resolve_face_model_path(settings), conf=settings.mask.conf
             )
             self.face_detector.judge_incorrect = settings.mask.judge_incorrect
+        self.privacy_faces = self._privacy_face_detector(face_detector)
         self.tracker = None
         if not stills:
             from detection.tracking import Tracker
@@ -383,6 +396,27 @@ class DetectionPipeline:
             self.snapshot_dir.mkdir(parents=True, exist_ok=True)
 
     # ------------------------------------------------------------------ helpers
+
+    def _privacy_face_detector(self, given: FaceMaskDetector | None) -> FaceMaskDetector | None:
+        """The face detector of the full-frame privacy pass (the mask check's when loaded)."""
+        p = self.privacy
+        if (
+            p.blur == "off"
+            or p.face_pass == "never"
+            or (p.face_pass == "stills" and not self.stills)
+        ):
+            return None
+        if self.face_detector is not None:
+            return self.face_detector
+        try:
+            return given or load_face_mask_detector(
+                resolve_face_model_path(self.settings), conf=self.settings.mask.conf
+            )
+        except ModelNotFoundError as exc:
+            log.warning(
+                "privacy: no face detector (%s): only heads of detected persons are blurred", exc
+            )
+            return None
 
     def intrinsics(self, width_px: int, height_px: int) -> CameraIntrinsics:
         """Camera intrinsics for a frame size (cached)."""
@@ -571,6 +605,10 @@ class DetectionPipeline:
                         faces_by_index[i] = face.xyxy
         t5 = time.perf_counter()
         timings["mask"] = (t5 - t4) * 1000
+        privacy_xyxy = self._privacy_regions(image, raw, faces_by_index)
+        t5b = time.perf_counter()
+        timings["privacy"] = (t5b - t5) * 1000
+        t5 = t5b
 
         persons = []
         for i in range(n):
@@ -620,6 +658,26 @@ class DetectionPipeline:
             people_estimate=crowd.people_estimate if crowd else float(n_raw),
             crowds=crowd.crowds if crowd else [],
             envelope=env,
+            privacy_xyxy=privacy_xyxy,
+            privacy_style=self.privacy.style,
+        )
+
+    def _privacy_regions(
+        self, image: np.ndarray, raw: sv.Detections, faces_by_index: dict[int, np.ndarray]
+    ) -> np.ndarray:
+        """Regions to hide on this frame: heads (or whole boxes) of every raw person, faces the
+        mask check found (after the check) and faces of the full-frame pass."""
+        if self.privacy.blur == "off":
+            return np.zeros((0, 4))
+        faces = [np.asarray(f, dtype=float).reshape(4) for f in faces_by_index.values()]
+        if self.privacy_faces is not None:
+            faces += list(full_frame_faces(self.privacy_faces, image, self.privacy.face_pass_px))
+        persons = raw.xyxy if len(raw) else np.zeros((0, 4))
+        return privacy_regions(
+            self.privacy.blur,
+            persons,
+            np.array(faces).reshape(-1, 4) if faces else None,
+            stills=self.stills,
         )
 
     # ------------------------------------------------------------------ alerts

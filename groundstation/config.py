@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from broadcast.settings import BroadcastSettings
+from detection.privacy import PrivacySettings
 from detection.settings import DetectionSettings
 from groundstation.settings import (
     ConnectionSettings,
@@ -72,6 +73,7 @@ class Config(StrictModel):
     overlay: OverlaySettings = Field(default_factory=OverlaySettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
     display: DisplaySettings = Field(default_factory=DisplaySettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
 
 def load_config(

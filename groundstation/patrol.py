@@ -94,6 +94,19 @@ class Console:
             self._status = ""
 
 
+def privacy_warnings(cfg, record_dir: Path | None = None) -> list[str]:
+    """Lines ``patrol`` (and any command that serves recordings) prints at start: blurring off,
+    expired recordings present (``docs/privacy.md``)."""
+    from detection.privacy import OFF_WARNING
+    from groundstation.retention import expired_warning
+
+    out = [OFF_WARNING] if cfg.privacy.blur == "off" else []
+    w = expired_warning(record_dir or cfg.recording.dir, cfg.recording.retention_days)
+    if w:
+        out.append(w)
+    return out
+
+
 # --- results ----------------------------------------------------------------------------------------------
 
 
@@ -442,6 +455,8 @@ class Patrol:
         )
         for w in plan.warnings:
             self.console.line(f"warning: {w}")
+        for w in privacy_warnings(cfg, self.record_dir):
+            self.console.line(w)
         # The overlay's port and the video source are checked before the recording folder is
         # made: a clash or a bad source leaves nothing behind.
         self.hub = OverlayHub(title=f"dronepatrol · {plan.area.name}")
@@ -452,6 +467,7 @@ class Patrol:
         self.hub.push_state(sortie=0, sorties=len(plan.sorties), phase="starting")
         if cfg.overlay.enabled:
             from groundstation.overlay import OverlayServer
+            from groundstation.overlay.access_log import ACCESS_LOG_NAME, AccessLog
             from groundstation.overlay.tls import resolve_tls
 
             tls = resolve_tls(
@@ -469,6 +485,7 @@ class Patrol:
                 officers=cfg.overlay.officers,
                 basemap=cfg.overlay.basemap,
                 tls=tls,
+                access_log=AccessLog(self.record_dir / ACCESS_LOG_NAME),
             ).start()
             self.summary.overlay_url = self.server.url
             self.console.line(f"live overlay: {self.server.url}")
@@ -492,6 +509,8 @@ class Patrol:
         self.summary.recording = str(self.recorder.folder)
         self.console.line(f"recording: {self.recorder.folder}")
         self._open_alert_store()
+        if self.server is not None and self.server.access_log is not None:
+            self.server.access_log.source = self.recorder.folder.name
         write_plan_outputs(plan, self.recorder.plan_dir)
         self.recorder.update(speedup=self.scale, policy=self.policy.alert_policy)
 
@@ -616,6 +635,7 @@ class Patrol:
             snapshot_dir=self.recorder.snapshot_dir,
             frame=LocalFrame(self.plan.home.lat_deg, self.plan.home.lon_deg),
             fps=fps,
+            privacy=self.cfg.privacy,
         )
         self.pipeline.warm_up()
         self.console.line(f"detection: {self.cfg.detection.model or 'default model'} loaded")

@@ -54,7 +54,7 @@ FILES = {
     "broadcast_wavs": "broadcasts/",
     "video": "video/",
     "frames": "video/frames.jsonl",
-    "snapshots": "snapshots/",
+    "snapshots": "private/snapshots/",
     "plan": "plan/",
 }
 """Paths inside a recording folder (the ``files`` map of the manifest)."""
@@ -459,8 +459,12 @@ class FlightRecorder:
                 n += 1
                 folder = root / f"{base}-{n}"
             folder.mkdir()
-            for sub in ("video", "snapshots", "broadcasts", "plan"):
+            for sub in ("video", "broadcasts", "plan"):
                 (folder / sub).mkdir()
+            # alert snapshots keep faces: apart from the blurred material, owner-only
+            (folder / "private").mkdir(mode=0o700)
+            (folder / FILES["snapshots"]).mkdir(mode=0o700)
+            self._lock_fh = hold_recording_lock(folder)
         except OSError as exc:
             raise InputError(f"{root}: cannot create the recording folder: {exc}") from None
         self.folder = folder
@@ -514,8 +518,9 @@ class FlightRecorder:
 
     @property
     def snapshot_dir(self) -> Path:
-        """Where alert snapshots (JPEG) are written."""
-        return self.folder / "snapshots"
+        """Where alert snapshots (JPEG, faces in the clear) are written: ``private/snapshots``,
+        owner-only, apart from the blurred video (``docs/privacy.md``)."""
+        return self.folder / FILES["snapshots"]
 
     @property
     def broadcast_dir(self) -> Path:
@@ -622,6 +627,50 @@ class FlightRecorder:
                 summary=summary,
             )
         self.write_manifest()
+        release_recording_lock(self._lock_fh)
+
+
+LOCK_NAME = ".recording.lock"
+"""A file in each recording folder that the recorder holds an exclusive ``flock`` on while it
+records; the OS releases it when the process ends, even when killed
+(:func:`recording_in_progress`)."""
+
+
+def hold_recording_lock(folder: Path):
+    """Take the recording's lock (kept until :func:`release_recording_lock` or process exit)."""
+    import fcntl
+
+    fh = open(folder / LOCK_NAME, "w")  # noqa: SIM115 - held for the whole recording
+    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fh
+
+
+def release_recording_lock(fh) -> None:
+    """Release a lock taken by :func:`hold_recording_lock` (None is accepted)."""
+    if fh is not None and not fh.closed:
+        import fcntl
+
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+
+
+def recording_in_progress(folder: str | os.PathLike) -> bool:
+    """Whether a recorder (in this or another process) is writing ``folder`` now.
+
+    True while its lock file is held; a recording cut by a crash is not in progress.
+    """
+    import fcntl
+
+    lock = Path(folder) / LOCK_NAME
+    if not lock.is_file():
+        return False
+    with open(lock) as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return False
 
 
 # --- reading ---------------------------------------------------------------------------------------

@@ -116,6 +116,9 @@ class RecordingSettings(StrictModel):
     """Length of each annotated video segment, seconds."""
     video: bool = True
     """Record the annotated video (ffmpeg MPEG-TS segments; JPEG segments without ffmpeg)."""
+    retention_days: float = Field(default=30.0, gt=0)
+    """Recordings older than this are expired: ``dronepatrol recordings prune`` deletes them and
+    ``dronepatrol patrol`` warns while any are present (``docs/privacy.md``)."""
 
 
 class DisplaySettings(StrictModel):

@@ -23,6 +23,7 @@ from missions.errors import DronePatrolError
 
 SUBCOMMAND_MODULES = (
     "patrol",
+    "recordings",
     "plan",
     "risk",
     "mission",

@@ -91,6 +91,12 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         help="annotated video (.mp4) or, for photos, a folder of annotated images",
     )
     p.add_argument("--alerts", metavar="FILE", type=Path, help="write alerts as JSON lines")
+    p.add_argument(
+        "--blur",
+        choices=["faces", "persons", "off"],
+        default=None,
+        help="what --out hides (privacy.blur; default faces, see docs/privacy.md)",
+    )
     p.add_argument("--snapshots", metavar="DIR", type=Path, help="write a JPEG crop per alert")
     p.add_argument(
         "--json",
@@ -121,8 +127,13 @@ def run(args: argparse.Namespace) -> int:
         "detection.conf": args.conf,
         "camera.hfov_deg": args.hfov,
         "camera.gimbal_pitch_deg": args.pitch,
+        "privacy.blur": args.blur,
     }
     cfg = config_from_args(args, overrides)
+    if cfg.privacy.blur == "off" and args.out is not None:
+        from detection.privacy import OFF_WARNING
+
+        print(OFF_WARNING, file=sys.stderr)
     if (args.lat is None) != (args.lon is None):
         raise InputError("give both --lat and --lon, or neither")
     geotag = args.lat is not None
@@ -157,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
             snapshot_dir=args.snapshots,
             geotag=geotag,
             fps=source.fps,
+            privacy=cfg.privacy,
         )
         if args.alerts is not None:
             args.alerts.parent.mkdir(parents=True, exist_ok=True)

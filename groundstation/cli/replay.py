@@ -10,6 +10,7 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -109,8 +110,18 @@ def run(args: argparse.Namespace) -> int:
     replay = RecordingReplay(
         timeline, hub, speed=args.speed, paused=args.paused, start_s=args.start
     )
+    from groundstation.overlay.access_log import ACCESS_LOG_NAME, AccessLog
+
+    # views of a replayed recording's snapshots go to the log beside that recording
     server = OverlayServer(
-        hub, host=host, port=port, token=token, bind_hint="use --port P, 0 = any free port"
+        hub,
+        host=host,
+        port=port,
+        token=token,
+        bind_hint="use --port P, 0 = any free port",
+        access_log=AccessLog(
+            Path(args.recording).resolve().parent / ACCESS_LOG_NAME, source=timeline.name
+        ),
     )
     stop = threading.Event()
 

@@ -131,6 +131,12 @@ def run(args: argparse.Namespace) -> int:
     root = Path(cfg.recording.dir)
     if not root.is_dir():
         raise InputError(f"--recordings {root}: no such folder")
+    from groundstation.overlay.access_log import ACCESS_LOG_NAME, AccessLog
+    from groundstation.retention import expired_warning
+
+    warning = expired_warning(root, cfg.recording.retention_days)
+    if warning:
+        print(warning, file=sys.stderr)
     tls = resolve_tls(ov.tls_cert, ov.tls_key, folder=root / "tls", host=ov.host)
     store = AlertStore(root / DB_NAME)
     hub = OverlayHub(title="dronepatrol · officers", mode="serve")
@@ -153,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
         basemap=ov.basemap,
         tls=tls,
         bind_hint="use --port P, 0 = any free port",
+        access_log=AccessLog(root / ACCESS_LOG_NAME, source="serve"),
     )
     stop = threading.Event()
 

@@ -14,7 +14,8 @@ Endpoints (all read the :class:`~groundstation.overlay.hub.OverlayHub`):
 ``GET /api/frame?after=N``     the latest JPEG frame once it is not frame N (long poll, 204 after
                                10 s); headers ``X-Frame-Seq``, ``X-Frame-Time``, ``X-Frame-Index``
 ``GET /video.mjpg``            the same frames as an MJPEG stream (for VLC, ffplay, <img>)
-``GET /api/alerts/{id}/snapshot``  the alert's snapshot JPEG
+``GET /api/alerts/{id}/snapshot``  the alert's snapshot JPEG (faces in the clear: every request,
+                               granted or refused, goes to the access log, :mod:`.access_log`)
 ``GET /api/alerts``            the alerts (JSON list, oldest first, each with ``id``, ``acks``, ``ack``)
 ``POST /api/alerts/{id}/ack``  ``{"officer": NAME, "state": STATE}``: an officer's answer, pushed
                                to every page as an ``ack`` event and kept with who and when
@@ -36,6 +37,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -48,6 +50,7 @@ from fastapi.staticfiles import StaticFiles
 from missions.errors import ConfigError, DronePatrolError
 
 from .access import MIN_TOKEN_LEN, Officer, OfficerAccess
+from .access_log import AccessLog, requester
 from .hub import OverlayHub
 from .tiles import MBTiles
 
@@ -142,6 +145,7 @@ def create_app(
     token: str | None = None,
     officers: dict[str, str] | None = None,
     basemap: str | Path | None = None,
+    access_log: AccessLog | None = None,
 ):
     """The FastAPI application serving ``hub``.
 
@@ -151,6 +155,7 @@ def create_app(
             cookie the app sets).
         officers: ``{name: token}``, one token per officer (:mod:`~groundstation.overlay.access`).
         basemap: An MBTiles file served as ``/api/tiles/{z}/{x}/{y}`` (None: no base map).
+        access_log: Where snapshot views are logged (None: not logged).
 
     Returns:
         A ``fastapi.FastAPI`` app.
@@ -168,6 +173,9 @@ def create_app(
         if not app.state.access.required:
             return await call_next(request)
         if officer_for(request) is None:
+            m = _SNAPSHOT_PATH.fullmatch(request.url.path)
+            if m and access_log is not None:
+                access_log.record(requester(request, token), m.group(1), False, _client(request))
             return JSONResponse({"detail": "token required"}, status_code=401)
         response = await call_next(request)
         if request.query_params.get("token"):
@@ -326,8 +334,8 @@ def create_app(
         )
 
     @app.get("/api/alerts/{alert_id}/snapshot")
-    async def alert_snapshot(alert_id: str):
-        """``GET /api/alerts/{alert_id}/snapshot``: the alert's snapshot JPEG.
+    async def alert_snapshot(alert_id: str, request: Request):
+        """``GET /api/alerts/{alert_id}/snapshot``: the alert's snapshot JPEG, logged.
 
         Raises:
             HTTPException: 404 when the alert has no snapshot file.
@@ -335,7 +343,9 @@ def create_app(
         path = hub.snapshot_path(alert_id)
         if path is None or not path.is_file():
             raise HTTPException(404, "no snapshot for this alert")
-        return FileResponse(path, media_type="image/jpeg")
+        if access_log is not None:
+            access_log.record(requester(request, token), alert_id, True, _client(request))
+        return FileResponse(path, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     @app.get("/api/alerts")
     async def alerts():
@@ -428,6 +438,13 @@ def create_app(
     return app
 
 
+_SNAPSHOT_PATH = re.compile(r"/api/alerts/([^/]+)/snapshot")
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def _bearer(header: str | None) -> str | None:
     if header and header.lower().startswith("bearer "):
         return header[7:].strip()
@@ -452,6 +469,7 @@ class OverlayServer:
         basemap: MBTiles file for the map's base layer, or None.
         tls: ``(cert, key)`` PEM files to serve HTTPS (:mod:`~groundstation.overlay.tls`), or
             None for HTTP.
+        access_log: Where views of alert snapshots are logged (None: not logged).
         bind_hint: What the user can do when the address cannot be bound, in the words of the
             command that runs the server (e.g. ``use --port P, 0 = any free port``); appended
             to that error in parentheses. None: no advice.
@@ -476,9 +494,11 @@ class OverlayServer:
         officers: dict[str, str] | None = None,
         basemap: str | Path | None = None,
         tls: tuple[str | Path, str | Path] | None = None,
+        access_log: AccessLog | None = None,
     ) -> None:
         check_bind(host, token, officers=officers)
         OfficerAccess(token, officers)  # bad officer tokens fail here, before binding
+        self.access_log = access_log
         self.hub = hub
         self.host = host
         self.port = port
@@ -526,7 +546,13 @@ class OverlayServer:
         self.port = sock.getsockname()[1]
         self._sock = sock
         config = uvicorn.Config(
-            create_app(self.hub, token=self.token, officers=self.officers, basemap=self.basemap),
+            create_app(
+                self.hub,
+                token=self.token,
+                officers=self.officers,
+                basemap=self.basemap,
+                access_log=self.access_log,
+            ),
             log_level="warning",
             lifespan="off",
             timeout_graceful_shutdown=2,

@@ -45,6 +45,9 @@ class Report:
         generated_utc: When the report was made.
         risk_map: The five-colour risk map recorded with the plan (``missions.risk.RiskMap``),
             or None; alerts recorded without a class get the class of where they happened.
+        privacy: The ``privacy`` section that applies (snapshot thumbnails are anonymised
+            with it, ``docs/privacy.md``).
+        detection: The ``detection`` section (where the face detector is).
     """
 
     input: ReportInput
@@ -58,6 +61,8 @@ class Report:
     tz: Any = None
     """Display time zone of the page's times (``tzinfo``; None = UTC). JSON keeps UTC."""
     risk_map: object | None = None
+    privacy: object | None = None
+    detection: object | None = None
 
     @property
     def flight(self):
@@ -223,6 +228,8 @@ def build_report(
         missing=missing,
         notes=notes,
         config_source=cfg_source,
+        privacy=getattr(cfg, "privacy", None),
+        detection=getattr(cfg, "detection", None),
         generated_utc=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         risk_map=risk_map,
     )

@@ -85,13 +85,47 @@ def alert_text(alert) -> str:
     return alert.message or kind.replace("_", " ")
 
 
-def snapshot_data_uri(path: Path, max_px: int = SNAPSHOT_MAX_PX) -> str | None:
-    """A JPEG snapshot downscaled and encoded as a data URI (None when unreadable)."""
+_FACES: dict = {}
+
+
+def _snapshot_faces(detection):
+    """The project's face detector for thumbnails (loaded once), or None when not installed."""
+    from detection.errors import ModelNotFoundError
+    from detection.faces import load_face_mask_detector
+    from detection.pipeline import resolve_face_model_path
+    from detection.settings import DetectionSettings
+
+    settings = detection or DetectionSettings()
+    key = str(settings.mask.face_model)
+    if key not in _FACES:
+        try:
+            _FACES[key] = load_face_mask_detector(
+                resolve_face_model_path(settings), conf=settings.mask.conf
+            )
+        except ModelNotFoundError:
+            _FACES[key] = None
+    return _FACES[key]
+
+
+def snapshot_data_uri(
+    path: Path, max_px: int = SNAPSHOT_MAX_PX, privacy=None, detection=None
+) -> str | None:
+    """A JPEG snapshot anonymised, downscaled and encoded as a data URI (None when unreadable).
+
+    Args:
+        path: The snapshot (faces in the clear, ``private/snapshots``).
+        max_px: Longest side of the thumbnail.
+        privacy: The ``privacy`` section (None: the defaults, faces blurred).
+        detection: The ``detection`` section, for the face detector's weights.
+    """
     import cv2
+
+    from detection.privacy import PrivacySettings, anonymise_snapshot
 
     img = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if img is None:
         return None
+    img = anonymise_snapshot(img, privacy or PrivacySettings(), _snapshot_faces(detection))
     h, w = img.shape[:2]
     scale = max_px / max(h, w)
     if scale < 1:
@@ -369,7 +403,7 @@ def _alerts_table(report: Report) -> str:
         snap = report.input.snapshot_path(a)
         img = ""
         if snap is not None:
-            uri = snapshot_data_uri(snap)
+            uri = snapshot_data_uri(snap, privacy=report.privacy, detection=report.detection)
             if uri:
                 img = f'<img alt="snapshot of alert {esc(a.id)}" src="{uri}">'
         elif a.snapshot:

@@ -523,7 +523,7 @@ def write_synthetic_recording(
     import cv2
 
     from detection.alerts import Alert, AlertKind
-    from groundstation.recording import FlightRecorder
+    from groundstation.recording import FILES, FlightRecorder
 
     samples = synthetic_survey(t0)
     clock_now = [t0]
@@ -580,7 +580,7 @@ def write_synthetic_recording(
     kinds = [(AlertKind.GATHERING, 5), (AlertKind.UNMASKED, 1), (AlertKind.GATHERING, 8)]
     alerts = []
     for i, (s, (kind, count)) in enumerate(zip(picks, kinds, strict=True)):
-        snap = folder / "snapshots" / f"alert_{i}.jpg"
+        snap = folder / FILES["snapshots"] / f"alert_{i}.jpg"
         img = np.full((120, 160, 3), (30, 30 + 60 * i, 200), np.uint8)
         cv2.putText(img, f"alert {i}", (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
         cv2.imwrite(str(snap), img)

@@ -37,7 +37,7 @@ def test_folder_layout_and_manifest(tmp_path):
     )
     folder = rec.folder
     assert folder.parent == tmp_path and folder.name.endswith("-demo")
-    for sub in ("video", "snapshots", "broadcasts", "plan"):
+    for sub in ("video", "private/snapshots", "broadcasts", "plan"):
         assert (folder / sub).is_dir()
     m = json.loads((folder / "manifest.json").read_text())
     assert m["format"] == FORMAT_NAME and m["version"] == 1
@@ -58,7 +58,7 @@ def test_folder_layout_and_manifest(tmp_path):
     r = Recording.open(folder)
     assert r.complete
     [alert] = r.alerts()
-    assert alert.snapshot == "snapshots/gathering_000001_abc.jpg"
+    assert alert.snapshot == "private/snapshots/gathering_000001_abc.jpg"
     assert r.broadcasts()[0]["wav"] == "broadcasts/a.wav"
     kinds = [e["kind"] for e in r.events()]
     assert kinds == ["start", "hold", "stop"]

@@ -1,0 +1,213 @@
+"""Anonymisation of every frame dronepatrol writes or streams (config section ``privacy``).
+
+What is hidden (``privacy.blur``):
+
+* ``faces`` (default): the head of every person the detector found on the frame (before
+  tracking, so a person seen once is covered too), every face the face-mask check found (after
+  the check: the check sees the clear frame, the outputs never do), and every face a full-frame
+  pass of the project's face detector finds (:class:`detection.faces.FaceMaskDetector`, the
+  same weights as the mask check) on the frames ``privacy.face_pass`` says.
+* ``persons``: every person box and every face found, whole.
+* ``off``: nothing; callers print a warning (:data:`OFF_WARNING`).
+
+The drawing is supervision's ``BlurAnnotator`` / ``PixelateAnnotator`` (roboflow/supervision),
+with a kernel / cell size that grows with each region so a large face is as unrecognisable as a
+small one. Alert snapshots are the one exception and are written apart (``docs/privacy.md``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import numpy as np
+import supervision as sv
+from pydantic import Field
+
+from missions.settings import StrictModel
+
+log = logging.getLogger(__name__)
+
+BlurMode = Literal["faces", "persons", "off"]
+
+OFF_WARNING = (
+    "warning: privacy.blur is off: faces are recorded and streamed in the clear "
+    "(see docs/privacy.md)"
+)
+"""The line printed by every command that writes or streams frames when blurring is off."""
+
+FACE_PAD = 0.25
+"""A face box found by a face detector is grown by this fraction of its size on each side
+(hair, ears and the chin are outside the detectors' tight boxes)."""
+
+
+class PrivacySettings(StrictModel):
+    """Anonymisation of recorded and streamed frames (``docs/privacy.md``)."""
+
+    blur: BlurMode = "faces"
+    """``faces``: heads of detected persons and every face found; ``persons``: whole persons;
+    ``off``: nothing (a warning is printed)."""
+    style: Literal["blur", "pixelate"] = "blur"
+    """supervision's BlurAnnotator (box filter) or PixelateAnnotator."""
+    face_pass: Literal["always", "stills", "never"] = "stills"
+    """Run the face detector on the whole frame to find faces of people the person detector
+    missed: on every frame, on photos only (default: on video the heads of detected persons
+    and the faces of the mask check are blurred, at almost no cost), or never. ``always``
+    costs one more face-detector run per frame (16-22 % of the frame rate on 2 cores,
+    ``benchmarks/detect.py --face-pass always``)."""
+    face_pass_px: int = Field(default=640, ge=160)
+    """Long side, pixels, the frame is scaled to for the full-frame face pass (faces smaller
+    than about 10 px there are not found; heads of detected persons are covered anyway)."""
+
+
+def head_boxes(person_xyxy: np.ndarray, stills: bool = False) -> np.ndarray:
+    """Where the head of each person box is, generously.
+
+    A standing person (box at least 1.6x as tall as wide) has the head in the top quarter; a
+    person cut by the frame or seen from above (squarer box) may have it anywhere in the upper
+    two thirds. In photos people sit, lean and are cut anywhere: the upper two thirds always
+    (measured on ``../shared/data/real/masks``: seated people in tall boxes had the face at a
+    third of the box height).
+
+    Args:
+        person_xyxy: Person boxes ``[x1, y1, x2, y2]``, pixels, shape (N, 4).
+        stills: Photos (the upper two thirds of every box).
+
+    Returns:
+        Head regions, pixels, shape (N, 4) (not clipped to the image).
+    """
+    b = np.asarray(person_xyxy, dtype=float).reshape(-1, 4)
+    w = b[:, 2] - b[:, 0]
+    h = b[:, 3] - b[:, 1]
+    tall = (h >= 1.6 * w) & (not stills)
+    frac = np.where(tall, 0.28, 0.7)
+    return np.column_stack(
+        [b[:, 0] - 0.1 * w, b[:, 1] - 0.05 * h, b[:, 2] + 0.1 * w, b[:, 1] + frac * h]
+    )
+
+
+def pad_boxes(xyxy: np.ndarray, frac: float = FACE_PAD) -> np.ndarray:
+    """Boxes grown by ``frac`` of their width/height on each side, shape (N, 4)."""
+    b = np.asarray(xyxy, dtype=float).reshape(-1, 4)
+    dw = frac * (b[:, 2] - b[:, 0])
+    dh = frac * (b[:, 3] - b[:, 1])
+    return np.column_stack([b[:, 0] - dw, b[:, 1] - dh, b[:, 2] + dw, b[:, 3] + dh])
+
+
+def privacy_regions(
+    mode: BlurMode,
+    person_xyxy: np.ndarray,
+    face_xyxy: np.ndarray | None = None,
+    stills: bool = False,
+) -> np.ndarray:
+    """The regions to hide on one frame.
+
+    Args:
+        mode: ``faces``, ``persons`` or ``off``.
+        person_xyxy: Every person box found on the frame, pixels, shape (N, 4).
+        face_xyxy: Face boxes found on the frame (tight detector boxes), shape (M, 4).
+        stills: The frame is a photo (:func:`head_boxes`).
+
+    Returns:
+        Regions ``[x1, y1, x2, y2]`` in pixels, float, shape (K, 4); empty when ``off``.
+    """
+    if mode == "off":
+        return np.zeros((0, 4))
+    persons = np.asarray(person_xyxy, dtype=float).reshape(-1, 4)
+    faces = pad_boxes(face_xyxy if face_xyxy is not None else np.zeros((0, 4)))
+    people = head_boxes(persons, stills) if mode == "faces" else persons
+    return np.concatenate([people, faces])
+
+
+def anonymise(
+    image: np.ndarray, regions: np.ndarray, style: str = "blur", *, copy: bool = False
+) -> np.ndarray:
+    """Blur or pixelate regions of a frame with supervision's annotators.
+
+    Each region gets its own kernel (blur: a third of its short side; pixelate: a sixth), so a
+    face is hidden whatever its size.
+
+    Args:
+        image: BGR uint8 frame, shape (H, W, 3); changed in place unless ``copy``.
+        regions: ``[x1, y1, x2, y2]`` pixels, shape (K, 4); clipped to the image here.
+        style: ``blur`` or ``pixelate``.
+        copy: Work on a copy and leave ``image`` as it is.
+
+    Returns:
+        The anonymised frame (``image`` itself unless ``copy``).
+    """
+    out = image.copy() if copy else image
+    r = np.asarray(regions, dtype=float).reshape(-1, 4)
+    if not len(r):
+        return out
+    h, w = out.shape[:2]
+    r = sv.clip_boxes(r, (w, h))
+    r = r[(r[:, 2] - r[:, 0] >= 1) & (r[:, 3] - r[:, 1] >= 1)]
+    for box in r:
+        side = float(min(box[2] - box[0], box[3] - box[1]))
+        dets = sv.Detections(xyxy=box[None])
+        if style == "pixelate":
+            ann = sv.PixelateAnnotator(pixel_size=max(3, int(side / 6)))
+        else:
+            k = max(3, int(side / 3)) | 1
+            ann = sv.BlurAnnotator(kernel_size=k)
+        # two passes of a box filter approach a Gaussian: no ghost of the eyes and mouth
+        out = ann.annotate(out, dets)
+        if style != "pixelate":
+            out = ann.annotate(out, dets)
+    return out
+
+
+def full_frame_faces(detector, image: np.ndarray, long_side_px: int = 640) -> np.ndarray:
+    """Every face the project's face detector finds on the whole frame.
+
+    Args:
+        detector: A :class:`detection.faces.FaceMaskDetector` (its ``detect`` takes any size).
+        image: BGR uint8 frame, shape (H, W, 3).
+        long_side_px: The frame is downscaled to this long side first when larger.
+
+    Returns:
+        Face boxes in ``image`` pixels, shape (M, 4).
+    """
+    import cv2
+
+    h, w = image.shape[:2]
+    scale = min(1.0, long_side_px / max(h, w))
+    small = image if scale >= 1.0 else cv2.resize(image, (int(w * scale), int(h * scale)))
+    faces = detector.detect(small)
+    if not faces:
+        return np.zeros((0, 4))
+    return np.array([f.xyxy for f in faces], dtype=float) / scale
+
+
+SNAPSHOT_PAD = 0.2
+"""Padding around the subject in an alert snapshot (``DetectionPipeline._snapshot``), fraction of
+the subject box on each side."""
+
+
+def anonymise_snapshot(image: np.ndarray, settings: PrivacySettings, detector=None) -> np.ndarray:
+    """An alert snapshot made fit to be shown outside the access-logged view (report thumbnails).
+
+    ``faces``: the faces the project's face detector finds on the whole crop and the head of the
+    subject (the crop minus its padding); without a detector the whole crop is pixelated.
+    ``persons``: the whole crop. ``off``: unchanged.
+
+    Args:
+        image: BGR uint8 snapshot, shape (H, W, 3); not changed.
+        settings: The ``privacy`` section.
+        detector: A :class:`detection.faces.FaceMaskDetector`, or None.
+
+    Returns:
+        A new BGR uint8 array of the same shape.
+    """
+    h, w = image.shape[:2]
+    if settings.blur == "off":
+        return image.copy()
+    whole = np.array([[0.0, 0.0, w, h]])
+    if settings.blur == "persons" or detector is None:
+        return anonymise(image, whole, "pixelate", copy=True)
+    k = SNAPSHOT_PAD / (1 + 2 * SNAPSHOT_PAD)
+    subject = np.array([[k * w, k * h, (1 - k) * w, (1 - k) * h]])
+    faces = full_frame_faces(detector, image, settings.face_pass_px)
+    regions = privacy_regions("faces", subject, faces, stills=True)
+    return anonymise(image, regions, settings.style, copy=True)
