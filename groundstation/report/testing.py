@@ -758,12 +758,12 @@ def check_replay_page(browser, timeline, server_url: str, replay) -> dict:
         timeout=60000,
     )
     page.wait_for_function(
-        "() => document.getElementById('vehicle').dataset.lat !== undefined", timeout=30000
+        "() => (document.getElementById('vehicle')?.dataset || {}).lat !== undefined", timeout=30000
     )
     lat1 = page.eval_on_selector("#vehicle", "e => e.dataset.lat + ',' + e.dataset.lon")
     seq1 = int(page.eval_on_selector("#video", "e => e.dataset.frameSeq"))
     page.wait_for_function(
-        f"() => (document.getElementById('vehicle').dataset.lat + ',' + document.getElementById('vehicle').dataset.lon) !== '{lat1}'",
+        f"() => ((document.getElementById('vehicle')?.dataset || {}).lat + ',' + (document.getElementById('vehicle')?.dataset || {}).lon) !== '{lat1}'",
         timeout=60000,
     )
     page.wait_for_function(
@@ -778,8 +778,8 @@ def check_replay_page(browser, timeline, server_url: str, replay) -> dict:
     seen["paused"] = replay.status()["paused"]
     page.wait_for_timeout(800)  # let in-flight frames and state land
     shown = (
-        "() => [document.getElementById('video').dataset.frameSeq, document.getElementById('vehicle').dataset.lat,"
-        " document.getElementById('vehicle').dataset.lon, document.getElementById('rp-seek').value]"
+        "() => [document.getElementById('video').dataset.frameSeq, (document.getElementById('vehicle')?.dataset || {}).lat,"
+        " (document.getElementById('vehicle')?.dataset || {}).lon, document.getElementById('rp-seek').value]"
     )
     seen["held"] = page.evaluate(shown)
     page.wait_for_timeout(2000)
@@ -806,7 +806,7 @@ def check_replay_page(browser, timeline, server_url: str, replay) -> dict:
         timeout=30000,
     )
     page.wait_for_function(
-        f"() => document.getElementById('vehicle').dataset.lat === '{state['lat_deg']:.7f}'",
+        f"() => (document.getElementById('vehicle')?.dataset || {}).lat === '{state['lat_deg']:.7f}'",
         timeout=30000,
     )
     due = [a.id for t, a, _ in timeline.alerts if t <= pos]
