@@ -34,6 +34,7 @@ from groundstation.settings import (
     OverlaySettings,
     PolicySettings,
     RecordingSettings,
+    SafetySettings,
 )
 from missions.errors import ConfigError
 from missions.settings import (
@@ -69,6 +70,7 @@ class Config(StrictModel):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     overlay: OverlaySettings = Field(default_factory=OverlaySettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
+    safety: SafetySettings = Field(default_factory=SafetySettings)
 
 
 def load_config(

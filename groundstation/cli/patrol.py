@@ -73,6 +73,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         default=None,
         help="what the patrol does on an alert (policy.alert_policy)",
     )
+    from groundstation.cli.fly import add_force_unsafe_arg
+
+    add_force_unsafe_arg(p)
     p.set_defaults(func=run)
 
 
@@ -84,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
     """
     from groundstation.cli import config_from_args
     from groundstation.patrol import Patrol
+    from groundstation.preflight import check_value, parse_force
+
+    check_value("--speedup", args.speedup, gt=0, le=1000)
+    force = parse_force(args.force_unsafe)
 
     overrides = {
         "sim.speedup": args.speedup,
@@ -93,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         "overlay.enabled": False if args.no_overlay else None,
     }
     cfg = config_from_args(args, overrides)
-    patrol = Patrol(cfg, record_dir=args.record_dir, name=args.name)
+    patrol = Patrol(cfg, record_dir=args.record_dir, name=args.name, force_unsafe=force)
     from groundstation.cli.plan import envelope_hook
 
     envelope_hook(cfg)
