@@ -1,0 +1,143 @@
+"""``dronepatrol fly`` against the embedded simulator: pre-flight refusals change nothing on the
+vehicle, CLI values are checked before connecting, and a ground station killed while the vehicle
+is in GUIDED leaves a vehicle that returns home by itself (ArduCopter's GCS failsafe)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from _transfer_samples import survey_mission
+from testkit import REPO_ROOT, run_cli
+
+from missions.formats import write_wpl
+from missions.geo import distance_m
+from sim.vehicle import Mode
+
+HOME = (41.79, 123.43, 50.0)
+
+
+def _mission_count(sim) -> int:
+    with sim.lock:
+        return sim.vehicle.lists.mission_count
+
+
+def _fly(sim, path, *extra, timeout=300):
+    return run_cli("fly", str(path), "--connect", sim.url, *extra, timeout=timeout)
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--takeoff-alt=-10"], "--takeoff-alt -10: must be greater than 0"),
+        (["--timeout=-5"], "--timeout -5: must be greater than 0"),
+        (["--timeout=nan"], "--timeout nan: must be a finite number"),
+        (["--force-unsafe", "rnage"], "unknown check"),
+    ],
+)
+def test_bad_cli_values_are_refused_before_connecting(tmp_path, args, words):
+    path = write_wpl(survey_mission(8, alt_m=20.0), tmp_path / "m.waypoints")
+    # nothing listens on this port: the refusal must come before any connection attempt
+    r = run_cli("fly", str(path), "--connect", "tcp:127.0.0.1:9", *args, timeout=60)
+    assert r.returncode != 0
+    assert words in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def _with(items, seq, **changes):
+    from dataclasses import replace
+
+    return [replace(it, **changes) if it.seq == seq else it for it in items]
+
+
+@pytest.mark.parametrize(
+    "edit, check",
+    [
+        (lambda m: _with(m, 4, x=-33.9, y=151.2), "range"),  # a 7,000 km leg
+        (lambda m: _with(m, 4, z=1.83), "min_alt"),
+        (lambda m: _with(m, 4, z=0.0), "min_alt"),
+        (lambda m: m[:-1], "endless"),  # no RTL: hovers at the last waypoint
+        (lambda m: _with(m, 4, command=17), "endless"),  # LOITER_UNLIM
+        (lambda m: _with(m, 4, command=84), "unsupported"),  # VTOL_TAKEOFF
+    ],
+)
+def test_unsafe_missions_are_refused_and_nothing_is_uploaded(sim_factory, tmp_path, edit, check):
+    sim = sim_factory(speedup=20, home=HOME)
+    path = write_wpl(edit(survey_mission(8, alt_m=20.0)), tmp_path / "m.waypoints")
+    before = _mission_count(sim)
+    r = _fly(sim, path, timeout=120)
+    assert r.returncode != 0, r.stdout
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and f"pre-flight check {check}" in err[0], r.stderr
+    assert f"--force-unsafe {check}" in err[0]
+    assert _mission_count(sim) == before
+    with sim.lock:
+        assert not sim.vehicle.armed
+
+
+def test_gcs_failsafe_required_but_off_refuses(sim_factory, tmp_path):
+    sim = sim_factory(speedup=20, home=HOME)
+    path = write_wpl(survey_mission(8, alt_m=20.0), tmp_path / "m.waypoints")
+    r = _fly(sim, path, "--set", "safety.gcs_failsafe=require", timeout=120)
+    assert r.returncode != 0
+    assert "pre-flight check gcs_failsafe" in r.stderr and "FS_GCS_ENABLE 0" in r.stderr
+    assert _mission_count(sim) <= 1
+    with sim.lock:
+        assert not sim.vehicle.armed
+
+
+@pytest.mark.timeout(600)
+def test_a_ground_station_killed_in_guided_leaves_a_vehicle_that_returns_home(
+    sim_factory, tmp_path
+):
+    """Acceptance: SIGKILL of `fly` while the vehicle climbs in GUIDED: the vehicle's GCS
+    failsafe (enabled by fly, safety.gcs_failsafe: set) takes it home (RTL) and it lands."""
+    sim = sim_factory(speedup=10, home=HOME)
+    with sim.lock:
+        assert int(sim.vehicle.params["FS_GCS_ENABLE"]) == 0  # ArduCopter's default
+    path = write_wpl(survey_mission(8, alt_m=30.0), tmp_path / "m.waypoints")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "groundstation.cli", "fly", str(path), "--connect", sim.url],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            with sim.lock:
+                v = sim.vehicle
+                climbing = v.armed and v.mode == Mode.GUIDED and v.relative_alt_m > 5.0
+            if climbing:
+                break
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "fly never took off in GUIDED"
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    out = proc.stdout.read()
+    assert "GCS failsafe enabled on the vehicle" in out, out
+    with sim.lock:
+        assert int(sim.vehicle.params["FS_GCS_ENABLE"]) == 1
+    modes = set()
+    deadline = time.monotonic() + 300
+    while True:
+        with sim.lock:
+            v = sim.vehicle
+            modes.add(v.mode)
+            armed, lat_lon = v.armed, v.lat_lon()
+        if not armed:
+            break
+        assert time.monotonic() < deadline, f"still armed; modes seen {modes}"
+        time.sleep(0.1)
+    assert Mode.RTL in modes
+    assert distance_m(*lat_lon, HOME[0], HOME[1]) < 3.0
