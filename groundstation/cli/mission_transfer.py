@@ -198,11 +198,31 @@ def run_transfer(args: argparse.Namespace) -> int:
         if action == "upload":
             for name, items in lists.items():
                 with transfer_progress(f"upload {name}") as progress:
-                    mt.upload_and_verify(link, items, TYPE_NUMBERS[name], progress=progress)
+                    mt.upload_and_verify(
+                        link,
+                        items,
+                        TYPE_NUMBERS[name],
+                        progress=progress,
+                        on_failure=args.on_failure,
+                    )
                 print(
                     f"{name}: {len(items)} items uploaded to {link.url} and verified"
                     f"{_upload_note(name, items)}"
                 )
+            if kind == "all":
+                # the vehicle must hold the file's lists and nothing else: a list the file does
+                # not have (a plain WPL has no fence) is cleared, and said
+                for name in ("mission", "fence", "rally"):
+                    if name in lists:
+                        continue
+                    held = mt.download(link, TYPE_NUMBERS[name])
+                    n = len(held) - (1 if name == "mission" else 0)
+                    if n > 0:
+                        mt.clear(link, TYPE_NUMBERS[name])
+                        print(
+                            f"{name}: the file has none; cleared the {n} {name} items the "
+                            f"vehicle held from before"
+                        )
             return 0
         if action == "download":
             kinds = ("mission", "fence", "rally") if kind == "all" else (kind,)
