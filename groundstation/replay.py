@@ -105,6 +105,29 @@ class ReplayTimeline:
         return out
 
 
+def confined_path(folder: str | os.PathLike, relative: str | os.PathLike) -> Path | None:
+    """``folder/relative`` when it is a file inside ``folder``, else None.
+
+    A recording is data from anywhere: a path written in it (an alert's snapshot) may be
+    absolute or climb out with ``..`` or a symlink. Absolute paths and ``..`` parts are refused,
+    and the resolved path must lie inside the resolved folder.
+    """
+    text = str(relative)
+    if not text or "\x00" in text:
+        return None
+    rel = Path(text)
+    if rel.is_absolute() or ".." in rel.parts:
+        return None
+    root = Path(folder).resolve()
+    try:
+        full = (root / rel).resolve()
+    except (OSError, RuntimeError):
+        return None
+    if not full.is_relative_to(root) or not full.is_file():
+        return None
+    return full
+
+
 def load_timeline(folder: str | os.PathLike) -> ReplayTimeline:
     """Read a recording folder into a :class:`ReplayTimeline`.
 
@@ -149,11 +172,12 @@ def load_timeline(folder: str | os.PathLike) -> ReplayTimeline:
     # made absolute here, so that it does not depend on the working directory and the hub
     # serves it (it takes relative paths as relative to the working directory)
     for a in rec.alerts():
-        snap = None
-        if a.snapshot:
-            sp = Path(a.snapshot)
-            sp = sp if sp.is_absolute() else p.absolute() / sp
-            snap = sp if sp.is_file() else None
+        snap = confined_path(p, a.snapshot) if a.snapshot else None
+        if a.snapshot and snap is None:
+            tl.missing.append(
+                f"alert snapshot {str(a.snapshot)[:80]!r} is outside the recording folder or "
+                "missing: not served"
+            )
         tl.alerts.append((float(a.t_s), a, snap))
     tl.alerts.sort(key=lambda x: x[0])
 

@@ -10,6 +10,7 @@ import argparse
 import signal
 import sys
 import threading
+from pathlib import Path
 
 
 def register(sub, common: argparse.ArgumentParser) -> None:
@@ -103,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     )
     timeline = load_timeline(args.recording)
     hub = OverlayHub(title=f"dronepatrol replay · {timeline.name}", mode="replay")
+    hub.snapshot_root = Path(args.recording).resolve()
     replay = RecordingReplay(
         timeline, hub, speed=args.speed, paused=args.paused, start_s=args.start
     )
