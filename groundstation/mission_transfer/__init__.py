@@ -72,7 +72,7 @@ def upload_and_verify(
     items: Sequence[MissionItem],
     mission_type: int = MAV_MISSION_TYPE_MISSION,
     *,
-    item_timeout_s: float = DEFAULT_ITEM_TIMEOUT_S,
+    item_timeout_s: float | None = None,
     retries: int = DEFAULT_RETRIES,
     progress: Progress | None = None,
     on_failure: str = "clear",
@@ -85,7 +85,8 @@ def upload_and_verify(
     ``on_failure="clear"`` the list is cleared so nothing half-written can be flown.
 
     Args:
-        link, items, mission_type, item_timeout_s, retries: As for :func:`upload`.
+        link, items, mission_type, item_timeout_s, retries: As for :func:`upload` (the read-back
+            uses :data:`DEFAULT_ITEM_TIMEOUT_S` when ``item_timeout_s`` is None).
         progress: Called with ``(done, 2 * N)``: upload then read-back.
         on_failure: ``clear`` (clear the list after a failure) or ``keep``.
 
@@ -106,7 +107,11 @@ def upload_and_verify(
             link, items, mission_type, item_timeout_s=item_timeout_s, retries=retries, progress=up
         )
         onboard = download(
-            link, mission_type, item_timeout_s=item_timeout_s, retries=retries, progress=down
+            link,
+            mission_type,
+            item_timeout_s=item_timeout_s or DEFAULT_ITEM_TIMEOUT_S,
+            retries=retries,
+            progress=down,
         )
     except MissionTransferError as exc:
         raise _after_failure(link, items, mission_type, exc, on_failure) from None

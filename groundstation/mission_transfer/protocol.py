@@ -25,6 +25,13 @@ Progress = Callable[[int, int], None]
 DEFAULT_ITEM_TIMEOUT_S = 6.0
 """A transfer fails when one item makes no progress for this long (ArduPilot cancels after 8 s)."""
 
+UPLOAD_ITEM_TIMEOUT_S = 10.0
+"""An upload (without an explicit ``item_timeout_s``) fails when one item makes no progress for
+this long. ArduPilot cancels an upload when the expected item has not reached it for 8 s
+(``MissionItemProtocol::upload_timeout_ms``, answered with MISSION_ACK OPERATION_CANCELLED), and
+keeps going as long as items arrive: the ground station keeps re-sending 2 s longer than that, so
+it never gives up while the vehicle still waits (on a 30 % lossy link a 6 s limit did)."""
+
 DEFAULT_RETRIES = 40
 """Re-sends allowed for one item (or request) before the transfer fails."""
 
