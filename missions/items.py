@@ -95,6 +95,12 @@ AP_Mission.cpp), which passes x/y through unscaled for exactly these commands an
 every other command as latitude/longitude.
 """
 
+LOCATION_COMMANDS = frozenset(
+    {16, 17, 18, 19, 21, 22, 30, 31, 82, 84, 85, 92, 94, 179, 189, 191, 201}
+)
+"""Commands ArduPilot stores with a location (``AP_Mission::stored_in_location``): their x/y are
+latitude/longitude even in MAV_FRAME_MISSION."""
+
 
 def command_name(command: int) -> str:
     """MAV_CMD name without the ``MAV_CMD_`` prefix (``"NAV_WAYPOINT"``), or the number as text."""
@@ -174,7 +180,12 @@ class MissionItem:
 
     @property
     def xy_is_location(self) -> bool:
-        """True when x/y are a geographic position (global frame, command not in the exceptions)."""
+        """True when x/y are a geographic position: a global frame (command not in the
+        exceptions), or MAV_FRAME_MISSION for a command ArduPilot stores with a location (a
+        legacy QGC ``.mission`` writes NAV_TAKEOFF in frame 2 with its coordinates; ArduPilot
+        reads MISSION_ITEM_INT x/y as degE7 whatever the frame)."""
+        if self.frame == MAV_FRAME_MISSION:
+            return self.command in LOCATION_COMMANDS
         return self.frame in GLOBAL_FRAMES and self.command not in NON_LOCATION_XY_COMMANDS
 
     @property
