@@ -1,7 +1,7 @@
 """Benchmark: mission upload (and read-back) time over a lossy link.
 
 Uploads a survey mission of 100 and 500 items to the built-in ArduCopter simulator with 0, 10 and
-20 % packet loss injected in both directions (plus the duplication/reordering given), and prints
+30 % packet loss injected in both directions (plus the duplication/reordering given), and prints
 the upload time, the read-back (download) time and the packets the fault injector dropped.
 
 The upload is driven by the vehicle (it requests each item; ArduPilot re-requests a lost request
@@ -51,23 +51,29 @@ def survey(n: int) -> list[MissionItem]:
     return items
 
 
-def run_once(url: str, items: list[MissionItem]) -> tuple[float, float]:
+def run_once(url: str, items: list[MissionItem]) -> tuple[float, float] | None:
+    """Upload, read back and compare; (upload s, read-back s), or None when it failed."""
     with Link.connect(url, timeout_s=30) as link:
         t0 = time.perf_counter()
-        mt.upload(link, items, 0)
-        t1 = time.perf_counter()
-        onboard = mt.download(link, 0)
+        try:
+            mt.upload(link, items, 0)
+            t1 = time.perf_counter()
+            onboard = mt.download(link, 0)
+        except mt.MissionTransferError as exc:
+            print(f"  failed: {exc}", flush=True)
+            return None
         t2 = time.perf_counter()
         problems = mt.compare_items(items, onboard, 0)
         if problems:
-            raise SystemExit(f"verification failed: {problems[0]}")
+            print(f"  verification failed: {problems[0]}", flush=True)
+            return None
     return t1 - t0, t2 - t1
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 500])
-    ap.add_argument("--loss", type=float, nargs="+", default=[0.0, 0.1, 0.2])
+    ap.add_argument("--loss", type=float, nargs="+", default=[0.0, 0.1, 0.3])
     ap.add_argument("--duplicate", type=float, default=0.0)
     ap.add_argument("--reorder", type=float, default=0.0)
     ap.add_argument("--repeat", type=int, default=1, help="runs per cell (median printed)")
@@ -77,7 +83,8 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING)
 
     print(
-        f"{'items':>6} {'loss':>6} {'upload s':>9} {'items/s':>8} {'read-back s':>12} {'dropped':>8}"
+        f"{'items':>6} {'loss':>6} {'upload s':>9} {'items/s':>8} {'read-back s':>12} "
+        f"{'dropped':>8} {'verified':>9}"
     )
     for n in args.sizes:
         items = survey(n)
@@ -85,21 +92,27 @@ def main() -> int:
             ups, downs, dropped = [], [], 0
             for r in range(args.repeat):
                 if args.url:
-                    up, down = run_once(args.url, items)
+                    got = run_once(args.url, items)
                 else:
                     from sim import start_sim
 
                     faults = {"loss": loss, "duplicate": args.duplicate, "reorder": args.reorder}
                     with start_sim(port=0, speedup=10, faults=faults, seed=args.seed + r) as sim:
-                        up, down = run_once(sim.url, items)
+                        got = run_once(sim.url, items)
                         dropped += sim.fault_stats.get("dropped", 0)
-                ups.append(up)
-                downs.append(down)
-            up, down = statistics.median(ups), statistics.median(downs)
+                if got is None:
+                    continue
+                ups.append(got[0])
+                downs.append(got[1])
             loss_txt = "link" if loss is None else f"{loss:.0%}"
+            ok = f"{len(ups)}/{args.repeat}"
+            if not ups:
+                print(f"{n:>6} {loss_txt:>6} {'-':>9} {'-':>8} {'-':>12} {'-':>8} {ok:>9}")
+                continue
+            up, down = statistics.median(ups), statistics.median(downs)
             print(
                 f"{n:>6} {loss_txt:>6} {up:>9.2f} {n / up:>8.1f} {down:>12.2f} "
-                f"{dropped // max(1, args.repeat):>8}",
+                f"{dropped // max(1, args.repeat):>8} {ok:>9}",
                 flush=True,
             )
     return 0

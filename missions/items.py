@@ -80,6 +80,25 @@ MISSION_TYPE_NAMES = {
 }
 """MAV_MISSION_TYPE value -> the short name used on the command line (``--type``)."""
 
+MAX_ITEMS = 65535
+"""Most items one MAVLink list can hold (MISSION_COUNT.count and seq are uint16)."""
+
+
+def check_item_count(items, where: str, kind: str = "mission") -> None:
+    """Refuse a list MAVLink cannot carry, before anything is sent.
+
+    Raises:
+        InputError: More than :data:`MAX_ITEMS` items.
+    """
+    if len(items) > MAX_ITEMS:
+        from missions.errors import InputError
+
+        raise InputError(
+            f"{where}: the {kind} has {len(items):,} items; MAVLink allows at most {MAX_ITEMS:,} "
+            "(MISSION_COUNT is 16 bits): split it"
+        )
+
+
 NON_LOCATION_XY_COMMANDS = frozenset(
     {
         MAV_CMD_DO_DIGICAM_CONTROL,

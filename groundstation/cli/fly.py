@@ -446,6 +446,12 @@ def run(args: argparse.Namespace) -> int:
     overrides = {"connection.url": args.connect} if args.connect else {}
     cfg = config_from_args(args, overrides)
     sorties = load_sorties(args.target)
+    from missions.items import check_item_count
+
+    for s in sorties:
+        check_item_count(s.mission, s.name)
+        check_item_count(s.fence, s.name, "fence")
+        check_item_count(s.rally, s.name, "rally")
     printer = StatusPrinter()
     preflight = Preflight(cfg.safety, force, printer.event)
     plan_fence = sorties[0].fence

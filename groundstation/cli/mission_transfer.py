@@ -131,6 +131,10 @@ def _load_items(path: str, kind: str) -> dict[str, list]:
         print(f"warning: {w}", file=sys.stderr)
     kinds = ("fence", "rally", "mission") if kind == "all" else (kind,)
     lists = {k: mf.items(k) for k in kinds}
+    from missions.items import check_item_count
+
+    for k, v in lists.items():
+        check_item_count(v, path, k)
     if kind == "all":
         lists = {k: v for k, v in lists.items() if v}
         if not lists:

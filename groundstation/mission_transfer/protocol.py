@@ -145,6 +145,9 @@ def prepare_wires(items: Sequence[MissionItem], mission_type: int) -> list[dict]
     Raises:
         InputError: An item is out of sequence or a value does not fit MISSION_ITEM_INT.
     """
+    from missions.items import check_item_count
+
+    check_item_count(items, "upload", type_name(mission_type))
     wires = []
     for i, item in enumerate(items):
         if item.seq != i:
