@@ -331,9 +331,9 @@ def _map_layers(rec, folder: Path) -> dict:
     route = read_route(plan / "route.geojson")
     if route:
         out["route"] = route
-    home = rec.manifest.get("home") if isinstance(rec.manifest.get("home"), dict) else None
-    if home and home.get("lat_deg") is not None:
-        out["home"] = (float(home["lat_deg"]), float(home["lon_deg"]))
+    home = rec.home()
+    if home is not None:
+        out["home"] = (home[0], home[1])
     return out
 
 
