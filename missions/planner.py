@@ -406,8 +406,13 @@ def _context(area: Area, camera, survey, sorties, fence, home, home_source="") -
             )
     target = area.free_local
     if target.is_empty or target.area < 1.0:
+        if area.holes:
+            raise PlanningError(
+                f"{area.source}: nothing to cover: the no-fly zones cover the whole district"
+            )
         raise PlanningError(
-            f"{area.source}: nothing to cover: the no-fly zones cover the whole district"
+            f"{area.source}: nothing to cover: the district's area is "
+            f"{area.polygon_local.area:.2g} m², less than 1 m²: check the file's coordinates"
         )
 
     fence_local = _fence_polygon(area, home_xy, float(fence.margin_m), warnings)

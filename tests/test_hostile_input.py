@@ -155,3 +155,28 @@ def test_a_non_numeric_manifest_home_is_named_by_replay_and_report(tmp_path):
         load_timeline(bad)
     with pytest.raises(InputError, match=r"home.lat_deg is 'abc', not a number"):
         load_recording(bad)
+
+
+def test_a_40_kb_say_text_is_refused_before_the_speech_worker():
+    r = run_cli("say", "hello " * 7000, timeout=120)
+    assert "at most 2,000 are spoken at once" in _one_line_error(r)
+
+
+def test_a_tiny_district_without_no_fly_zones_is_not_blamed_on_them(tmp_path):
+    path = tmp_path / "tiny.geojson"
+    path.write_text(
+        '{"type":"Polygon","coordinates":[[[123.43,41.79],[123.430008,41.79],'
+        "[123.43,41.790006],[123.43,41.79]]]}"
+    )
+    r = run_cli(
+        "plan",
+        str(path),
+        "--home",
+        "41.79,123.43",
+        "--no-preview",
+        "--out",
+        str(tmp_path / "p"),
+        timeout=120,
+    )
+    err = _one_line_error(r)
+    assert "no-fly" not in err and "less than 1 m²" in err
