@@ -180,3 +180,53 @@ def test_a_tiny_district_without_no_fly_zones_is_not_blamed_on_them(tmp_path):
     )
     err = _one_line_error(r)
     assert "no-fly" not in err and "less than 1 m²" in err
+
+
+@pytest.mark.parametrize(
+    "name, text, source",
+    [
+        (
+            "far.geojson",
+            '{"type":"Polygon","coordinates":[[[151.300,-27.300],[151.304,-27.300],'
+            "[151.304,-27.303],[151.300,-27.303],[151.300,-27.300]]]}",
+            "the point of the district's boundary nearest its centre",
+        ),
+        (
+            "far.txt",
+            "-27.3015 151.302\n-27.300 151.300\n-27.300 151.304\n-27.303 151.304\n"
+            "-27.303 151.300\n-27.300 151.300\n",
+            "the fence return point in",
+        ),
+    ],
+)
+def test_a_real_area_far_from_the_simulator_plans_without_home(tmp_path, name, text, source):
+    """Without --home a real area file is planned from its own home, and says which."""
+    path = tmp_path / name
+    path.write_text(text)
+    r = run_cli("plan", str(path), "--no-preview", "--out", str(tmp_path / "p"), timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert source in r.stderr
+    assert (tmp_path / "p" / "plan.json").is_file()
+
+
+def test_an_area_across_the_antimeridian_is_measured_in_a_local_frame(tmp_path):
+    """0.003° x 0.003° at 16.5° S straddling 180°: about 10.7 ha, not 43-50 ha."""
+    from missions.areas import load_area
+    from missions.geo import distance_m
+
+    path = tmp_path / "fiji.geojson"
+    path.write_text(
+        '{"type":"Polygon","coordinates":[[[179.9985,-16.50],[-179.9985,-16.50],'
+        "[-179.9985,-16.5030],[179.9985,-16.5030],[179.9985,-16.50]]]}"
+    )
+    area = load_area(path)
+    width = distance_m(-16.5015, 179.9985, -16.5015, -179.9985)
+    height = distance_m(-16.50, 180.0, -16.503, 180.0)
+    assert abs(area.polygon_local.area - width * height) < 0.01 * width * height
+    r = run_cli(
+        "plan", str(path), "--no-preview", "--json", "--out", str(tmp_path / "p"), timeout=300
+    )
+    assert r.returncode == 0, r.stderr
+    stats = json.loads(r.stdout)["stats"]
+    assert abs(stats["area_m2"] - width * height) < 0.01 * width * height
+    assert stats["route_length_m"] < 5000  # was 13.6 km

@@ -199,6 +199,12 @@ def run(args: argparse.Namespace) -> int:
         }  # fmt: skip
         print(json.dumps(doc, indent=2))
         return 0
+    if plan.home_source and cfg.area.home is None:
+        h = plan.home
+        print(
+            f"home {h.lat_deg:.6f}, {h.lon_deg:.6f}: {plan.home_source}",
+            file=sys.stderr,
+        )
     print_plan(plan, angle_auto=cfg.survey.angle_deg == "auto")
     print(f"wrote {len(files)} files to {args.out}/ (plan.json lists them)")
     return 0
