@@ -141,3 +141,87 @@ def test_a_ground_station_killed_in_guided_leaves_a_vehicle_that_returns_home(
         time.sleep(0.1)
     assert Mode.RTL in modes
     assert distance_m(*lat_lon, HOME[0], HOME[1]) < 3.0
+
+
+def _tlog_max_alt_m(path) -> float:
+    """Highest GLOBAL_POSITION_INT relative altitude in a (possibly growing) tlog, metres."""
+    from pymavlink import mavutil
+
+    if not path.is_file():
+        return 0.0
+    mlog = mavutil.mavlink_connection(str(path))
+    best = 0.0
+    while True:
+        m = mlog.recv_match(type="GLOBAL_POSITION_INT", blocking=False)
+        if m is None:
+            return best
+        best = max(best, m.relative_alt / 1000.0)
+
+
+def gcs_killed_in_guided_returns_home(url: str, tmp_path, wall_s) -> list[str]:
+    """Run `fly` against ``url``, SIGKILL it while it climbs in GUIDED, then watch the vehicle
+    (a raw MAVLink observer that sends no heartbeat) until it disarms. Works on the embedded
+    simulator and a real SITL alike.
+
+    Returns:
+        The STATUSTEXTs the observer saw.
+    """
+    from pymavlink import mavutil
+
+    path = write_wpl(survey_mission(8, alt_m=30.0), tmp_path / "m.waypoints")
+    tlog = tmp_path / "fly.tlog"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "groundstation.cli", "fly", str(path), "--connect", url,
+         "--tlog", str(tlog)],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + wall_s(600) + 120
+        while _tlog_max_alt_m(tlog) < 5.0:
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.monotonic() < deadline, "fly never climbed"
+            time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    obs = mavutil.mavlink_connection(url, source_system=254)
+    texts, modes = [], set()
+    try:
+        deadline = time.monotonic() + wall_s(600) + 60
+        while True:
+            assert time.monotonic() < deadline, f"still armed; modes {modes}, texts {texts}"
+            m = obs.recv_match(type=["HEARTBEAT", "STATUSTEXT"], blocking=True, timeout=1.0)
+            if m is None:
+                continue
+            if m.get_type() == "STATUSTEXT":
+                texts.append(m.text)
+                continue
+            if m.get_srcComponent() != 1 or m.type == mavutil.mavlink.MAV_TYPE_GCS:
+                continue
+            modes.add(m.custom_mode)
+            if 6 in modes and not m.base_mode & mavutil.mavlink.MAV_MODE_FLAG_SAFETY_ARMED:
+                break
+    finally:
+        obs.close()
+    assert 6 in modes  # RTL
+    return texts
+
+
+@pytest.mark.sitl
+@pytest.mark.slow
+@pytest.mark.vehicle(speedup=5)
+@pytest.mark.timeout(1200)
+def test_on_sitl_a_ground_station_killed_in_guided_leaves_a_vehicle_that_returns_home(
+    vehicle_endpoint, tmp_path
+):
+    """The acceptance check on the real ArduCopter SITL (ARDUPILOT_SITL)."""
+    from sim.testing import requires_sitl
+
+    requires_sitl()
+    texts = gcs_killed_in_guided_returns_home(
+        vehicle_endpoint.url, tmp_path, vehicle_endpoint.wall_s
+    )
+    assert any("GCS Failsafe" in t for t in texts)
