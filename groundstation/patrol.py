@@ -652,7 +652,7 @@ class Patrol:
                 home=vehicle_home(self.vehicle),
                 where=f"sortie {i}",
             )
-        self.preflight.gcs_failsafe(self.vehicle)
+        self.preflight.gcs_failsafe(self.vehicle, embedded=self.embedded)
         for i, sortie in enumerate(self.plan.sorties, 1):
             if i > 1:
                 self._between_sorties(i, n)

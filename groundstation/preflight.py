@@ -316,19 +316,27 @@ def ensure_gcs_failsafe(
     timeout_s: float,
     force: frozenset[str],
     say: Callable[[str], None],
+    *,
+    embedded: bool = False,
 ) -> None:
     """Make sure a lost ground station makes the vehicle come home (ArduCopter GCS failsafe).
 
     Reads ``FS_GCS_ENABLE`` and ``FS_GCS_TIMEOUT``. When the failsafe is off: ``mode`` ``set``
     (the operator's consent, ``safety.gcs_failsafe``) sets ``FS_GCS_ENABLE`` 1 (RTL) and
-    ``FS_GCS_TIMEOUT`` ``timeout_s`` and says so; ``require`` refuses. The ground station's own
-    1 Hz HEARTBEAT (``groundstation.link``) is what the failsafe watches.
+    ``FS_GCS_TIMEOUT`` ``timeout_s`` (times the vehicle's clock rate for a sped-up simulator) and
+    says so; ``require`` refuses. The ground station's own HEARTBEAT (``groundstation.link``) is
+    what the failsafe watches. ``embedded``: the simulator runs in this process and dies with it,
+    so nothing is checked.
 
     Raises:
         PreflightError: ``gcs_failsafe`` refused (not in ``force``), or the parameters could not
             be read or set.
     """
     from groundstation.vehicle import CommandError
+
+    if embedded:
+        # the embedded simulator runs in this process: it stops when the ground station does
+        return
 
     def refuse(msg: str) -> None:
         enforce([Finding("gcs_failsafe", msg)], force, say)
@@ -339,8 +347,13 @@ def ensure_gcs_failsafe(
     except CommandError as exc:
         refuse(f"cannot read the vehicle's GCS failsafe parameters ({exc})")
         return
+    # the vehicle counts FS_GCS_TIMEOUT on its own clock: a simulator or SITL sped up N times
+    # (N heartbeats a second) gets N times the seconds, so the failsafe still means
+    # ``timeout_s`` of wall time without us and does not fire on a loaded machine's hiccup
+    rate = getattr(getattr(vehicle, "link", None), "vehicle_heartbeat_hz", lambda: None)()
+    scale = max(1.0, round(rate)) if rate else 1.0
     if enable != 0:
-        if gcs_timeout > 60:
+        if gcs_timeout > 60 * scale:
             refuse(
                 f"FS_GCS_TIMEOUT is {gcs_timeout:g} s: a lost ground station is noticed too late"
             )
@@ -352,15 +365,17 @@ def ensure_gcs_failsafe(
             "safety.gcs_failsafe: set"
         )
         return
+    vehicle_timeout = min(120.0, float(timeout_s) * scale)
     try:
-        vehicle.set_param("FS_GCS_TIMEOUT", float(timeout_s))
+        vehicle.set_param("FS_GCS_TIMEOUT", vehicle_timeout)
         vehicle.set_param("FS_GCS_ENABLE", 1)
     except CommandError as exc:
         refuse(f"cannot enable the vehicle's GCS failsafe ({exc})")
         return
+    clock = f", FS_GCS_TIMEOUT {vehicle_timeout:g} s of its {scale:g}x clock" if scale > 1 else ""
     say(
         f"GCS failsafe enabled on the vehicle (FS_GCS_ENABLE 1 = RTL after {timeout_s:g} s "
-        "without this ground station; safety.gcs_failsafe: set)"
+        f"without this ground station{clock}; safety.gcs_failsafe: set)"
     )
 
 
@@ -425,10 +440,15 @@ class Preflight:
             findings = [Finding(f.check, f"{where}: {f.message}") for f in findings]
         enforce(findings, self.force, self.say)
 
-    def gcs_failsafe(self, vehicle) -> None:
+    def gcs_failsafe(self, vehicle, *, embedded: bool = False) -> None:
         """:func:`ensure_gcs_failsafe` with this run's settings."""
         ensure_gcs_failsafe(
-            vehicle, self.settings.gcs_failsafe, self.settings.gcs_timeout_s, self.force, self.say
+            vehicle,
+            self.settings.gcs_failsafe,
+            self.settings.gcs_timeout_s,
+            self.force,
+            self.say,
+            embedded=embedded,
         )
 
 

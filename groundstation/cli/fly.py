@@ -489,7 +489,7 @@ def run(args: argparse.Namespace) -> int:
         printer.event(f"connected to {link.url} (vehicle {link.target_system})")
         vehicle = Vehicle(link, gimbal_pitch_deg=cfg.camera.gimbal_pitch_deg)
         vehicle.on_event(printer.on_vehicle_event)
-        preflight.gcs_failsafe(vehicle)
+        preflight.gcs_failsafe(vehicle, embedded=conn.sim is not None)
         try:
             for i, (sortie, alt) in enumerate(zip(sorties, alts, strict=True), 1):
                 if i > 1:

@@ -24,6 +24,7 @@ field; ArduPilot answers "Need mavlink2 for item transfer" otherwise).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -170,6 +171,7 @@ class Link:
         self._event_subs: dict[str, dict[int, Callable[[], None]]] = {"lost": {}, "recovered": {}}
         self._stop = threading.Event()
         self._hb_due = threading.Event()  # a vehicle HEARTBEAT arrived: answer it
+        self._hb_times: collections.deque[float] = collections.deque(maxlen=11)
         self._got_vehicle = threading.Event()
         self._last_vehicle_hb = 0.0  # monotonic
         self._link_ok = False
@@ -314,6 +316,17 @@ class Link:
     def link_ok(self) -> bool:
         """True while vehicle heartbeats arrive at least every ``link_lost_s`` seconds."""
         return self._link_ok
+
+    def vehicle_heartbeat_hz(self) -> float | None:
+        """Vehicle HEARTBEATs per wall-clock second over the last ten (None before three).
+
+        A vehicle sends 1 Hz in its own time: a simulator or SITL sped up N times sends N Hz, so
+        this tells how fast the vehicle's clock runs (for timeouts it counts, FS_GCS_TIMEOUT).
+        """
+        times = list(self._hb_times)
+        if len(times) < 3 or times[-1] <= times[0]:
+            return None
+        return (len(times) - 1) / (times[-1] - times[0])
 
     @property
     def seconds_since_heartbeat(self) -> float:
@@ -625,6 +638,7 @@ class Link:
                 self.target_component = msg.get_srcComponent()
             if src == self.target_system and msg.get_srcComponent() == self.target_component:
                 self._last_vehicle_hb = time.monotonic()
+                self._hb_times.append(self._last_vehicle_hb)
                 # answer every vehicle heartbeat (see _tick_loop)
                 self._hb_due.set()
                 if not self._link_ok:
