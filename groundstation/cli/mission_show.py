@@ -13,7 +13,7 @@ TABLE_MIN_WIDTH = 120
 """Columns the item table is laid out for at least (also when piped), so rows do not wrap."""
 
 
-SHOW_HEAD_ROWS = 500
+SHOW_HEAD_ROWS = 1000
 """An item table longer than this shows its first rows and its last :data:`SHOW_TAIL_ROWS`."""
 SHOW_TAIL_ROWS = 20
 
