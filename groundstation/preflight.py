@@ -350,8 +350,7 @@ def ensure_gcs_failsafe(
     # the vehicle counts FS_GCS_TIMEOUT on its own clock: a simulator or SITL sped up N times
     # (N heartbeats a second) gets N times the seconds, so the failsafe still means
     # ``timeout_s`` of wall time without us and does not fire on a loaded machine's hiccup
-    rate = getattr(getattr(vehicle, "link", None), "vehicle_heartbeat_hz", lambda: None)()
-    scale = max(1.0, round(rate)) if rate else 1.0
+    scale = _clock_rate(vehicle)
     if enable != 0:
         if gcs_timeout > 60 * scale:
             refuse(
@@ -377,6 +376,22 @@ def ensure_gcs_failsafe(
         f"GCS failsafe enabled on the vehicle (FS_GCS_ENABLE 1 = RTL after {timeout_s:g} s "
         f"without this ground station{clock}; safety.gcs_failsafe: set)"
     )
+
+
+def _clock_rate(vehicle, wait_s: float = 3.5) -> float:
+    """How many times faster than real time the vehicle's clock runs (1 for a real vehicle),
+    from its heartbeat rate; waits up to ``wait_s`` for the three heartbeats that takes."""
+    import time
+
+    rate_of = getattr(getattr(vehicle, "link", None), "vehicle_heartbeat_hz", None)
+    if rate_of is None:
+        return 1.0
+    deadline = time.monotonic() + wait_s
+    rate = rate_of()
+    while rate is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        rate = rate_of()
+    return max(1.0, float(round(rate))) if rate else 1.0
 
 
 def _height_above_home(it: MissionItem, home: Home | None) -> float | None:

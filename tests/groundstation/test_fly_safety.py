@@ -126,6 +126,7 @@ def test_a_ground_station_killed_in_guided_leaves_a_vehicle_that_returns_home(
             proc.wait(timeout=30)
     out = proc.stdout.read()
     assert "GCS failsafe enabled on the vehicle" in out, out
+    assert "x clock" in out  # FS_GCS_TIMEOUT scaled to the 10x simulator
     with sim.lock:
         assert int(sim.vehicle.params["FS_GCS_ENABLE"]) == 1
     modes = set()
