@@ -97,6 +97,11 @@ def english_fallback(text: str, voice: str) -> bool:
     return "(en)" in phonemes(text, voice)
 
 
+MAX_TEXT_CHARS = 2000
+"""Longest text synthesised in one utterance, characters (espeak-ng crashed with SIGSEGV on a
+40 kB text; a reminder is a sentence or two)."""
+
+
 class Synthesizer:
     """Text → WAV with pyttsx3/espeak-ng, one language per utterance, cached, thread-safe.
 
@@ -224,6 +229,11 @@ class Synthesizer:
                 is absent, espeak-ng is missing, or the text is empty.
             missions.errors.InputError: Unknown language.
         """
+        if len(str(text)) > MAX_TEXT_CHARS:
+            raise SpeechError(
+                f"the {lang} text has {len(str(text)):,} characters; at most {MAX_TEXT_CHARS:,} "
+                "are spoken in one utterance (a loudspeaker reminder is a sentence or two)"
+            )
         spoken = normalize_text(text, lang) if normalize else str(text)
         if not spoken.strip():
             raise SpeechError(f"nothing to say: the {lang} text is empty")

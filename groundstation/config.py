@@ -36,6 +36,7 @@ from groundstation.settings import (
     OverlaySettings,
     PolicySettings,
     RecordingSettings,
+    SafetySettings,
 )
 from missions.errors import ConfigError
 from missions.settings import (
@@ -74,6 +75,7 @@ class Config(StrictModel):
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
     display: DisplaySettings = Field(default_factory=DisplaySettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    safety: SafetySettings = Field(default_factory=SafetySettings)
 
 
 def load_config(
@@ -110,10 +112,9 @@ def load_config(
         where = str(p)
         if not p.is_file():
             raise ConfigError(f"{p}: config file not found")
-        try:
-            text = p.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{p}: cannot read config: {exc}") from exc
+        from missions.textio import decode_text, read_bytes
+
+        text = decode_text(read_bytes(p, ConfigError, "config file"), str(p), ConfigError)
         data, lines = _parse_yaml(text, where)
         base_dir = p.resolve().parent
     file_data = copy.deepcopy(data)
@@ -158,6 +159,12 @@ def parse_override(text: str) -> tuple[str, Any]:
 def _parse_yaml(text: str, where: str) -> tuple[dict, dict[tuple, int]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        size = _expanded_size(node)
+        if size > MAX_YAML_NODES:
+            raise ConfigError(
+                f"{where}: YAML aliases expand to more than {MAX_YAML_NODES:,} values "
+                "(an alias bomb?); write the values out"
+            )
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -186,6 +193,36 @@ def _parse_yaml(text: str, where: str) -> tuple[dict, dict[tuple, int]]:
 
     walk(node, ())
     return data, lines
+
+
+MAX_YAML_NODES = 200_000
+"""A config whose aliases expand to more values than this is refused (a "billion laughs" file
+would otherwise hang every step that walks it)."""
+
+
+def _expanded_size(node, memo: dict | None = None) -> int:
+    """How many values ``node`` stands for with every alias expanded (shared nodes counted each
+    time they are used), computed once per node; capped just above :data:`MAX_YAML_NODES`."""
+    memo = {} if memo is None else memo
+    if node is None:
+        return 0
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a recursive alias counts once
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            total += _expanded_size(k, memo) + _expanded_size(v, memo)
+            if total > MAX_YAML_NODES:
+                break
+    elif isinstance(node, yaml.SequenceNode):
+        for v in node.value:
+            total += _expanded_size(v, memo)
+            if total > MAX_YAML_NODES:
+                break
+    memo[key] = min(total, MAX_YAML_NODES + 1)
+    return memo[key]
 
 
 def _set_dotted(data: dict, key: str, value: Any) -> None:

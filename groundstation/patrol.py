@@ -284,8 +284,11 @@ class Patrol:
         record_dir: str | Path | None = None,
         name: str | None = None,
         console: Console | None = None,
+        force_unsafe: frozenset[str] = frozenset(),
     ) -> None:
         self.cfg = cfg
+        self.force_unsafe = frozenset(force_unsafe)
+        self.preflight = None
         self.record_dir = Path(record_dir) if record_dir is not None else Path(cfg.recording.dir)
         self.name = name
         self.console = console or Console()
@@ -741,7 +744,19 @@ class Patrol:
     # -- flying -----------------------------------------------------------------------------------------
 
     def _fly(self) -> None:
+        from groundstation.preflight import Preflight, vehicle_home
+
         n = len(self.plan.sorties)
+        # pre-flight checks on every sortie before anything is uploaded, then the GCS failsafe
+        self.preflight = Preflight(self.cfg.safety, self.force_unsafe, self.log)
+        for i, sortie in enumerate(self.plan.sorties, 1):
+            self.preflight.mission(
+                sortie.items,
+                fence=self.plan.fence_items,
+                home=vehicle_home(self.vehicle),
+                where=f"sortie {i}",
+            )
+        self.preflight.gcs_failsafe(self.vehicle, embedded=self.embedded)
         for i, sortie in enumerate(self.plan.sorties, 1):
             if i > 1:
                 self._between_sorties(i, n)
@@ -813,7 +828,16 @@ class Patrol:
                     self.log(f"{what}: {len(items)} items uploaded and verified")
             if plan.fence_items:
                 self._configure_geofence()
-        mt.upload_and_verify(link, sortie.items, 0)
+        onboard = mt.upload_and_verify(link, sortie.items, 0)
+        if self.preflight is not None:
+            from groundstation.preflight import vehicle_home
+
+            self.preflight.mission(
+                onboard,
+                fence=plan.fence_items,
+                home=vehicle_home(self.vehicle),
+                where=f"sortie {i} (on the vehicle)",
+            )
         self.recorder.event(
             "mission_uploaded", mission_type="mission", count=len(sortie.items) - 1, sortie=i
         )

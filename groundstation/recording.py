@@ -713,6 +713,35 @@ class Recording:
             raise InputError(f"{p}: not a dronepatrol recording (no manifest.json)")
         return cls(p, manifest)
 
+    def home(self) -> tuple[float, float, float] | None:
+        """The manifest's home as (lat_deg, lon_deg, alt_m AMSL), None when it has none.
+
+        Raises:
+            InputError: The home is there but not valid numbers (a crafted or damaged manifest
+                is named, never silently used or a crash).
+        """
+        import math
+
+        home = self.manifest.get("home")
+        if home is None:
+            return None
+        where = f"{self.folder / 'manifest.json'}: home"
+        if not isinstance(home, dict):
+            raise InputError(f"{where} is {type(home).__name__}, expected {{lat_deg, lon_deg}}")
+        if home.get("lat_deg") is None and home.get("lon_deg") is None:
+            return None
+        vals = []
+        for key, lo, hi in (("lat_deg", -90, 90), ("lon_deg", -180, 180), ("alt_m", -1e4, 1e5)):
+            v = home.get(key, 0.0) if key == "alt_m" else home.get(key)
+            if v is None and key == "alt_m":
+                v = 0.0
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise InputError(f"{where}.{key} is {str(v)[:40]!r}, not a number")
+            if not lo <= v <= hi:
+                raise InputError(f"{where}.{key} is {v}, outside {lo}..{hi}")
+            vals.append(float(v))
+        return vals[0], vals[1], vals[2]
+
     @property
     def complete(self) -> bool:
         """Whether the manifest says the recorder closed cleanly."""

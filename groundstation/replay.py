@@ -103,6 +103,29 @@ class ReplayTimeline:
         return out
 
 
+def confined_path(folder: str | os.PathLike, relative: str | os.PathLike) -> Path | None:
+    """``folder/relative`` when it is a file inside ``folder``, else None.
+
+    A recording is data from anywhere: a path written in it (an alert's snapshot) may be
+    absolute or climb out with ``..`` or a symlink. Absolute paths and ``..`` parts are refused,
+    and the resolved path must lie inside the resolved folder.
+    """
+    text = str(relative)
+    if not text or "\x00" in text:
+        return None
+    rel = Path(text)
+    if rel.is_absolute() or ".." in rel.parts:
+        return None
+    root = Path(folder).resolve()
+    try:
+        full = (root / rel).resolve()
+    except (OSError, RuntimeError):
+        return None
+    if not full.is_relative_to(root) or not full.is_file():
+        return None
+    return full
+
+
 def load_timeline(folder: str | os.PathLike) -> ReplayTimeline:
     """Read a recording folder into a :class:`ReplayTimeline`.
 
@@ -147,11 +170,12 @@ def load_timeline(folder: str | os.PathLike) -> ReplayTimeline:
     # made absolute here, so that it does not depend on the working directory and the hub
     # serves it (it takes relative paths as relative to the working directory)
     for a in rec.alerts():
-        snap = None
-        if a.snapshot:
-            sp = Path(a.snapshot)
-            sp = sp if sp.is_absolute() else p.absolute() / sp
-            snap = sp if sp.is_file() else None
+        snap = confined_path(p, a.snapshot) if a.snapshot else None
+        if a.snapshot and snap is None:
+            tl.missing.append(
+                f"alert snapshot {str(a.snapshot)[:80]!r} is outside the recording folder or "
+                "missing: not served"
+            )
         tl.alerts.append((float(a.t_s), a, snap))
     tl.alerts.sort(key=lambda x: x[0])
 
@@ -313,9 +337,9 @@ def _map_layers(rec, folder: Path) -> dict:
             out["risk"] = load_risk_map(risk_file).to_geojson()
         except RiskMapError as exc:  # a bad plan file must not stop the replay
             log.warning("risk layer not shown: %s", exc)
-    home = rec.manifest.get("home") if isinstance(rec.manifest.get("home"), dict) else None
-    if home and home.get("lat_deg") is not None:
-        out["home"] = (float(home["lat_deg"]), float(home["lon_deg"]))
+    home = rec.home()
+    if home is not None:
+        out["home"] = (home[0], home[1])
     return out
 
 

@@ -1,5 +1,5 @@
 """Settings owned by the ground station (config sections ``connection``, ``policy``,
-``overlay``, ``recording``, ``display``)."""
+``overlay``, ``recording``, ``display``, ``safety``)."""
 
 from __future__ import annotations
 
@@ -138,3 +138,22 @@ class DisplaySettings(StrictModel):
         except Exception as exc:  # ConfigError: pydantic wants a ValueError
             raise ValueError(str(exc).removeprefix("display.timezone: ")) from None
         return v
+
+
+class SafetySettings(StrictModel):
+    """Pre-flight checks of ``fly`` and ``patrol`` (:mod:`groundstation.preflight`, ``docs/safety.md``).
+
+    Each refusal names its check; ``--force-unsafe CHECK`` overrides one check for one flight.
+    """
+
+    max_range_m: float = Field(default=10_000.0, gt=0)
+    """No mission item may be farther than this from home, metres."""
+    min_alt_m: float = Field(default=5.0, ge=0)
+    """No waypoint, loiter or take-off may be lower than this above home (terrain frames: above
+    terrain), metres."""
+    gcs_failsafe: Literal["set", "require"] = "set"
+    """The vehicle's GCS failsafe (FS_GCS_ENABLE) when it is off: ``set`` enables it (1 = RTL,
+    FS_GCS_TIMEOUT = ``gcs_timeout_s``) and says so; ``require`` refuses to take off."""
+    gcs_timeout_s: float = Field(default=5.0, ge=2, le=60)
+    """FS_GCS_TIMEOUT written by ``gcs_failsafe: set``, seconds without this ground station's
+    heartbeat before the vehicle returns."""

@@ -56,6 +56,11 @@ class Segment:
         return Segment(self.line, self.b, self.a, (-self.heading[0], -self.heading[1]))
 
 
+MAX_TRANSECTS = 5000
+"""A spacing that needs more transects than this is refused (``--spacing 0.001`` would plan
+millions and never finish)."""
+
+
 def transect_lines(region: BaseGeometry, angle_deg: float, spacing_m: float) -> list[list[Segment]]:
     """Clip parallel transect lines to a region.
 
@@ -72,6 +77,9 @@ def transect_lines(region: BaseGeometry, angle_deg: float, spacing_m: float) -> 
         One list per line (left to right looking along the direction), each with that line's
         segments ordered along the direction, oriented along it. Lines that miss the region are
         empty lists.
+
+    Raises:
+        AreaError: More than :data:`MAX_TRANSECTS` lines would be needed.
     """
     if region.is_empty:
         return []
@@ -82,6 +90,13 @@ def transect_lines(region: BaseGeometry, angle_deg: float, spacing_m: float) -> 
     umin, wmin, umax, wmax = rot.bounds
     span = wmax - wmin
     n = max(1, math.ceil(span / spacing_m - 1e-9))
+    if n > MAX_TRANSECTS:
+        from missions.errors import AreaError
+
+        raise AreaError(
+            f"a transect spacing of {spacing_m:g} m makes {n:,} transects across the area "
+            f"({span:,.0f} m wide); at most {MAX_TRANSECTS:,}: use a larger spacing or overlap"
+        )
     first = wmin + (span - (n - 1) * spacing_m) / 2.0
     ws = first + spacing_m * np.arange(n)
     ws = ws[::-1]  # left to right looking along the direction = decreasing w

@@ -80,6 +80,25 @@ MISSION_TYPE_NAMES = {
 }
 """MAV_MISSION_TYPE value -> the short name used on the command line (``--type``)."""
 
+MAX_ITEMS = 65535
+"""Most items one MAVLink list can hold (MISSION_COUNT.count and seq are uint16)."""
+
+
+def check_item_count(items, where: str, kind: str = "mission") -> None:
+    """Refuse a list MAVLink cannot carry, before anything is sent.
+
+    Raises:
+        InputError: More than :data:`MAX_ITEMS` items.
+    """
+    if len(items) > MAX_ITEMS:
+        from missions.errors import InputError
+
+        raise InputError(
+            f"{where}: the {kind} has {len(items):,} items; MAVLink allows at most {MAX_ITEMS:,} "
+            "(MISSION_COUNT is 16 bits): split it"
+        )
+
+
 NON_LOCATION_XY_COMMANDS = frozenset(
     {
         MAV_CMD_DO_DIGICAM_CONTROL,
@@ -94,6 +113,12 @@ Source: ArduPilot ``AP_Mission::convert_MISSION_ITEM_INT_to_MISSION_ITEM`` (libr
 AP_Mission.cpp), which passes x/y through unscaled for exactly these commands and treats x/y of
 every other command as latitude/longitude.
 """
+
+LOCATION_COMMANDS = frozenset(
+    {16, 17, 18, 19, 21, 22, 30, 31, 82, 84, 85, 92, 94, 179, 189, 191, 201}
+)
+"""Commands ArduPilot stores with a location (``AP_Mission::stored_in_location``): their x/y are
+latitude/longitude even in MAV_FRAME_MISSION."""
 
 
 def command_name(command: int) -> str:
@@ -174,7 +199,12 @@ class MissionItem:
 
     @property
     def xy_is_location(self) -> bool:
-        """True when x/y are a geographic position (global frame, command not in the exceptions)."""
+        """True when x/y are a geographic position: a global frame (command not in the
+        exceptions), or MAV_FRAME_MISSION for a command ArduPilot stores with a location (a
+        legacy QGC ``.mission`` writes NAV_TAKEOFF in frame 2 with its coordinates; ArduPilot
+        reads MISSION_ITEM_INT x/y as degE7 whatever the frame)."""
+        if self.frame == MAV_FRAME_MISSION:
+            return self.command in LOCATION_COMMANDS
         return self.frame in GLOBAL_FRAMES and self.command not in NON_LOCATION_XY_COMMANDS
 
     @property

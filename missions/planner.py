@@ -37,7 +37,7 @@ from shapely.ops import nearest_points
 from missions.areas import Area
 from missions.camera import Footprint, footprint, transect_spacing
 from missions.coverage import coverage_fraction, transects_coverage
-from missions.errors import PlanningError
+from missions.errors import AreaError, PlanningError
 from missions.flight_time import FlightModel
 from missions.geo import LocalFrame
 from missions.grid import (
@@ -189,6 +189,8 @@ class PatrolPlan:
     """The :class:`~missions.risk.RiskMap` planned with, or None."""
     risk: dict | None = None
     """Per risk class figures (:func:`missions.risk_plan.risk_stats`), or None without a map."""
+    home_source: str = ""
+    """Where :attr:`home` came from, in words (set by :func:`plan_from_config`)."""
 
     def coverage_local(self, include_connections: bool = False) -> BaseGeometry:
         """Ground swept by the camera footprint, local metres.
@@ -361,7 +363,7 @@ def plan_from_config(cfg, area_path=None) -> PatrolPlan:
     from missions.areas import area_from_config
 
     area = area_from_config(cfg, area_path)
-    home = resolve_home(cfg, area)
+    home, source = choose_home(cfg, area)
     risk_map, revisit = None, None
     path = getattr(cfg.area, "risk_map", None)
     if path is None and getattr(cfg.area, "risk_revisit_min", None) is not None:
@@ -375,40 +377,69 @@ def plan_from_config(cfg, area_path=None) -> PatrolPlan:
 
         risk_map = load_risk_map(path, cfg.area.risk_point_radius_m)
         revisit = cfg.area.risk_revisit_min
-    return plan_patrol(
+    plan = plan_patrol(
         area, cfg.camera, cfg.survey, cfg.sorties, cfg.fence, cfg.rally, home,
-        home_source=home_source(cfg, area), risk_map=risk_map, revisit_min=revisit,
+        home_source=source, risk_map=risk_map, revisit_min=revisit,
     )  # fmt: skip
+    plan.home_source = source
+    return plan
 
 
 def resolve_home(cfg, area: Area) -> GeoPoint:
-    """Home for a config and an area (see :func:`plan_from_config`), checked against the area."""
-    max_km = cfg.area.max_home_distance_km
-    if cfg.area.home is not None:
-        return cfg.area.home
-    if area.home_hint is not None:
-        lat, lon, alt = area.home_hint
-        return GeoPoint(lat_deg=lat, lon_deg=lon, alt_m=alt)
-    connection = getattr(cfg, "connection", None)
-    sim = getattr(cfg, "sim", None)
-    if sim is not None and getattr(connection, "url", None) == "sim":
-        h = sim.home
-        area.check_home(h.lat_deg, h.lon_deg, max_km, "the embedded sim's home (sim.home)")
-        return GeoPoint(lat_deg=h.lat_deg, lon_deg=h.lon_deg, alt_m=h.alt_m)
-    lon, lat = area.polygon_geo.exterior.coords[0]
-    return GeoPoint(lat_deg=lat, lon_deg=lon, alt_m=0.0)
+    """Home for a config and an area (see :func:`choose_home`), checked against the area."""
+    return choose_home(cfg, area)[0]
 
 
 def home_source(cfg, area: Area) -> str:
     """Where :func:`resolve_home` takes home from, in words for messages."""
+    return choose_home(cfg, area)[1]
+
+
+def choose_home(cfg, area: Area) -> tuple[GeoPoint, str]:
+    """Home for a config and an area, and where it came from in words.
+
+    In order: ``cfg.area.home`` (``--home``); a home point in the area file (a ``.plan``'s
+    plannedHomePosition, a GeoJSON/KML point named home); the embedded simulator's home
+    (``connection.url: sim``) when the area lies within ``area.max_home_distance_km`` of it (the
+    demo configs); the file's fence return point; else the point of the area's boundary nearest
+    its centroid. So a real area file far from the simulator plans without ``--home``.
+
+    Raises:
+        AreaError: ``cfg.area.home`` is too far from the area (swapped lat/lon...).
+    """
+    max_km = cfg.area.max_home_distance_km
     if cfg.area.home is not None:
-        return "area.home (--home)"
+        return cfg.area.home, "area.home (--home)"
     if area.home_hint is not None:
-        return f"the home point in {area.source}"
+        lat, lon, alt = area.home_hint
+        return GeoPoint(lat_deg=lat, lon_deg=lon, alt_m=alt), f"the home point in {area.source}"
     connection = getattr(cfg, "connection", None)
-    if getattr(cfg, "sim", None) is not None and getattr(connection, "url", None) == "sim":
-        return "the embedded simulator's home, sim.home; set area.home (--home) to choose"
-    return "the district's first vertex; set area.home (--home) to choose"
+    sim = getattr(cfg, "sim", None)
+    if sim is not None and getattr(connection, "url", None) == "sim":
+        h = sim.home
+        try:
+            area.check_home(h.lat_deg, h.lon_deg, max_km, "the embedded sim's home (sim.home)")
+        except AreaError:
+            pass  # a real area elsewhere: its own home below
+        else:
+            return (
+                GeoPoint(lat_deg=h.lat_deg, lon_deg=h.lon_deg, alt_m=h.alt_m),
+                "the embedded simulator's home, sim.home; set area.home (--home) to choose",
+            )
+    if area.return_point is not None:
+        lat, lon, alt = area.return_point
+        if math.isfinite(lat) and math.isfinite(lon) and (lat, lon) != (0.0, 0.0):
+            return (
+                GeoPoint(lat_deg=lat, lon_deg=lon, alt_m=0.0),
+                f"the fence return point in {area.source}; set area.home (--home) to choose",
+            )
+    poly = area.polygon_local
+    edge = nearest_points(poly.exterior, poly.centroid)[0]
+    lat, lon = area.frame.to_geo(edge.x, edge.y)
+    return (
+        GeoPoint(lat_deg=float(lat), lon_deg=float(lon), alt_m=0.0),
+        "the point of the district's boundary nearest its centre; set area.home (--home) to choose",
+    )
 
 
 def _context(area: Area, camera, survey, sorties, fence, home, home_source="") -> _Context:
@@ -439,8 +470,13 @@ def _context(area: Area, camera, survey, sorties, fence, home, home_source="") -
             )
     target = area.free_local
     if target.is_empty or target.area < 1.0:
+        if area.holes:
+            raise PlanningError(
+                f"{area.source}: nothing to cover: the no-fly zones cover the whole district"
+            )
         raise PlanningError(
-            f"{area.source}: nothing to cover: the no-fly zones cover the whole district"
+            f"{area.source}: nothing to cover: the district's area is "
+            f"{area.polygon_local.area:.2g} m², less than 1 m²: check the file's coordinates"
         )
 
     fence_local = _fence_polygon(area, home_xy, float(fence.margin_m), warnings)

@@ -7,7 +7,7 @@ Every field is documented in ``configs/default.yaml`` with the same default.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -16,6 +16,27 @@ class StrictModel(BaseModel):
     """Base of every settings model: unknown keys are errors, values are validated on assignment."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value, info):
+        """``alt_m: true`` is an error, not 1 m: a YAML boolean is accepted only where the field
+        admits a bool (pydantic's lax mode would read true as 1)."""
+        if isinstance(value, bool) and not _admits_bool(
+            cls.model_fields[info.field_name].annotation
+        ):
+            raise ValueError(f"expected a number or text, got the boolean {value!r}")
+        return value
+
+
+def _admits_bool(ann) -> bool:
+    """True when a field annotation accepts a bool (bool itself, Any, or a union holding one)."""
+    if ann is bool or ann is Any:
+        return True
+    args = getattr(ann, "__args__", None)
+    if args and getattr(ann, "__origin__", None) not in (list, tuple, dict, set):
+        return any(_admits_bool(a) for a in args)
+    return False
 
 
 class GeoPoint(StrictModel):

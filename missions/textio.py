@@ -8,15 +8,20 @@ line.
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from missions.errors import InputError
 
 log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+"""Largest area, mission or config file read, bytes (a 65,535-item WPL is about 8 MB)."""
 
 
 def read_text(path: str | os.PathLike, error: type[InputError] = InputError) -> str:
@@ -32,7 +37,7 @@ def read_text(path: str | os.PathLike, error: type[InputError] = InputError) -> 
     Raises:
         error: The file does not exist, is a directory or cannot be read.
     """
-    return decode_text(read_bytes(path, error))
+    return decode_text(read_bytes(path, error), str(Path(path)), error)
 
 
 def read_bytes(
@@ -55,21 +60,48 @@ def read_bytes(
     p = Path(path)
     if not p.exists():
         raise error(f"{p}: {what} not found")
+    article = "an" if what[:1].lower() in "aeiou" else "a"
     if p.is_dir():
-        article = "an" if what[:1].lower() in "aeiou" else "a"
         raise error(f"{p}: is a directory, expected {article} {what}")
     try:
-        return p.read_bytes()
+        mode = p.stat().st_mode
+        if not stat.S_ISREG(mode):
+            # a named pipe blocks for ever, /dev/zero never ends: refuse before opening
+            kind = "a named pipe" if stat.S_ISFIFO(mode) else "a device or socket"
+            raise error(f"{p}: is {kind}, not a regular file: expected {article} {what}")
+        with p.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise error(f"{p}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise error(
+            f"{p}: is larger than {MAX_FILE_BYTES >> 20} MB, more than {article} {what} can be"
+        )
+    return data
 
 
-def decode_text(data: bytes) -> str:
-    """Decode file bytes: UTF-8 with or without BOM, else Latin-1; newlines normalised to LF."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
+def decode_text(data: bytes, where: str | None = None, error: type[InputError] = InputError) -> str:
+    """Decode file bytes: UTF-16 with a BOM, UTF-8 with or without BOM, else Latin-1; newlines
+    normalised to LF.
+
+    Raises:
+        error: With ``where`` given, for binary data (NUL bytes outside UTF-16), so that it is
+            not parsed as text and its junk printed: ``"<where>: is a binary file, not text"``.
+    """
+    if data[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            if where is not None:
+                raise error(f"{where}: not valid UTF-16 text") from None
+            text = data.decode("latin-1")
+    else:
+        if where is not None and b"\x00" in data:
+            raise error(f"{where}: is a binary file, not text")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -128,6 +160,8 @@ def loads_json(text: str, where: str, error: type[InputError] = InputError) -> A
     """
     try:
         return json.loads(text)
+    except RecursionError:
+        raise error(f"{where}: JSON nested too deeply to be an area or mission file") from None
     except json.JSONDecodeError as first:
         relaxed = strip_trailing_commas(text)
         if relaxed != text:

@@ -15,6 +15,7 @@ import argparse
 import importlib
 import logging
 import os
+import re
 import select
 import sys
 from collections.abc import Sequence
@@ -154,7 +155,25 @@ def build_parser() -> argparse.ArgumentParser:
     for name in SUBCOMMAND_MODULES:
         module = importlib.import_module(f"groundstation.cli.{name}")
         module.register(sub, common)
+    _accept_negative_values(parser)
     return parser
+
+
+_NEGATIVE_VALUE = re.compile(r"^-\d[\d.,eE+-]*$")
+"""``-27.3,151.3`` (a southern latitude), ``-5``, ``-1e3``: a value, never an option."""
+
+
+def _accept_negative_values(parser: argparse.ArgumentParser) -> None:
+    """Let option values start with a minus sign (``--home -27.3,151.3``) in every subparser.
+
+    argparse takes only plain negative numbers for values; a southern or western coordinate
+    pair was refused with "expected one argument". No option of ours looks like a number.
+    """
+    parser._negative_number_matcher = _NEGATIVE_VALUE
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _accept_negative_values(child)
 
 
 BROKEN_PIPE_STATUS = 1

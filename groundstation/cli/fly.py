@@ -80,8 +80,23 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         help="maximum time for one sortie from take-off to disarm, seconds",
     )
     p.add_argument("--tlog", metavar="FILE", default=None, help="write a telemetry log (.tlog)")
+    add_force_unsafe_arg(p)
     add_config_args(p)
     p.set_defaults(func=run)
+
+
+def add_force_unsafe_arg(p: argparse.ArgumentParser) -> None:
+    """Add ``--force-unsafe CHECK`` (repeatable) to ``fly`` and ``patrol``."""
+    from groundstation.preflight import CHECKS
+
+    p.add_argument(
+        "--force-unsafe",
+        metavar="CHECK",
+        action="append",
+        default=[],
+        help="fly although this pre-flight check refuses (repeatable or comma list; one of "
+        f"{', '.join(CHECKS)}, or all); see docs/safety.md",
+    )
 
 
 # --- what to fly -------------------------------------------------------------------------------------
@@ -250,6 +265,8 @@ def fly_sortie(
     printer,
     fence_settings=None,
     fence_alt_m: float | None = None,
+    preflight=None,
+    fence: list | None = None,
 ):
     """Upload (verified), enable the fence, take off, fly in AUTO, wait until landed and disarmed.
 
@@ -266,6 +283,11 @@ def fly_sortie(
             None = its defaults (enable the fence, RTL on a breach).
         fence_alt_m: Highest planned altitude above home for FENCE_ALT_MAX, metres; None = this
             sortie's highest item, rally point or take-off altitude.
+        preflight: A :class:`groundstation.preflight.Preflight`: the mission is checked against
+            the vehicle's home before anything is uploaded, and again as read back from the
+            vehicle before take-off. None = no checks.
+        fence: The fence the vehicle enforces during this sortie (for the ``fence`` check);
+            None = the sortie's own.
 
     Returns:
         A :class:`groundstation.vehicle.progress.MissionProgress` (MISSION_ITEM_REACHED and
@@ -274,8 +296,8 @@ def fly_sortie(
         set to the flight mode the vehicle landed in.
 
     Raises:
-        MissionTransferError, GeofenceError, ArmError, CommandError, VehicleError,
-        VehicleTimeoutError.
+        PreflightError, MissionTransferError, GeofenceError, ArmError, CommandError,
+        VehicleError, VehicleTimeoutError.
     """
     from groundstation import mission_transfer as mt
     from groundstation.cli.mission_transfer import transfer_progress
@@ -289,6 +311,13 @@ def fly_sortie(
     if s.armed:
         raise VehicleError(
             f"{sortie.name}: the vehicle is already armed ({s.mode}); land and disarm it first"
+        )
+    from groundstation.preflight import vehicle_home
+
+    fence_items = sortie.fence if fence is None else fence
+    if preflight is not None:
+        preflight.mission(
+            sortie.mission, fence=fence_items, home=vehicle_home(vehicle), where=sortie.name
         )
     for name, items, mtype in (("fence", sortie.fence, 1), ("rally", sortie.rally, 2)):
         if items:
@@ -310,7 +339,15 @@ def fly_sortie(
             say=printer.event,
         )
     with transfer_progress("upload mission", printer.tty) as progress:
-        mt.upload_and_verify(link, sortie.mission, 0, progress=progress)
+        onboard = mt.upload_and_verify(link, sortie.mission, 0, progress=progress)
+    if preflight is not None:
+        # what the vehicle holds now, against the home it reports (seq 0 replaced by it)
+        preflight.mission(
+            onboard,
+            fence=fence_items,
+            home=vehicle_home(vehicle),
+            where=f"{sortie.name} (on the vehicle)",
+        )
     n = len(sortie.mission) - 1
     printer.total_items = n
     printer.event(f"{sortie.name}: mission of {n} items uploaded and verified")
@@ -413,28 +450,60 @@ def run(args: argparse.Namespace) -> int:
     """
     from groundstation.cli import config_from_args
     from groundstation.cli.mission_transfer import vehicle_link
+    from groundstation.preflight import Preflight, check_value, parse_force
     from groundstation.vehicle import Vehicle, VehicleError
 
+    # every value is checked before anything is sent to the vehicle
+    check_value("--takeoff-alt", args.takeoff_alt, gt=0, le=1000)
+    check_value("--timeout", args.timeout, gt=0)
+    force = parse_force(args.force_unsafe)
     overrides = {"connection.url": args.connect} if args.connect else {}
     cfg = config_from_args(args, overrides)
     sorties = load_sorties(args.target)
+    from missions.items import check_item_count
+
+    for s in sorties:
+        check_item_count(s.mission, s.name)
+        check_item_count(s.fence, s.name, "fence")
+        check_item_count(s.rally, s.name, "rally")
+    printer = StatusPrinter()
+    preflight = Preflight(cfg.safety, force, printer.event)
+    plan_fence = sorties[0].fence
+    for s in sorties:
+        # against the file's own home: nothing is sent when this refuses
+        preflight.mission(s.mission, fence=plan_fence, where=s.name)
     default_alt = cfg.survey.takeoff_alt_m or cfg.survey.alt_m
     alts = [
         args.takeoff_alt if args.takeoff_alt else takeoff_altitude(s.mission, default_alt)
         for s in sorties
     ]
+    from groundstation.preflight import Finding, enforce
+
+    low = [a for a in alts if a < cfg.safety.min_alt_m]
+    if low:
+        enforce(
+            [
+                Finding(
+                    "min_alt",
+                    f"take-off altitude {low[0]:g} m is below safety.min_alt_m "
+                    f"{cfg.safety.min_alt_m:g} m",
+                )
+            ],
+            force,
+            printer.event,
+        )
     from groundstation.geofence import planned_ceiling_m
 
     # FENCE_ALT_MAX must cover every sortie: the fence is uploaded once, before the first
     fence_alt_m = planned_ceiling_m(
         [s.mission for s in sorties] + [s.rally for s in sorties], takeoff_alt_m=max(alts)
     )
-    printer = StatusPrinter()
     with vehicle_link(cfg.connection.url, config=cfg, tlog_path=args.tlog) as conn:
         link = conn.link
         printer.event(f"connected to {link.url} (vehicle {link.target_system})")
         vehicle = Vehicle(link, gimbal_pitch_deg=cfg.camera.gimbal_pitch_deg)
         vehicle.on_event(printer.on_vehicle_event)
+        preflight.gcs_failsafe(vehicle, embedded=conn.sim is not None)
         try:
             for i, (sortie, alt) in enumerate(zip(sorties, alts, strict=True), 1):
                 if i > 1:
@@ -449,6 +518,8 @@ def run(args: argparse.Namespace) -> int:
                     printer=printer,
                     fence_settings=cfg.fence,
                     fence_alt_m=fence_alt_m,
+                    preflight=preflight,
+                    fence=plan_fence,
                 )
                 printer.event(
                     f"sortie {i}/{len(sorties)}: landed and disarmed after "

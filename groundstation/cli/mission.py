@@ -95,6 +95,13 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     )
     up.add_argument("file", help="one mission file (WPL, .plan, .mission), not a plan folder")
     transfer_args(up)
+    up.add_argument(
+        "--on-failure",
+        choices=["clear", "keep"],
+        default="clear",
+        help="after a failed upload (the vehicle may hold a partial or mixed list, which the "
+        "error reports): clear that list, or keep it",
+    )
     up.set_defaults(func=_run_transfer)
 
     down = msub.add_parser(

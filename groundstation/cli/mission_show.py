@@ -13,9 +13,14 @@ TABLE_MIN_WIDTH = 120
 """Columns the item table is laid out for at least (also when piped), so rows do not wrap."""
 
 
+SHOW_HEAD_ROWS = 1000
+"""An item table longer than this shows its first rows and its last :data:`SHOW_TAIL_ROWS`."""
+SHOW_TAIL_ROWS = 20
+
+
 def _num(v: float, digits: int = 6) -> str:
-    if math.isnan(v):
-        return "nan"
+    if not math.isfinite(v):
+        return str(v)  # nan, inf, -inf: shown, never a crash
     if v == int(v) and abs(v) < 1e12:
         return str(int(v))
     return f"{v:.{digits}f}".rstrip("0").rstrip(".")
@@ -58,7 +63,15 @@ def items_table(items, title: str | None = None):
     t = Table(title=escape(title) if title else None, box=box.SIMPLE, title_justify="left")
     for col in ("seq", "frame", "command", "p1", "p2", "p3", "p4", "lat/x", "lon/y", "alt/z", "ac"):
         t.add_column(col, justify="left" if col in ("frame", "command") else "right")
-    for it in items:
+    rows = list(items)
+    hidden = 0
+    if len(rows) > SHOW_HEAD_ROWS + SHOW_TAIL_ROWS:
+        hidden = len(rows) - SHOW_HEAD_ROWS - SHOW_TAIL_ROWS
+        rows = rows[:SHOW_HEAD_ROWS] + [None] + rows[-SHOW_TAIL_ROWS:]
+    for it in rows:
+        if it is None:
+            t.add_row("...", f"{hidden:,} items not shown", *[""] * 9)
+            continue
         loc = it.xy_is_location
         t.add_row(
             str(it.seq),

@@ -189,6 +189,10 @@ def _load_items(path: str, kind: str) -> dict[str, list]:
         print(f"warning: {w}", file=sys.stderr)
     kinds = ("fence", "rally", "mission") if kind == "all" else (kind,)
     lists = {k: mf.items(k) for k in kinds}
+    from missions.items import check_item_count
+
+    for k, v in lists.items():
+        check_item_count(v, path, k)
     if kind == "all":
         lists = {k: v for k, v in lists.items() if v}
         if not lists:
@@ -256,11 +260,31 @@ def run_transfer(args: argparse.Namespace) -> int:
         if action == "upload":
             for name, items in lists.items():
                 with transfer_progress(f"upload {name}") as progress:
-                    mt.upload_and_verify(link, items, TYPE_NUMBERS[name], progress=progress)
+                    mt.upload_and_verify(
+                        link,
+                        items,
+                        TYPE_NUMBERS[name],
+                        progress=progress,
+                        on_failure=args.on_failure,
+                    )
                 print(
                     f"{name}: {len(items)} items uploaded to {link.url} and verified"
                     f"{_upload_note(name, items)}"
                 )
+            if kind == "all":
+                # the vehicle must hold the file's lists and nothing else: a list the file does
+                # not have (a plain WPL has no fence) is cleared, and said
+                for name in ("mission", "fence", "rally"):
+                    if name in lists:
+                        continue
+                    held = mt.download(link, TYPE_NUMBERS[name])
+                    n = len(held) - (1 if name == "mission" else 0)
+                    if n > 0:
+                        mt.clear(link, TYPE_NUMBERS[name])
+                        print(
+                            f"{name}: the file has none; cleared the {n} {name} items the "
+                            f"vehicle held from before"
+                        )
             return 0
         if action == "download":
             kinds = ("mission", "fence", "rally") if kind == "all" else (kind,)

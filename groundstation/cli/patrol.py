@@ -80,6 +80,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         default=None,
         help="five-colour risk map: fly red first, tag alerts with their class (area.risk_map)",
     )
+    from groundstation.cli.fly import add_force_unsafe_arg
+
+    add_force_unsafe_arg(p)
     p.set_defaults(func=run)
 
 
@@ -91,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
     """
     from groundstation.cli import config_from_args
     from groundstation.patrol import Patrol
+    from groundstation.preflight import check_value, parse_force
+
+    check_value("--speedup", args.speedup, gt=0, le=1000)
+    force = parse_force(args.force_unsafe)
 
     overrides = {
         "sim.speedup": args.speedup,
@@ -101,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         "area.risk_map": getattr(args, "risk_map", None),
     }
     cfg = config_from_args(args, overrides)
-    patrol = Patrol(cfg, record_dir=args.record_dir, name=args.name)
+    patrol = Patrol(cfg, record_dir=args.record_dir, name=args.name, force_unsafe=force)
     from groundstation.cli.plan import envelope_hook
 
     envelope_hook(cfg)

@@ -185,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(
             "no area given: pass AREA (a district file) or set area.district in the config"
         )
-    from missions.plan_io import write_plan_outputs
+    check_out_dir(args.out)
     from missions.planner import plan_from_config
 
     if sys.stdout.isatty() and not args.json:
@@ -194,11 +194,11 @@ def run(args: argparse.Namespace) -> int:
         with Console(stderr=True).status("planning…"):
             plan = plan_from_config(cfg)
             envelope_hook(cfg)  # a refusal writes nothing
-            files = write_plan_outputs(plan, args.out, preview=not args.no_preview)
+            files = _write_outputs(plan, args.out, preview=not args.no_preview)
     else:
         plan = plan_from_config(cfg)
         envelope_hook(cfg)
-        files = write_plan_outputs(plan, args.out, preview=not args.no_preview)
+        files = _write_outputs(plan, args.out, preview=not args.no_preview)
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if args.json:
@@ -214,9 +214,50 @@ def run(args: argparse.Namespace) -> int:
         }  # fmt: skip
         print(json.dumps(doc, indent=2))
         return 0
+    if plan.home_source and cfg.area.home is None:
+        h = plan.home
+        print(
+            f"home {h.lat_deg:.6f}, {h.lon_deg:.6f}: {plan.home_source}",
+            file=sys.stderr,
+        )
     print_plan(plan, angle_auto=cfg.survey.angle_deg == "auto")
     print(f"wrote {len(files)} files to {args.out}/ (plan.json lists them)")
     return 0
+
+
+def _write_outputs(plan, out: str, *, preview: bool) -> dict:
+    """:func:`missions.plan_io.write_plan_outputs`, with an OS failure as a one-line error."""
+    from missions.errors import InputError
+    from missions.plan_io import write_plan_outputs
+
+    try:
+        return write_plan_outputs(plan, out, preview=preview)
+    except OSError as exc:
+        raise InputError(f"--out {out}: cannot write the plan: {exc.strerror or exc}") from None
+
+
+def check_out_dir(out: str) -> None:
+    """Refuse an output folder that cannot be one, before planning.
+
+    Raises:
+        InputError: ``out`` is an existing file, or the folder cannot be created.
+    """
+    import os
+    from pathlib import Path
+
+    from missions.errors import InputError
+
+    p = Path(out)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"--out {out}: is an existing file, expected a folder for the plan")
+    # nothing is created before the plan succeeds: check the nearest existing ancestor instead
+    parent = p.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(f"--out {out}: {parent} is a file, so the folder cannot be created")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"--out {out}: cannot create the folder: {parent} is not writable")
 
 
 def envelope_hook(cfg) -> None:

@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     from groundstation.timezones import page_zone
 
     hub.timezone = page_zone(cfg.display.timezone)  # the page shows times in display.timezone
+    hub.snapshot_root = Path(args.recording).resolve()
     replay = RecordingReplay(
         timeline, hub, speed=args.speed, paused=args.paused, start_s=args.start
     )

@@ -102,7 +102,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--colour and --place fill an alert's reminder: give --alert KIND")
 
     from broadcast.normalize import normalize_text
+    from broadcast.speech import MAX_TEXT_CHARS
 
+    if args.text and len(args.text) > MAX_TEXT_CHARS:
+        raise InputError(
+            f"the text has {len(args.text):,} characters; at most {MAX_TEXT_CHARS:,} are spoken "
+            "at once: split it"
+        )
     if args.alert:
         utterances = _alert_utterances(args, cfg)
     else:

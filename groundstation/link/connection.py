@@ -6,7 +6,8 @@ typed API:
 * :meth:`Link.connect` opens the endpoint and waits, with a timeout, for a *vehicle* HEARTBEAT
   (GCS, gimbal and ADS-B heartbeats and undecodable bytes are ignored, as ``mavutil``'s
   ``probably_vehicle_heartbeat`` does).
-* A GCS HEARTBEAT is sent at 1 Hz (MAVLink heartbeat microservice,
+* A GCS HEARTBEAT is sent at 1 Hz and once per vehicle HEARTBEAT (a sped-up simulator counts its
+  GCS failsafe in vehicle time; MAVLink heartbeat microservice,
   https://mavlink.io/en/services/heartbeat.html); ArduPilot uses it to detect a lost GCS.
 * ONE reader thread decodes every incoming message and hands it to subscribers
   (:meth:`Link.subscribe`, :meth:`Link.queue`, :meth:`Link.wait_message`).
@@ -23,6 +24,7 @@ field; ArduPilot answers "Need mavlink2 for item transfer" otherwise).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -168,6 +170,8 @@ class Link:
         self._sub_id = 0
         self._event_subs: dict[str, dict[int, Callable[[], None]]] = {"lost": {}, "recovered": {}}
         self._stop = threading.Event()
+        self._hb_due = threading.Event()  # a vehicle HEARTBEAT arrived: answer it
+        self._hb_times: collections.deque[float] = collections.deque(maxlen=11)
         self._got_vehicle = threading.Event()
         self._last_vehicle_hb = 0.0  # monotonic
         self._link_ok = False
@@ -312,6 +316,17 @@ class Link:
     def link_ok(self) -> bool:
         """True while vehicle heartbeats arrive at least every ``link_lost_s`` seconds."""
         return self._link_ok
+
+    def vehicle_heartbeat_hz(self) -> float | None:
+        """Vehicle HEARTBEATs per wall-clock second over the last ten (None before three).
+
+        A vehicle sends 1 Hz in its own time: a simulator or SITL sped up N times sends N Hz, so
+        this tells how fast the vehicle's clock runs (for timeouts it counts, FS_GCS_TIMEOUT).
+        """
+        times = list(self._hb_times)
+        if len(times) < 3 or times[-1] <= times[0]:
+            return None
+        return (len(times) - 1) / (times[-1] - times[0])
 
     @property
     def seconds_since_heartbeat(self) -> float:
@@ -623,6 +638,9 @@ class Link:
                 self.target_component = msg.get_srcComponent()
             if src == self.target_system and msg.get_srcComponent() == self.target_component:
                 self._last_vehicle_hb = time.monotonic()
+                self._hb_times.append(self._last_vehicle_hb)
+                # answer every vehicle heartbeat (see _tick_loop)
+                self._hb_due.set()
                 if not self._link_ok:
                     self._link_ok = True
                     if self._got_vehicle.is_set():
@@ -652,10 +670,20 @@ class Link:
         return msg.autopilot != MAV.MAV_AUTOPILOT_INVALID
 
     def _tick_loop(self) -> None:
+        """Send the GCS HEARTBEAT at 1 Hz and also once per vehicle HEARTBEAT (at most 50 Hz).
+
+        The vehicle's GCS failsafe (FS_GCS_TIMEOUT) counts in vehicle time: a simulator or SITL
+        sped up N times sends N heartbeats per second and needs N of ours per second, or a
+        5 s failsafe fires while the ground station is alive. A real vehicle sends 1 Hz.
+        """
         next_hb = 0.0
+        last_sent = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
-            if now >= next_hb:
+            answer = self._hb_due.is_set() and now - last_sent >= 0.02
+            if now >= next_hb or answer:
+                self._hb_due.clear()
+                last_sent = now
                 next_hb = now + GCS_HEARTBEAT_PERIOD_S
                 self.send(
                     self.mav.heartbeat_encode(
@@ -674,7 +702,9 @@ class Link:
                     "%s: link lost (no vehicle HEARTBEAT for %.1f s)", self.url, self.link_lost_s
                 )
                 self._fire("lost")
-            self._stop.wait(0.1)
+            self._hb_due.wait(0.1)
+            if self._hb_due.is_set() and time.monotonic() - last_sent < 0.02:
+                self._stop.wait(0.02)
 
     # --- closing ---------------------------------------------------------------------------------
     def close(self, timeout_s: float = 3.0) -> None:
@@ -686,6 +716,7 @@ class Link:
             return
         self.closed = True
         self._stop.set()
+        self._hb_due.set()
         for t in (self._reader, self._ticker):
             if t.is_alive() and t is not threading.current_thread():
                 t.join(timeout_s)

@@ -22,8 +22,17 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 """Progress callback ``progress(done, total)``: items transferred so far and the item count."""
 
-DEFAULT_ITEM_TIMEOUT_S = 6.0
-"""A transfer fails when one item makes no progress for this long (ArduPilot cancels after 8 s)."""
+DEFAULT_ITEM_TIMEOUT_S = 10.0
+"""A transfer fails when it makes no progress for this long, seconds: longer than ArduPilot's own
+8 s upload timeout, so the ground station never gives up first (a 6 s limit failed 3 of 31
+500-item uploads at 30 % loss, and read-backs on a loaded machine)."""
+
+UPLOAD_ITEM_TIMEOUT_S = 10.0
+"""An upload (without an explicit ``item_timeout_s``) fails when one item makes no progress for
+this long. ArduPilot cancels an upload when the expected item has not reached it for 8 s
+(``MissionItemProtocol::upload_timeout_ms``, answered with MISSION_ACK OPERATION_CANCELLED), and
+keeps going as long as items arrive: the ground station keeps re-sending 2 s longer than that, so
+it never gives up while the vehicle still waits (on a 30 % lossy link a 6 s limit did)."""
 
 DEFAULT_RETRIES = 40
 """Re-sends allowed for one item (or request) before the transfer fails."""
@@ -138,6 +147,9 @@ def prepare_wires(items: Sequence[MissionItem], mission_type: int) -> list[dict]
     Raises:
         InputError: An item is out of sequence or a value does not fit MISSION_ITEM_INT.
     """
+    from missions.items import check_item_count
+
+    check_item_count(items, "upload", type_name(mission_type))
     wires = []
     for i, item in enumerate(items):
         if item.seq != i:

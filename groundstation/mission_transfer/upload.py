@@ -11,8 +11,8 @@ from groundstation.mission_transfer.compare import compare_items
 from groundstation.mission_transfer.control import clear
 from groundstation.mission_transfer.download import download
 from groundstation.mission_transfer.protocol import (
-    DEFAULT_ITEM_TIMEOUT_S,
     DEFAULT_RETRIES,
+    UPLOAD_ITEM_TIMEOUT_S,
     MissionTransferError,
     Progress,
     Rto,
@@ -37,7 +37,7 @@ def upload(
     items: Sequence[MissionItem],
     mission_type: int = MAV_MISSION_TYPE_MISSION,
     *,
-    item_timeout_s: float = DEFAULT_ITEM_TIMEOUT_S,
+    item_timeout_s: float | None = None,
     retries: int = DEFAULT_RETRIES,
     progress: Progress | None = None,
 ) -> None:
@@ -56,8 +56,10 @@ def upload(
         items: Items numbered 0..N-1 (for a mission, seq 0 is the home slot). Their
             ``mission_type`` is set to ``mission_type``. An empty list clears the list.
         mission_type: 0 mission, 1 fence, 2 rally.
-        item_timeout_s: Fail when one item makes no progress for this long, seconds.
-        retries: Fail after this many re-sends of one item.
+        item_timeout_s: Fail when one item makes no progress for this long, seconds. None
+            (default): :data:`UPLOAD_ITEM_TIMEOUT_S`, longer than the vehicle's own 8 s, with no
+            limit on re-sends: the upload goes on as long as the vehicle's does.
+        retries: Fail after this many re-sends of one item (only with ``item_timeout_s``).
         progress: Called with ``(items acknowledged, N)``.
 
     Raises:
@@ -66,6 +68,8 @@ def upload(
             words), or stopped answering; names the failed item and the last acknowledged one.
     """
     mission_type = int(mission_type)
+    if item_timeout_s is None:
+        item_timeout_s, retries = UPLOAD_ITEM_TIMEOUT_S, 1_000_000
     wires = prepare_wires(items, mission_type)
     count = len(wires)
     what = f"{type_name(mission_type)} upload to {link.url}"
@@ -183,6 +187,13 @@ def upload(
                 if result == MAV.MAV_MISSION_INVALID_SEQUENCE:
                     log.debug("%s: premature NACK %s ignored", what, mission_result_name(result))
                     continue
+                if result == MAV.MAV_MISSION_OPERATION_CANCELLED and highest >= 0:
+                    fail(
+                        f"the vehicle cancelled the upload after item {highest} did not reach it "
+                        f"for 8 s ({mission_result_name(result)})",
+                        highest,
+                        result,
+                    )
                 if nack is None:
                     nack = (result, now, last_sent)
                 continue

@@ -37,6 +37,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import math
 import re
 import socket
 import threading
@@ -169,7 +170,17 @@ def create_app(
 
     @app.middleware("http")
     async def auth(request: Request, call_next):
-        """Middleware: refuse requests without a valid token (query, bearer or cookie): 401."""
+        """Refuse what a hostile web page could send, then check the token (see :func:`_guard`)."""
+        refused = _guard(request, app.state.access.required)
+        if refused is not None:
+            return refused
+        response = await _auth(request, call_next)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    async def _auth(request: Request, call_next):
+        """Refuse requests without a valid token (query, bearer or cookie): 401."""
         if not app.state.access.required:
             return await call_next(request)
         if officer_for(request) is None:
@@ -424,8 +435,8 @@ def create_app(
         elif action == "pause":
             control.pause()
         elif action == "seek":
-            if t is None:
-                raise HTTPException(422, "seek needs t (UNIX seconds)")
+            if t is None or not math.isfinite(t):
+                raise HTTPException(422, "seek needs t (finite UNIX seconds)")
             control.seek(float(t))
         elif action == "speed":
             if x is None or not 0 < x <= 64:
@@ -443,6 +454,60 @@ _SNAPSHOT_PATH = re.compile(r"/api/alerts/([^/]+)/snapshot")
 
 def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob: https: http:; "
+        "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+"""Sent with every response: no framing (clickjacking), no MIME sniffing, no token in referrers."""
+
+MAX_BODY_BYTES = 64 * 1024
+"""Largest request body accepted (the API takes none bigger than a few bytes)."""
+
+_LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def _host_name(value: str) -> str:
+    """``"127.0.0.1:8080"`` -> ``"127.0.0.1"``, ``"[::1]:80"`` -> ``"[::1]"``."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value.split("]")[0] + "]"
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def _guard(request: Request, token_required: bool):
+    """A 4xx response for a request a hostile web page could have made, else None.
+
+    * DNS rebinding: a server without tokens (loopback only, :func:`check_bind`) answers only
+      requests whose ``Host`` is a loopback name; a page on evil.example rebound to 127.0.0.1
+      sends ``Host: evil.example``.
+    * CSRF and cross-site reads: a request whose ``Origin`` is not this server's own origin
+      (``http://`` + ``Host``), or that a browser marks ``Sec-Fetch-Site: cross-site``, is refused
+      (browsers send ``Origin`` with every cross-origin POST).
+    * A body over :data:`MAX_BODY_BYTES` is refused (413).
+    """
+    host = request.headers.get("host", "")
+    if not token_required and _host_name(host) not in _LOOPBACK_NAMES:
+        return JSONResponse({"detail": "unexpected Host header"}, status_code=421)
+    origin = request.headers.get("origin")
+    if origin is not None and origin.lower().rstrip("/") not in (
+        f"http://{host.lower()}",
+        f"https://{host.lower()}",
+    ):
+        return JSONResponse({"detail": "cross-origin request refused"}, status_code=403)
+    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+        return JSONResponse({"detail": "cross-site request refused"}, status_code=403)
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        return JSONResponse({"detail": "request body too large"}, status_code=413)
+    return None
 
 
 def _bearer(header: str | None) -> str | None:

@@ -105,6 +105,9 @@ class OverlayHub:
         self._map_version = 0
         self._alerts: collections.OrderedDict[str, dict] = collections.OrderedDict()
         self._snapshots: dict[str, Path] = {}
+        self.snapshot_root: Path | None = None
+        """When set, :meth:`snapshot_path` gives only files inside this folder (a replay's
+        recording folder)."""
         self._log: collections.deque[dict] = collections.deque(maxlen=MAX_LOG)
         self._trail: collections.deque[tuple[float, float]] = collections.deque(maxlen=MAX_TRAIL)
         self._trail_total = 0  # points appended since the last reset (clients ask "since N")
@@ -420,7 +423,17 @@ class OverlayHub:
     def snapshot_path(self, alert_id: str) -> Path | None:
         """The snapshot file of alert ``alert_id``, or None when it has none."""
         with self._lock:
-            return self._snapshots.get(alert_id)
+            path = self._snapshots.get(alert_id)
+        root = self.snapshot_root
+        if path is not None and root is not None:
+            # only files inside the recording folder are ever served
+            try:
+                path = path.resolve()
+            except (OSError, RuntimeError):
+                return None
+            if not path.is_relative_to(Path(root).resolve()):
+                return None
+        return path
 
     def replay_status(self) -> dict | None:
         """The replay's :meth:`ReplayControl.status`, or None when live.

@@ -176,13 +176,9 @@ def load_recording(
     flight.kind = "recording"
 
     # home from the manifest when the log had none
-    home = manifest.get("home") if isinstance(manifest.get("home"), dict) else None
-    if flight.home is None and home and home.get("lat_deg") is not None:
-        flight.home = (
-            float(home["lat_deg"]),
-            float(home["lon_deg"]),
-            float(home.get("alt_m") or 0),
-        )
+    home = rec.home()  # a damaged home is an error, not silently accepted
+    if flight.home is None and home is not None:
+        flight.home = home
 
     # -- events: link losses and log texts ------------------------------------------------------------------
     events = list(iter_jsonl(rec.path("events")))

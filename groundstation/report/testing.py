@@ -763,7 +763,7 @@ def check_replay_page(browser, timeline, server_url: str, replay) -> dict:
     lat1 = page.eval_on_selector("#vehicle", "e => e.dataset.lat + ',' + e.dataset.lon")
     seq1 = int(page.eval_on_selector("#video", "e => e.dataset.frameSeq"))
     page.wait_for_function(
-        f"() => ((document.getElementById('vehicle')?.dataset || {}).lat + ',' + (document.getElementById('vehicle')?.dataset || {}).lon) !== '{lat1}'",
+        f"() => ((document.getElementById('vehicle')?.dataset || {{}}).lat + ',' + (document.getElementById('vehicle')?.dataset || {{}}).lon) !== '{lat1}'",
         timeout=60000,
     )
     page.wait_for_function(
@@ -806,7 +806,7 @@ def check_replay_page(browser, timeline, server_url: str, replay) -> dict:
         timeout=30000,
     )
     page.wait_for_function(
-        f"() => (document.getElementById('vehicle')?.dataset || {}).lat === '{state['lat_deg']:.7f}'",
+        f"() => (document.getElementById('vehicle')?.dataset || {{}}).lat === '{state['lat_deg']:.7f}'",
         timeout=30000,
     )
     due = [a.id for t, a, _ in timeline.alerts if t <= pos]

@@ -42,14 +42,22 @@ def read_area_file(path: str | os.PathLike) -> RawArea:
     """Read any supported area file into a :class:`RawArea` (rings validated, parts not merged).
 
     Raises:
-        AreaError: The file is missing, of an unknown kind, or holds a bad polygon.
+        AreaError: The file is missing, of an unknown kind, or holds a bad polygon; or it is
+            not a regular file, too big, binary, or nested too deeply to read.
     """
+    try:
+        return _read_area_file(path)
+    except RecursionError:
+        raise AreaError(f"{path}: nested too deeply to be an area file") from None
+
+
+def _read_area_file(path: str | os.PathLike) -> RawArea:
     p = Path(path)
     source = str(p)
     data = read_bytes(p, AreaError, "area file")
     if data[:2] == b"PK":
         return read_kml(data, source)
-    text = decode_text(data)
+    text = decode_text(data, source, AreaError)
     head = text.lstrip("\ufeff \t\n")
     if not head:
         raise AreaError(f"{source}: empty file")

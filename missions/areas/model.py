@@ -208,8 +208,7 @@ def build_area(raw: RawArea, no_fly=(), name: str | None = None) -> Area:
     holes.extend(raw.holes)
     for i, zone in enumerate(no_fly or ()):
         holes.append(_hole_from_config(zone, i))
-    c = outer.centroid
-    frame = LocalFrame(round(c.y, 7), round(c.x, 7))
+    frame = _frame_for(outer)
     area = Area(
         name=name or raw.name or _stem(raw.source),
         source=raw.source,
@@ -221,6 +220,23 @@ def build_area(raw: RawArea, no_fly=(), name: str | None = None) -> Area:
         coord_order=raw.coord_order,
     )
     return area
+
+
+def _frame_for(outer: Polygon) -> LocalFrame:
+    """The local frame centred on the district, also for one that crosses the antimeridian.
+
+    Every geometry is projected vertex by vertex into this frame, which is right wherever the
+    centre is; but the centroid of lon/lat coordinates that jump from +179.99 to -179.99 lies
+    near longitude 0, half the Earth away (a 9.4 ha area measured as 43 ha). Longitudes are
+    unwrapped (+360 for the western ones) to find the centre when the ring spans over 180°.
+    """
+    lons = [x for x, _ in outer.exterior.coords]
+    if max(lons) - min(lons) > 180.0:
+        unwrapped = Polygon([(x + 360.0 if x < 0 else x, y) for x, y in outer.exterior.coords])
+        c = unwrapped.centroid
+        return LocalFrame(round(c.y, 7), round(((c.x + 180.0) % 360.0) - 180.0, 7))
+    c = outer.centroid
+    return LocalFrame(round(c.y, 7), round(c.x, 7))
 
 
 def _hole_from_config(zone, i: int) -> Hole:

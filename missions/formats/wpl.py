@@ -117,7 +117,8 @@ def parse_wpl(text: str, where: str = "<text>") -> MissionFile:
     expected = first_seq if first_seq is not None else (items[0].seq if items else 0)
     for lineno, it in rows:
         if it.seq != expected:
-            msg = f"{where}:{lineno}: sequence gap (seq {it.seq} where {expected} was expected); items renumbered in file order"
+            what = "duplicate seq" if it.seq < expected else "sequence gap"
+            msg = f"{where}:{lineno}: {what} (seq {it.seq} where {expected} was expected); items renumbered in file order"
             warnings.append(msg)
             log.warning("%s", msg)
             break
