@@ -36,8 +36,8 @@ def recording(tmp_path_factory) -> Path:
     return folder
 
 
-def _open(browser, url):
-    page = browser.new_page(viewport={"width": 1400, "height": 850})
+def _open(browser, url, viewport=(1400, 850)):
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
     problems = watch(page)
     page.goto(url)
     page.wait_for_selector("#replay-bar:not([hidden])", timeout=30000)
@@ -166,6 +166,34 @@ def test_alert_markers_on_the_seek_bar_and_clicks_seek_to_alerts(browser, record
     assert st_mark["t_s"] == pytest.approx(t2, abs=0.01)
     assert st_list["t_s"] == pytest.approx(t1, abs=0.01)
     assert count == "1"
+    assert problems == []
+
+
+def test_the_seek_bar_and_its_marks_are_usable_on_a_phone(browser, recording):
+    timeline = load_timeline(recording)
+    hub = OverlayHub(title="replay", mode="replay")
+    replay = RecordingReplay(timeline, hub, paused=True, start_s=1e9)
+    with OverlayServer(hub, port=0) as server:
+        replay.start()
+        try:
+            page, problems = _open(browser, server.url, viewport=(390, 844))
+            page.wait_for_function(
+                "() => document.querySelectorAll('#rp-marks .mark').length === 3", timeout=30000
+            )
+            seek_width = page.eval_on_selector("#rp-seek", "e => e.getBoundingClientRect().width")
+            lefts = page.eval_on_selector_all(
+                "#rp-marks .mark", "ms => ms.map(m => m.getBoundingClientRect().left)"
+            )
+            t1, id1 = timeline.alerts[0][0], timeline.alerts[0][1].id
+            page.click(f"#rp-marks .mark[data-id='{id1}']")
+            st = _wait_status(replay, t1)
+            page.close()
+        finally:
+            replay.stop()
+    # the bar spans most of a 390 px screen and the three marks are apart enough to tap
+    assert seek_width > 300
+    assert all(b - a >= 8 for a, b in zip(lefts, lefts[1:], strict=False))
+    assert st["t_s"] == pytest.approx(t1, abs=0.01)
     assert problems == []
 
 
