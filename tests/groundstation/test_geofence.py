@@ -326,14 +326,26 @@ def test_breach_in_flight_makes_the_vehicle_rtl_and_raises_a_geofence_alert(sim_
 def test_fly_cli_enables_the_fence_and_a_waypoint_beyond_it_ends_in_rtl(sim_factory, tmp_path):
     """``dronepatrol fly`` with a .plan whose third waypoint lies outside its own fence: the
     fence is enabled before take-off, ArduCopter flies AUTO towards the waypoint (it does not
-    check mission waypoints against the fence), breaches the polygon and returns home."""
+    check mission waypoints against the fence), breaches the polygon and returns home. (The
+    pre-flight ``fence`` check refuses such a mission; ``--force-unsafe fence`` flies it, to see
+    that the vehicle's own fence still holds.)"""
     sim = _sim(sim_factory, speedup=30.0)
     fence = district_fence()
     beyond_east_m = HALF_SIDE_M + 130.0
     mission = sortie([(60.0, 0.0), (0.0, beyond_east_m), (-60.0, 0.0)])
     plan = write_plan(tmp_path / "beyond.plan", mission, fence)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "groundstation.cli", "fly", str(plan), "--connect", sim.url],
+        [
+            sys.executable,
+            "-m",
+            "groundstation.cli",
+            "fly",
+            str(plan),
+            "--connect",
+            sim.url,
+            "--force-unsafe",
+            "fence",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

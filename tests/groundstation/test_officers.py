@@ -87,7 +87,7 @@ def test_without_officer_tokens_the_page_gives_the_name():
     hub = OverlayHub()
     a = _alert()
     hub.push_alert(a)
-    client = TestClient(create_app(hub))
+    client = TestClient(create_app(hub), base_url="http://127.0.0.1")
     assert client.get("/api/whoami").json() == {"officer": None, "verified": False}
     assert client.post(f"/api/alerts/{a.id}/ack", json={"state": "resolved"}).status_code == 422
     r = client.post(f"/api/alerts/{a.id}/ack", json={"officer": "张伟", "state": "resolved"})
@@ -153,7 +153,7 @@ def test_mbtiles_tiles_are_served_by_xyz_address(tmp_path):
     data, media = tiles.tile(17, x, y)
     assert media == "image/png" and data.startswith(b"\x89PNG")
     assert tiles.tile(17, x, y - 50) is None
-    client = TestClient(create_app(OverlayHub(), basemap=path))
+    client = TestClient(create_app(OverlayHub(), basemap=path), base_url="http://127.0.0.1")
     assert client.get(f"/api/tiles/17/{x}/{y}").content == data
     assert client.get("/api/tiles/3/0/0").status_code == 404
     info = client.get("/api/map").json()["basemap"]
