@@ -57,6 +57,9 @@ def build_csrnet():
     from torch import nn
 
     class CSRNet(nn.Module):
+        """CSRNet (Li et al., CVPR 2018): VGG-16's first 10 conv layers, a dilated back end, a 1x1
+        output: (1, 3, H, W) normalised RGB -> (1, 1, H / 8, W / 8) people per cell."""
+
         def __init__(self) -> None:
             super().__init__()
             layers, c = [], 3
@@ -75,6 +78,7 @@ def build_csrnet():
             self.output_layer = nn.Conv2d(c, 1, 1)
 
         def forward(self, x):
+            """(N, 3, H, W) float tensor -> (N, 1, H // 8, W // 8) density map."""
             return self.output_layer(self.backend(self.frontend(x)))
 
     return CSRNet()

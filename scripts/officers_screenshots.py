@@ -18,6 +18,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "groundstation")]
 
 
 def main() -> int:
+    """Render the officers' page at phone and desktop sizes into docs/images (0: written)."""
     from _officers import DISTRICT, HOLE, make_basemap
     from playwright.sync_api import sync_playwright
 
