@@ -142,6 +142,7 @@ def check_mission(
     found: dict[str, str] = {}
 
     def add(check: str, message: str) -> None:
+        """Keep the first finding of each check."""
         found.setdefault(check, message)
 
     for it in body:
@@ -270,6 +271,7 @@ def fence_leaving(
     frame = LocalFrame(ref.lat_deg, ref.lon_deg)
 
     def xy(lat: float, lon: float) -> tuple[float, float]:
+        """(east, north) metres of a WGS-84 point in the local frame around ``ref``."""
         x, y = frame.to_local(lat, lon)
         return float(x), float(y)
 
@@ -339,6 +341,7 @@ def ensure_gcs_failsafe(
         return
 
     def refuse(msg: str) -> None:
+        """Refuse take-off for the GCS failsafe unless forced (:func:`enforce`)."""
         enforce([Finding("gcs_failsafe", msg)], force, say)
 
     try:

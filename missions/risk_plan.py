@@ -160,6 +160,7 @@ def with_revisits(
     pos, t, last_red = tuple(home_xy), 0.0, 0.0
 
     def fly(seg: Segment) -> None:
+        """Advance the position and the flight clock (s) over ``seg`` and its approach leg."""
         nonlocal pos, t
         t += (math.dist(pos, seg.a) + seg.length) / speed_m_s
         pos = seg.b

@@ -157,6 +157,7 @@ def find_recordings(roots: Iterable[str | os.PathLike], depth: int = 2) -> list[
     found: set[Path] = set()
 
     def walk(p: Path, level: int) -> None:
+        """Add the recordings at or under ``p`` (``level`` folders below the root) to ``found``."""
         if is_recording(p):
             found.add(p.resolve())
             return

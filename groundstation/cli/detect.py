@@ -305,6 +305,7 @@ def frame_json(result, frame, geotag: bool) -> dict:
     from detection.faces import MaskLabel
 
     def geo(lat, lon):
+        """(lat, lon) in degrees to 7 decimals (about 1 cm), or (None, None) without a geotag."""
         return (round(lat, 7), round(lon, 7)) if geotag and lat is not None else (None, None)
 
     persons = []

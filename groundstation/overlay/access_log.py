@@ -51,7 +51,7 @@ def requester(request, token: str | None) -> str:
     if officer is not None and officer.verified and officer.name:
         return f"officer {officer.name}"
     given = _presented_token(request)
-    if (token or request.app.state.access.required) and given:
+    if request.app.state.access.required and given:  # the shared token counts there too
         return f"token {token_fingerprint(given)}"
     return "anonymous"
 
