@@ -129,6 +129,15 @@ def command_name(command: int) -> str:
     return entry.name.removeprefix("MAV_CMD_")
 
 
+def describe_command(command: int) -> str:
+    """A MAV_CMD for messages: ``"NAV_FENCE_RETURN_POINT (command 5000)"`` or, for a number the
+    MAVLink dialect does not define, ``"an unknown command 5005"``."""
+    name = command_name(command)
+    if name == str(int(command)):
+        return f"an unknown command {int(command)}"
+    return f"{name} (command {int(command)})"
+
+
 def frame_name(frame: int) -> str:
     """MAV_FRAME name without the prefix (``"GLOBAL_RELATIVE_ALT"``), or the number as text."""
     entry = mavlink.enums["MAV_FRAME"].get(int(frame))

@@ -230,3 +230,30 @@ def test_an_area_across_the_antimeridian_is_measured_in_a_local_frame(tmp_path):
     stats = json.loads(r.stdout)["stats"]
     assert abs(stats["area_m2"] - width * height) < 0.01 * width * height
     assert stats["route_length_m"] < 5000  # was 13.6 km
+
+
+@pytest.mark.parametrize(
+    ("command", "named"),
+    [(5005, "an unknown command 5005"), (178, "DO_CHANGE_SPEED (command 178)")],
+)
+def test_a_lone_item_that_is_not_a_home_waypoint_is_not_called_home(tmp_path, command, named):
+    """A WPL 110 file whose only line is not a NAV_WAYPOINT (the issue's lone command 5005): seq 0
+    is not shown as home, no planned home is taken from it, and the reader says the item would be
+    overwritten by the vehicle's home."""
+    path = tmp_path / "lone.waypoints"
+    path.write_text(f"QGC WPL 110\n0\t1\t0\t{command}\t0\t0\t0\t0\t41.8\t123.4\t0\t1\n")
+    mf = read_mission_file(path)
+    assert mf.home is None
+    assert any(f"seq 0 is {named}, not a home waypoint" in w for w in mf.warnings)
+    r = run_cli("mission", "show", str(path), timeout=120)
+    assert r.returncode == 0, r.stderr
+    title = r.stdout.splitlines()[0]
+    assert "home (seq 0)" not in title and "planned home" not in title
+    assert f"1 item: seq 0 is {named}, not home" in title
+    # a real home line keeps its name
+    path.write_text(
+        "QGC WPL 110\n0\t1\t0\t16\t0\t0\t0\t0\t41.8\t123.4\t0\t1\n"
+        f"1\t0\t3\t{command}\t0\t0\t0\t0\t41.8\t123.4\t30\t1\n"
+    )
+    r = run_cli("mission", "show", str(path), timeout=120)
+    assert "2 items: home (seq 0) + 1" in r.stdout.splitlines()[0]

@@ -38,11 +38,19 @@ def count_text(kind: str, items: list) -> str:
         items: The list, seq 0 first.
 
     Returns:
-        ``"28 items: home (seq 0) + 27"`` for a mission, ``"25 items"`` otherwise.
+        ``"28 items: home (seq 0) + 27"`` for a mission, ``"25 items"`` otherwise; a mission whose
+        seq 0 is not a NAV_WAYPOINT (e.g. a lone fence or unknown command read from a file) is not
+        called home: ``"1 item: seq 0 is an unknown command 5005, not home (...) + 0"``.
     """
+    from missions.items import MAV_CMD_NAV_WAYPOINT, describe_command
+
     n = len(items)
     total = f"{n} item{'' if n == 1 else 's'}"
     if kind == "mission" and n:
+        if items[0].command != MAV_CMD_NAV_WAYPOINT:
+            # not a home slot: say what is there rather than call it home
+            first = describe_command(items[0].command)
+            return f"{total}: seq 0 is {first}, not home (a vehicle overwrites seq 0 with its home) + {n - 1}"
         return f"{total}: home (seq 0) + {n - 1}"
     return total
 

@@ -30,10 +30,12 @@ from missions.errors import MissionFileError
 from missions.formats.mission_file import MissionFile, classify, home_item, with_type
 from missions.items import (
     MAV_CMD_DO_JUMP,
+    MAV_CMD_NAV_WAYPOINT,
     MAV_MISSION_TYPE_FENCE,
     MAV_MISSION_TYPE_MISSION,
     MAV_MISSION_TYPE_RALLY,
     MissionItem,
+    describe_command,
 )
 from missions.settings import GeoPoint
 from missions.textio import read_text
@@ -134,7 +136,17 @@ def parse_wpl(text: str, where: str = "<text>") -> MissionFile:
     home: GeoPoint | None = None
     if version == 110:
         mission = with_type(items, MAV_MISSION_TYPE_MISSION)
-        if mission and mission[0].xy_is_location and mission[0].has_position:
+        if mission and mission[0].command != MAV_CMD_NAV_WAYPOINT:
+            # Mission Planner writes home as a NAV_WAYPOINT on line 0; anything else there is an
+            # item the vehicle would overwrite with its own home (ArduPilot keeps home at seq 0)
+            msg = (
+                f"{where}:{rows[0][0]}: seq 0 is {describe_command(mission[0].command)}, not a "
+                "home waypoint: a vehicle keeps its own home at seq 0, so this item would never be "
+                "flown"
+            )
+            warnings.append(msg)
+            log.warning("%s", msg)
+        elif mission and mission[0].xy_is_location and mission[0].has_position:
             h = mission[0]
             try:
                 home = GeoPoint(lat_deg=h.x, lon_deg=h.y, alt_m=h.z)
