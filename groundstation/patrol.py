@@ -309,6 +309,7 @@ class Patrol:
         self.source = None
         self.source_spec: str | None = None
         self.airspace = None
+        self.pack = None  # the vehicle's pack (BATT_CAPACITY), when known
         self.scene = None
         self._renderer = None
         self.synth = None
@@ -536,6 +537,12 @@ class Patrol:
             self.alert_store, self.hub, recording=name, alerts=False
         ).start()
 
+    def refresh_map(self) -> None:
+        """Redraw the page's map and sortie count after the plan changed (re-planned for the
+        vehicle's battery, :func:`groundstation.battery_budget.fit_patrol_plan`)."""
+        self._set_map()
+        self.hub.push_state(sorties=len(self.plan.sorties))
+
     def _set_map(self) -> None:
         from shapely.geometry import Polygon, mapping
 
@@ -744,8 +751,10 @@ class Patrol:
     # -- flying -----------------------------------------------------------------------------------------
 
     def _fly(self) -> None:
+        from groundstation.battery_budget import fit_patrol_plan
         from groundstation.preflight import Preflight, vehicle_home
 
+        self.pack = fit_patrol_plan(self)  # the vehicle's BATT_CAPACITY, before any check
         n = len(self.plan.sorties)
         # pre-flight checks on every sortie before anything is uploaded, then the GCS failsafe
         self.preflight = Preflight(self.cfg.safety, self.force_unsafe, self.log)
@@ -857,6 +866,7 @@ class Patrol:
         self.alert_policy.close_look.new_sortie()
         self.log(f"sortie {i}/{n}: GUIDED, arm, take off to {takeoff:g} m, then AUTO")
         self.summary.sorties_flown = i
+        start_pct, t_start = self.vehicle.state().battery.remaining_pct, time.monotonic()
         self.vehicle.start_mission(float(takeoff), arm_timeout_s=max(60.0, 60.0 / self.scale))
         self.set_phase("survey")
         timeout = self.wall(3.0 * sortie.flight_time_s + 600.0) + 60.0
@@ -877,6 +887,26 @@ class Patrol:
         self.recorder.event("sortie_end", sortie=i)
         self.set_phase("landed")
         self.log(f"sortie {i}/{n}: landed and disarmed")
+        self._battery_advice(i, start_pct, t_start)
+
+    def _battery_advice(self, i: int, start_pct: float | None, t_start: float) -> None:
+        """Say what sortie ``i`` took from the pack and whether the next one fits at that rate
+        (:class:`groundstation.battery_budget.SortieConsumption`)."""
+        from groundstation.battery_budget import SortieConsumption
+
+        end_pct = self.vehicle.state().battery.remaining_pct
+        if start_pct is None or end_pct is None:
+            return
+        used = SortieConsumption(start_pct, end_pct, (time.monotonic() - t_start) * self.scale)
+        nxt = self.plan.sorties[i].flight_time_s if i < len(self.plan.sorties) else None
+        self.log(f"sortie {i}: {used.advice(nxt, self.cfg.sorties.reserve_pct)}")
+        self.recorder.event(
+            "battery_used",
+            sortie=i,
+            start_pct=start_pct,
+            end_pct=end_pct,
+            full_pack_min=used.full_pack_min,
+        )
 
     def _update_phase(self, s) -> None:
         if self.phase in ("survey", "rtl"):

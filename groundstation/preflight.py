@@ -16,6 +16,8 @@ Checks (names as ``--force-unsafe`` takes them):
   last waypoint until the battery fails, ``ModeAuto::exit_mission``).
 * ``unsupported``: commands ArduCopter does not execute (plane/VTOL-only commands, unknown ones).
 * ``fence``: a waypoint or a leg outside an inclusion fence or inside an exclusion fence.
+* ``battery``: a sortie longer than the vehicle's pack allows (its ``BATT_CAPACITY`` at the
+  configured mean current, minus the reserve: :mod:`groundstation.battery_budget`).
 * ``gcs_failsafe``: the vehicle's GCS failsafe is off (``FS_GCS_ENABLE`` 0), so a lost ground
   station would leave a GUIDED vehicle hovering until its battery drains
   (:func:`ensure_gcs_failsafe`).
@@ -34,7 +36,7 @@ from missions.errors import DronePatrolError
 from missions.geo import distance_m
 from missions.items import MissionItem
 
-CHECKS = ("range", "min_alt", "endless", "unsupported", "fence", "gcs_failsafe")
+CHECKS = ("range", "min_alt", "endless", "unsupported", "fence", "gcs_failsafe", "battery")
 """Every check name ``--force-unsafe`` accepts (``all`` names them all)."""
 
 _NAV_FLYING = frozenset({16, 17, 18, 19, 22, 31, 82})

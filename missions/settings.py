@@ -159,6 +159,11 @@ class SortieSettings(StrictModel):
     """Flight time of a full battery at cruise, minutes."""
     reserve_pct: float = Field(default=25.0, ge=0, lt=100)
     """Share of the endurance kept in reserve, percent."""
+    flight_current_a: float | None = Field(default=None, gt=0)
+    """Mean current of the vehicle in flight, A. When set, the vehicle's ``BATT_CAPACITY`` at this
+    current caps ``endurance_min`` (a patrol re-plans; ``fly`` refuses a sortie that does not fit:
+    pre-flight check ``battery``). None: ``endurance_min`` as given (on SITL:
+    ``sitl.flight_current_a``)."""
     climb_m_s: float = Field(default=2.5, gt=0)
     """Climb rate used to time the take-off (ArduCopter WPNAV_SPEED_UP default)."""
     descent_m_s: float = Field(default=1.5, gt=0)

@@ -504,6 +504,17 @@ def run(args: argparse.Namespace) -> int:
         vehicle = Vehicle(link, gimbal_pitch_deg=cfg.camera.gimbal_pitch_deg)
         vehicle.on_event(printer.on_vehicle_event)
         preflight.gcs_failsafe(vehicle, embedded=conn.sim is not None)
+        from groundstation.battery_budget import check_ready_missions
+        from groundstation.preflight import vehicle_home
+
+        check_ready_missions(
+            vehicle,
+            [s.mission for s in sorties],
+            cfg,
+            preflight,
+            on_sitl=cfg.connection.url == "sitl",
+            home=vehicle_home(vehicle),
+        )
         try:
             for i, (sortie, alt) in enumerate(zip(sorties, alts, strict=True), 1):
                 if i > 1:

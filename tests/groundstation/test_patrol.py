@@ -198,14 +198,25 @@ def test_summary_format_and_dict():
 
 @pytest.mark.slow
 def test_every_sortie_is_flown_with_a_battery_swap_in_between(tmp_path):
-    cfg = flying_cfg(**{"sorties.endurance_min": 12.0, "sim.speedup": 50})
+    """The sorties come from the vehicle's pack, not the config's 20 minutes: the sim's
+    BATT_CAPACITY 3040 mAh at a mean 15.2 A lasts 12 min, so the patrol re-plans into more
+    sorties (issue 13), flies each with a battery swap between, and says what each one used."""
+    single = flying_cfg(**{"sim.speedup": 50})
+    cfg = flying_cfg(
+        **{"sim.speedup": 50, "sim.battery.capacity_mah": 3040, "sorties.flight_current_a": 15.2}
+    )
+    from missions.planner import plan_from_config
+
+    configured = len(plan_from_config(single).sorties)
     out = io.StringIO()
     summary = Patrol(cfg, record_dir=tmp_path, console=Console(out, tty=False)).run()
     text = out.getvalue()
     assert summary.end_reason == "landed", text
-    assert summary.sorties_planned >= 2
+    assert "BATT_CAPACITY 3040 mAh at 15.2 A lasts 12.0 min: re-planned" in text
+    assert summary.sorties_planned >= 2 and summary.sorties_planned > configured
     assert summary.sorties_flown == summary.sorties_planned
     assert "simulator battery swapped" in text
+    assert "a full pack lasts about" in text  # measured from the charge each sortie used
     rec = Recording.open(summary.recording)
     events = rec.events()
     starts = [e["sortie"] for e in events if e["kind"] == "sortie_start"]
