@@ -50,6 +50,7 @@ CSV_COLUMNS = (
     "count",
     "confidence",
     "message",
+    "risk",
     "snapshot",
 )
 """Columns of the CSV export (``WKT`` is the point geometry GDAL/QGIS read by default)."""
@@ -102,6 +103,7 @@ def _alert_props(p: PatrolRecord, a: dict, tz) -> dict:
         "count": a.get("count"),
         "confidence": a.get("confidence"),
         "message": a.get("message") or "",
+        "risk": a.get("risk") or "",  # the risk map's class where it happened (issue 18)
         "snapshot": a.get("snapshot") or "",
     }
 

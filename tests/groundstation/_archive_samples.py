@@ -120,6 +120,7 @@ def write_recording(
             lon_deg=s.lon_deg,
             count=count,
             confidence=0.8,
+            risk="red" if i == 0 else None,  # the first alert inside a red area of the risk map
         )
         alert_lines.append(a.to_json())
         for k in range(reminders_per_alert):

@@ -216,6 +216,9 @@ def test_geojson_export_reads_back_in_gdal(tmp_path, patrols):
         lon, lat = f["geometry"]["coordinates"][:2]
         assert (lon, lat) == pytest.approx(want[f["properties"]["id"]], abs=1e-9)
         assert f["properties"]["time_local"].endswith("+08:00")
+    risk = {a["id"]: a.get("risk") or "" for p in patrols for a in p.alerts}
+    assert {f["properties"]["id"]: f["properties"]["risk"] for f in by_layer["alert"]} == risk
+    assert sorted(set(risk.values())) == ["", "red"]
     for f, p in zip(by_layer["track"], patrols, strict=True):
         assert f["geometry"]["type"] == "LineString"
         assert len(f["geometry"]["coordinates"]) == len(p.track)
@@ -296,6 +299,8 @@ def test_csv_export_reads_back_in_gdal(tmp_path, patrols):
         assert tuple(f["geometry"]["coordinates"][:2]) == pytest.approx(
             want[f["properties"]["id"]], abs=1e-9
         )
+    risk = {a["id"]: a.get("risk") or "" for p in patrols for a in p.alerts}
+    assert {f["properties"]["id"]: f["properties"]["risk"] for f in feats} == risk
 
 
 def test_track_splits_at_telemetry_holes(patrols):
