@@ -10,14 +10,18 @@ recursive coordinate bisection, Berger & Bokhari, IEEE Trans. Computers 36(5), 1
    in which the lawnmower sweep advances), so each vehicle flies whole transects of its own strip
    and no turnaround crosses into a neighbour's strip. A cut direction whose strips are not each
    one polygon (a concave district) is replaced by the next of 90, 45, 135... degrees off.
-3. Initial cut positions give every strip the same free area (district minus no-fly zones),
-   found by bisection on the clipped area. Each strip is then planned by the single-vehicle
-   planner (its routing around no-fly zones, coverage repair and battery-sized sorties) and its
-   flight time T_i measured with the planner's own model (:mod:`missions.flight_time`, plus the
-   altitude-layer climbs below). The time density T_i / A_i of each strip defines a cumulative
-   time profile along the sweep axis; new cuts split that profile into N equal shares (bisection
-   again). This repeats until max/min flight time is within ``tolerance`` or ``max_rounds``
-   rounds were planned; the best round wins.
+3. Initial cut positions give every strip the same free area (district minus no-fly zones).
+   Each strip is then planned by the single-vehicle planner (its routing around no-fly zones,
+   coverage repair and battery-sized sorties) and its flight time T_i measured with the
+   planner's own model (:mod:`missions.flight_time`, plus the altitude-layer climbs below).
+   T_i is modelled as a fixed part F_i (take-offs, landings, layer climbs: it does not scale
+   with the strip) plus a density (T_i - F_i) / A_i per m² of free area; new cuts make the
+   modelled times equal (bisection on the common time, :meth:`Strips.balanced_cuts`) and the
+   strips are planned again. Rounds stop at ``tolerance`` (max/min flight time), a repeated
+   split or ``max_rounds``. Then, since the time is a step function of a strip's width (one
+   transect more or less), the best cuts are also tried snapped midway between the
+   single-vehicle grid's transect lines, and the longest strip's cut is moved half a transect
+   inwards while that lowers the imbalance. The best split planned wins.
 
 Altitude layers: with N >= 2 vehicles, vehicle k (0-based) takes off to and transits at
 ``survey.alt_m + (k + 1) * layer_separation_m`` above home: the leg from home to its first
@@ -49,7 +53,7 @@ from missions.areas import Area
 from missions.errors import PlanningError
 from missions.fleet_layers import apply_layer
 from missions.fleet_split import HOME_INSET_M, Strips, assign_homes, derived_home
-from missions.planner import PatrolPlan, plan_patrol
+from missions.planner import ARDUPILOT_FENCE_ALT_MAX_M, PatrolPlan, plan_patrol
 from missions.settings import GeoPoint
 from missions.shapes import local_to_geo
 
@@ -61,6 +65,8 @@ MAX_VEHICLES = 32
 """Largest fleet the planner splits for."""
 MIN_PART_M2 = 100.0
 """A part's free area must be at least this (m²); more vehicles than that allows is an error."""
+MOVE_STEPS = (2.0, 1.0, 0.5, 0.25)
+"""Cut moves of the final refinement, in transect spacings (or 5 % of a strip's mean width)."""
 CUT_ANGLES_OFF = (0.0, 90.0, 45.0, 135.0, 22.5, 67.5, 112.5, 157.5)
 """Cut directions tried, degrees off the transect direction, until every strip is one polygon."""
 
@@ -277,7 +283,7 @@ def plan_fleet(
     job = _Job(area, homes, camera, _With(survey, angle_deg=angle), sorties, fence, rally,
                clearance, home_alt_m, float(layer_separation_m), risk_map, revisit_min)  # fmt: skip
     step = _lattice_step(area, camera, survey, geo, angle)
-    state = {"best": None, "rounds": 0, "seen": {}}
+    state = {"best": None, "rounds": 0, "seen": {}, "error": None}
 
     def evaluate(cuts):
         """Plan the split at ``cuts`` (cached); None when it is not a valid split."""
@@ -294,7 +300,11 @@ def plan_fleet(
             return None
         strips = [p[0] for p in pieces]
         state["rounds"] += 1
-        parts, order, fixed = _plan_parts(job, strips)
+        try:
+            parts, order, fixed = _plan_parts(job, strips)
+        except PlanningError as exc:  # this split cannot be flown; another may
+            state["error"] = state["error"] or exc
+            return None
         times = [p.flight_time_s for p in parts]
         got = (max(times) / min(times), parts, order, fixed, strips, list(cuts))
         log.debug(
@@ -323,30 +333,44 @@ def plan_fleet(
         cuts = new
     if state["best"] is not None and state["best"][0] > tolerance and step:
         evaluate(geo.snap(state["best"][5], step))  # whole transects of the single grid
-    # phase 2: move the longest strip's cuts one lattice step inwards while that helps
-    for _ in range(max_rounds):
+    # phase 2: move a cut of the longest strip inwards (two transects, then one, a half, a
+    # quarter) while that lowers the imbalance
+    unit = step if step else 0.05 * (geo.hi - geo.lo) / n
+    level, budget = 0, max_rounds
+    while budget > 0 and level < len(MOVE_STEPS):
         best = state["best"]
         if best is None or best[0] <= tolerance:
             break
         imb, parts, order, _f, _s, bc = best
         times = [parts[order.index(j)].flight_time_s for j in range(n)]
         j = int(np.argmax(times))
-        tried = False
+        improved = False
         for side in sorted((-1, 1), key=lambda sd: times[j + sd] if 0 <= j + sd < n else 1e18):
-            c = j if side == 1 else j - 1  # index of the cut between j and j + side
+            c = j if side == 1 else j - 1  # index of the cut between strip j and j + side
             if not 0 <= c < n - 1:
                 continue
             moved = list(bc)
-            moved[c] += -side * (0.5 * step if step else 0.05 * (geo.hi - geo.lo) / n)
-            if evaluate(moved) is not None and state["best"][0] < imb:
-                tried = True
+            moved[c] -= side * MOVE_STEPS[level] * unit
+            before = state["rounds"]
+            evaluate(moved)
+            budget -= state["rounds"] - before
+            if state["best"][0] < imb:
+                improved = True
                 break
-        if not tried:
-            break
+        if not improved:
+            level += 1
     if state["best"] is None:
+        if state["error"] is not None:
+            raise state["error"]
         raise PlanningError(f"{area.source}: no contiguous split into {n} parts found")
     parts, rounds = state["best"][1], state["rounds"]
     warnings = [f"vehicle {p.index + 1}: {w}" for p in parts for w in p.plan.warnings]
+    top = parts[-1].transit_alt_m
+    if getattr(fence, "enabled", False) and top > ARDUPILOT_FENCE_ALT_MAX_M:
+        warnings.append(
+            f"vehicle {n} transits at {top:g} m, above ArduCopter's default FENCE_ALT_MAX "
+            f"({ARDUPILOT_FENCE_ALT_MAX_M:g} m): raise FENCE_ALT_MAX or lower the layer separation"
+        )
     fp = FleetPlan(area, parts, angle, geo.cut_angle_deg, float(layer_separation_m), single,
                    rounds, warnings=warnings)  # fmt: skip
     fp.planning_time_s = time.perf_counter() - t0
