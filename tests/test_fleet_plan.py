@@ -116,6 +116,30 @@ def test_transit_layers_are_distinct_and_survey_stays_at_survey_altitude(fleet):
             assert (wps[k].x, wps[k].y) == (wps[k - 1].x, wps[k - 1].y)
 
 
+def _survey_legs(part, survey_alt):
+    """Survey-altitude legs of a vehicle (consecutive waypoints both at the survey altitude),
+    local metres of the district's frame."""
+    from shapely.geometry import LineString, MultiLineString
+
+    frame, legs = part.plan.frame, []
+    for s in part.plan.sorties:
+        wps = [it for it in s.items if it.command == MAV_CMD_NAV_WAYPOINT and it.seq > 0]
+        for a, b in zip(wps[:-1], wps[1:], strict=True):
+            if a.z == survey_alt and b.z == survey_alt:
+                pa, pb = frame.to_local(a.x, a.y), frame.to_local(b.x, b.y)
+                if pa != pb:
+                    legs.append(LineString([tuple(map(float, pa)), tuple(map(float, pb))]))
+    return MultiLineString(legs)
+
+
+def test_neighbours_survey_legs_keep_the_gap(fleet):
+    _, _, cfg, fp = fleet
+    legs = [_survey_legs(p, cfg.survey.alt_m) for p in fp.parts]
+    assert all(not g.is_empty for g in legs)
+    for (i, a), (j, b) in itertools.combinations(enumerate(legs), 2):
+        assert a.distance(b) >= fp.survey_gap_m - 0.05, (i, j, a.distance(b))
+
+
 def test_fleet_json_and_folders_round_trip(fleet, tmp_path):
     _, n, _, fp = fleet
     doc = json.loads(json.dumps(fp.to_dict()))
