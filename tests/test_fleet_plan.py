@@ -2,8 +2,9 @@
 
 Demo block (configs/demo.yaml's area, 1.9 ha) and demo district (configs/districts/demo.geojson,
 2.3 km², two no-fly zones), 2 and 4 vehicles. Balance tolerances (max/min estimated flight
-time): the district <= 1.06; the block <= 1.10 for 2 vehicles and <= 1.30 for 4 (each of its
-parts holds only two or three 17 m transects, and one transect is about a third of a part's time).
+time): the district <= 1.06; the block <= 1.15 for 2 vehicles and <= 1.25 for 4. The block's
+time is a step function of where a cut falls: each part holds only two to five 17 m transects, and
+one transect more is a fifth to a third of a part's time (measured: 1.088 and 1.137).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tests.missions.planning_helpers import make_area, settings
 
 BLOCK = "configs/demo.yaml"
 DISTRICT = "configs/districts/demo.geojson"
-TOLERANCE = {("block", 2): 1.10, ("block", 4): 1.30, ("district", 2): 1.06, ("district", 4): 1.06}
+TOLERANCE = {("block", 2): 1.15, ("block", 4): 1.25, ("district", 2): 1.06, ("district", 4): 1.06}
 
 
 def _cfg(which: str, repo_root):
