@@ -199,15 +199,23 @@ class FramePrefetcher:
     a frame is at most one analysis old when it is taken, and its ``t_s`` still pairs it with the
     pose of the moment it was rendered.
 
+    With a ``live`` video (:class:`groundstation.overlay.live_video.LiveVideo`) every frame read
+    is offered to it; while a client watches, the camera runs at its own rate and the frame
+    waiting for detection is replaced by each newer one (detection takes the latest).
+
     Args:
         source: A :class:`detection.sources.FrameSource`.
         stopping: Set to stop the thread (it also ends after the source's last frame).
         timeout_s: Timeout of each ``source.read``, seconds.
+        live: The officers' live video, or None.
     """
 
-    def __init__(self, source, stopping: threading.Event, timeout_s: float = 1.0) -> None:
+    def __init__(
+        self, source, stopping: threading.Event, timeout_s: float = 1.0, live=None
+    ) -> None:
         self.source = source
         self.timeout_s = timeout_s
+        self.live = live
         self._stopping = stopping
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self.thread = threading.Thread(target=self._run, name="patrol-frames")
@@ -227,7 +235,12 @@ class FramePrefetcher:
                 continue
             except Exception as exc:  # forwarded to the consumer, which decides
                 item = exc
+            if self.live is not None and item is not None and not isinstance(item, Exception):
+                self.live.offer(item)
             while not self._stopping.is_set():
+                if self.live is not None and self.live.watched() and item is not None:
+                    self._replace(item)  # the camera runs at its rate for the video
+                    break
                 try:
                     self._queue.put(item, timeout=0.2)
                     break
@@ -237,6 +250,13 @@ class FramePrefetcher:
                 return
             if isinstance(item, Exception):
                 self._stopping.wait(1.0)
+
+    def _replace(self, item) -> None:
+        """Queue ``item`` in place of the frame waiting, if any (this thread is the only
+        producer, so the queue has room after the drain)."""
+        with contextlib.suppress(queue.Empty):
+            self._queue.get_nowait()
+        self._queue.put_nowait(item)
 
     def read(self, timeout_s: float = 1.0):
         """The next frame (the source's ``read`` contract).
@@ -302,6 +322,7 @@ class Patrol:
         self.plan = None
         self.recorder = None
         self.hub = None
+        self.live_video = None  # the officers' video (groundstation.overlay.live_video)
         self.server = None
         self.alert_store = None
         self._store_follower = None
@@ -1076,8 +1097,9 @@ class Patrol:
         failures = 0
         window: list[float] = []
         frames = self.source
+        live = self._start_live_video()
         if self.source_spec == "sim":
-            frames = FramePrefetcher(self.source, self.stopping).start()
+            frames = FramePrefetcher(self.source, self.stopping, live=live).start()
             self._threads.append(frames.thread)
         while not self.stopping.is_set():
             try:
@@ -1115,7 +1137,9 @@ class Patrol:
                 self._fps = (
                     (len(window) - 1) / max(1e-3, now - window[0]) if len(window) > 1 else 0.0
                 )
-            self.hub.push_frame(annotated, frame.t_s, frame.index)
+            live.update(result, frame.image)
+            if frames is self.source:  # no camera thread: the video shows the analysed frames
+                live.offer(frame)
             self.recorder.video_frame(
                 annotated, frame.t_s, frame.index, pose.to_dict() if pose is not None else None
             )
@@ -1127,6 +1151,15 @@ class Patrol:
             if pose is not None and self.policy.alert_policy == "hover_and_speak":
                 self._look_for_candidates(result)
                 self._note_faces(result, now)
+
+    def _start_live_video(self):
+        """The officers' video: camera frames with the latest detections drawn, drawn and
+        encoded only while a client watches (:mod:`groundstation.overlay.live_video`)."""
+        from groundstation.overlay.live_video import LiveVideo
+
+        self.live_video = LiveVideo(self.hub, self.cfg.privacy, self.stopping).start()
+        self._threads.append(self.live_video.thread)
+        return self.live_video
 
     def _note_faces(self, result, now: float) -> None:
         """Remember the people of this frame with their mask labels (for the close look) and
