@@ -138,7 +138,7 @@ def test_without_a_recent_result_the_frame_is_pixelated_whole():
 
 
 def test_faces_stay_blurred_in_frames_after_the_detected_one():
-    """A real face photo, a result made on it, then the camera moved 24 px right and 12 px down
+    """A real face photo, a result made on it, then the camera moved 48 px right and 24 px down
     and 0.4 s passed: YuNet (not dronepatrol's detector) finds the face in the raw frame, not in
     the streamed one."""
     from testkit import shared_path
@@ -158,7 +158,7 @@ def test_faces_stay_blurred_in_frames_after_the_detected_one():
         live = LiveVideo(OverlayHub(), PrivacySettings())
         live.update(_result(detected, regions=pad_boxes(boxes)), photo)
         moved = cv2.warpAffine(
-            photo, np.float32([[1, 0, 24], [0, 1, 12]]), photo.shape[1::-1],
+            photo, np.float32([[1, 0, 48], [0, 1, 24]]), photo.shape[1::-1],
             borderMode=cv2.BORDER_REFLECT,
         )  # fmt: skip
         if not yunet.count(moved):
