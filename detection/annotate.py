@@ -31,9 +31,10 @@ _PALETTE = sv.ColorPalette([MASK_COLOURS[k] for k in MaskLabel])
 _LABEL_INDEX = {k: i for i, k in enumerate(MaskLabel)}
 
 
-TEXT_GAIN = 1.25
+TEXT_GAIN = 1.5
 """Labels are drawn at this multiple of supervision's ``calculate_optimal_text_scale`` (0.72 at
-1280x720 gives letters about 16 px high: too small once a phone shows the frame 390 px wide)."""
+1280x720 gives letters about 16 px high, 5 px once a phone shows the frame 390 px wide; at 1.5 a
+label is about 30 px high, 9 px on the phone)."""
 
 HUD_GAIN = 0.6
 """The HUD's text is this fraction of the labels' (three long lines in the top-left corner)."""
