@@ -201,21 +201,31 @@ class FramePrefetcher:
 
     With a ``live`` video (:class:`groundstation.overlay.live_video.LiveVideo`) every frame read
     is offered to it; while a client watches, the camera runs at its own rate and the frame
-    waiting for detection is replaced by each newer one (detection takes the latest).
+    waiting for detection is replaced by each newer one (detection takes the latest). With
+    ``latest`` that is always so: a real camera's grabber reads every frame anyway, and
+    detection must never get a frame older than the newest.
 
     Args:
         source: A :class:`detection.sources.FrameSource`.
         stopping: Set to stop the thread (it also ends after the source's last frame).
         timeout_s: Timeout of each ``source.read``, seconds.
         live: The officers' live video, or None.
+        latest: Read continuously and keep only the newest frame for detection.
     """
 
     def __init__(
-        self, source, stopping: threading.Event, timeout_s: float = 1.0, live=None
+        self,
+        source,
+        stopping: threading.Event,
+        timeout_s: float = 1.0,
+        live=None,
+        *,
+        latest: bool = False,
     ) -> None:
         self.source = source
         self.timeout_s = timeout_s
         self.live = live
+        self.latest = latest
         self._stopping = stopping
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self.thread = threading.Thread(target=self._run, name="patrol-frames")
@@ -238,7 +248,8 @@ class FramePrefetcher:
             if self.live is not None and item is not None and not isinstance(item, Exception):
                 self.live.offer(item)
             while not self._stopping.is_set():
-                if self.live is not None and self.live.watched() and item is not None:
+                running = self.latest or (self.live is not None and self.live.watched())
+                if running and item is not None:
                     self._replace(item)  # the camera runs at its rate for the video
                     break
                 try:
@@ -1098,8 +1109,11 @@ class Patrol:
         window: list[float] = []
         frames = self.source
         live = self._start_live_video()
-        if self.source_spec == "sim":
-            frames = FramePrefetcher(self.source, self.stopping, live=live).start()
+        if self.source_spec == "sim" or getattr(self.source, "is_live", False):
+            # the sim camera renders only what is asked for unless watched; a real camera runs
+            frames = FramePrefetcher(
+                self.source, self.stopping, live=live, latest=self.source_spec != "sim"
+            ).start()
             self._threads.append(frames.thread)
         while not self.stopping.is_set():
             try:

@@ -169,3 +169,16 @@ def test_faces_stay_blurred_in_frames_after_the_detected_one():
     if checked == 0:
         pytest.skip("YuNet found no face in the first photos")
     assert checked >= 3
+
+
+def test_a_real_camera_is_read_at_its_rate_watched_or_not():
+    """``latest``: a live stream's frames all reach the live video, detection takes the newest."""
+    hub = OverlayHub()
+    stop = threading.Event()
+    live = LiveVideo(hub, PrivacySettings(), stop).start()
+    pre = FramePrefetcher(Camera(30, period_s=0.02), stop, live=live, latest=True).start()
+    analysed = _detect_slowly(pre, live, delay_s=0.1)
+    stop.set()
+    live.stop()
+    assert live.stats.offered == 30 and live.stats.streamed == 0  # nobody watched
+    assert len(analysed) < 30 and analysed[-1] == 29  # the newest, not the next in line
