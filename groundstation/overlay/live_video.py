@@ -56,7 +56,9 @@ scale)."""
 
 @dataclass
 class LiveStats:
-    """Counters of the live video (read them from any thread; they only grow).
+    """Counters of the live video (read them from any thread; they only grow, each written by
+    one thread: ``offered``/``watched``/``skipped`` the camera's, ``streamed``/``hidden`` the
+    drawing one, ``results`` the detector's).
 
     Attributes:
         offered: Camera frames offered (:meth:`LiveVideo.offer`).
@@ -193,7 +195,6 @@ class LiveVideo:
             if not blur_on:
                 return image.copy()
             self.stats.hidden += 1
-            h, w = image.shape[:2]
             return hide_whole(image, "waiting for detection")
         result, ref = current
         dx, dy = self._motion(result, ref, image)
