@@ -31,26 +31,66 @@ _PALETTE = sv.ColorPalette([MASK_COLOURS[k] for k in MaskLabel])
 _LABEL_INDEX = {k: i for i, k in enumerate(MaskLabel)}
 
 
-def annotate_frame(image: np.ndarray, result: FrameResult) -> np.ndarray:
+TEXT_GAIN = 1.5
+"""Labels are drawn at this multiple of supervision's ``calculate_optimal_text_scale`` (0.72 at
+1280x720 gives letters about 16 px high, 5 px once a phone shows the frame 390 px wide; at 1.5 a
+label is about 30 px high, 9 px on the phone)."""
+
+HUD_GAIN = 0.6
+"""The HUD's text is this fraction of the labels' (three long lines in the top-left corner)."""
+
+
+def text_size(resolution_wh: tuple[int, int]) -> tuple[float, int]:
+    """Text scale and line thickness for a frame, as supervision's annotators choose them.
+
+    Args:
+        resolution_wh: Frame ``(width, height)``, pixels.
+
+    Returns:
+        ``(text_scale, thickness)``: OpenCV font scale (:data:`TEXT_GAIN` x
+        ``sv.calculate_optimal_text_scale``, at least 0.35) and line thickness in pixels
+        (``sv.calculate_optimal_line_thickness``).
+    """
+    scale = max(0.35, TEXT_GAIN * sv.calculate_optimal_text_scale(resolution_wh))
+    return scale, sv.calculate_optimal_line_thickness(resolution_wh)
+
+
+def annotate_frame(
+    image: np.ndarray,
+    result: FrameResult,
+    *,
+    offset_xy: tuple[float, float] = (0.0, 0.0),
+    privacy_xyxy: np.ndarray | None = None,
+    t_s: float | None = None,
+    frame_index: int | None = None,
+) -> np.ndarray:
     """A copy of ``image`` with the result drawn on it.
 
     The regions ``result.privacy_xyxy`` are blurred first (:func:`detection.privacy.anonymise`),
-    so every annotated frame written or streamed is anonymised as configured.
+    so every annotated frame written or streamed is anonymised as configured. Text size and line
+    thickness follow the frame's size (:func:`text_size`).
 
     Args:
-        image: The BGR frame the result was computed on, shape (H, W, 3).
+        image: The BGR frame the result was computed on, shape (H, W, 3), or a later frame of
+            the same camera (the live video draws the latest result on every camera frame).
         result: The pipeline's result for that frame.
+        offset_xy: Pixels ``(dx, dy)`` the result's boxes are moved by (the image motion since
+            the result's frame).
+        privacy_xyxy: Regions to blur instead of ``result.privacy_xyxy`` (pixels, (K, 4)).
+        t_s: Time shown in the HUD instead of ``result.t_s`` (UNIX s).
+        frame_index: Frame index shown in the HUD instead of ``result.frame_index``.
 
     Returns:
         New BGR uint8 array of the same shape.
     """
-    out = anonymise(image, result.privacy_xyxy, result.privacy_style, copy=True)
+    regions = result.privacy_xyxy if privacy_xyxy is None else privacy_xyxy
+    out = anonymise(image, regions, result.privacy_style, copy=True)
     h, w = out.shape[:2]
-    thickness = max(1, int(round(min(h, w) / 400)))
-    text_scale = max(0.35, min(h, w) / 1400)
+    text_scale, thickness = text_size((w, h))
+    shift = np.array([*offset_xy, *offset_xy], dtype=float)
     persons = result.persons
     if persons:
-        xyxy = np.array([p.xyxy for p in persons], dtype=float)
+        xyxy = np.array([p.xyxy for p in persons], dtype=float) + shift
         dets = sv.Detections(
             xyxy=xyxy,
             confidence=np.array([p.confidence for p in persons]),
@@ -79,7 +119,7 @@ def annotate_frame(image: np.ndarray, result: FrameResult) -> np.ndarray:
                 x1, y1, x2, y2 = xyxy[i]
                 corners += [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
             if not corners and g.crop_xyxy is not None:  # a packed crowd found by density
-                x1, y1, x2, y2 = g.crop_xyxy
+                x1, y1, x2, y2 = np.asarray(g.crop_xyxy, dtype=float) + shift
                 corners = [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
             if len(corners) < 3:
                 continue
@@ -97,20 +137,31 @@ def annotate_frame(image: np.ndarray, result: FrameResult) -> np.ndarray:
                 text_thickness=thickness,
                 background_color=GATHERING_COLOUR,
             )
-    return draw_hud(out, result, text_scale, thickness)
+    # the HUD is secondary: smaller than the labels, so that it leaves the picture free
+    hud_scale = max(0.35, HUD_GAIN * text_scale)
+    return draw_hud(out, result, hud_scale, thickness, t_s=t_s, frame_index=frame_index)
 
 
 def draw_hud(
-    image: np.ndarray, result: FrameResult, text_scale: float, thickness: int
+    image: np.ndarray,
+    result: FrameResult,
+    text_scale: float,
+    thickness: int,
+    *,
+    t_s: float | None = None,
+    frame_index: int | None = None,
 ) -> np.ndarray:
-    """Draw the heads-up display (time, altitude, GSD, counts) in the top-left corner."""
-    when = _dt.datetime.fromtimestamp(result.t_s, tz=_dt.timezone.utc).strftime(
-        "%Y-%m-%d %H:%M:%S.%f"
-    )[:-4]
+    """Draw the heads-up display (time, altitude, GSD, counts) in the top-left corner (the time
+    and frame index of ``result`` unless ``t_s`` / ``frame_index`` are given)."""
+    t_s = result.t_s if t_s is None else t_s
+    frame_index = result.frame_index if frame_index is None else frame_index
+    when = _dt.datetime.fromtimestamp(t_s, tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[
+        :-4
+    ]
     alt = f"{result.pose.alt_m:.1f} m" if result.pose is not None else "-"
     gsd = f"{result.gsd_cm_px:.1f} cm/px" if result.gsd_cm_px is not None else "-"
     lines = [
-        f"{when} UTC  frame {result.frame_index}",
+        f"{when} UTC  frame {frame_index}",
         f"alt {alt}  GSD {gsd}{'  tiled' if result.tiled else ''}",
         f"persons {len(result.persons)}  gatherings {len(result.gatherings)}"
         f"  new alerts {len(result.alerts)}",

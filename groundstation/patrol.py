@@ -199,15 +199,33 @@ class FramePrefetcher:
     a frame is at most one analysis old when it is taken, and its ``t_s`` still pairs it with the
     pose of the moment it was rendered.
 
+    With a ``live`` video (:class:`groundstation.overlay.live_video.LiveVideo`) every frame read
+    is offered to it; while a client watches, the camera runs at its own rate and the frame
+    waiting for detection is replaced by each newer one (detection takes the latest). With
+    ``latest`` that is always so: a real camera's grabber reads every frame anyway, and
+    detection must never get a frame older than the newest.
+
     Args:
         source: A :class:`detection.sources.FrameSource`.
         stopping: Set to stop the thread (it also ends after the source's last frame).
         timeout_s: Timeout of each ``source.read``, seconds.
+        live: The officers' live video, or None.
+        latest: Read continuously and keep only the newest frame for detection.
     """
 
-    def __init__(self, source, stopping: threading.Event, timeout_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        source,
+        stopping: threading.Event,
+        timeout_s: float = 1.0,
+        live=None,
+        *,
+        latest: bool = False,
+    ) -> None:
         self.source = source
         self.timeout_s = timeout_s
+        self.live = live
+        self.latest = latest
         self._stopping = stopping
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self.thread = threading.Thread(target=self._run, name="patrol-frames")
@@ -227,7 +245,13 @@ class FramePrefetcher:
                 continue
             except Exception as exc:  # forwarded to the consumer, which decides
                 item = exc
+            if self.live is not None and item is not None and not isinstance(item, Exception):
+                self.live.offer(item)
             while not self._stopping.is_set():
+                running = self.latest or (self.live is not None and self.live.watched())
+                if running and item is not None:
+                    self._replace(item)  # the camera runs at its rate for the video
+                    break
                 try:
                     self._queue.put(item, timeout=0.2)
                     break
@@ -237,6 +261,13 @@ class FramePrefetcher:
                 return
             if isinstance(item, Exception):
                 self._stopping.wait(1.0)
+
+    def _replace(self, item) -> None:
+        """Queue ``item`` in place of the frame waiting, if any (this thread is the only
+        producer, so the queue has room after the drain)."""
+        with contextlib.suppress(queue.Empty):
+            self._queue.get_nowait()
+        self._queue.put_nowait(item)
 
     def read(self, timeout_s: float = 1.0):
         """The next frame (the source's ``read`` contract).
@@ -302,6 +333,7 @@ class Patrol:
         self.plan = None
         self.recorder = None
         self.hub = None
+        self.live_video = None  # the officers' video (groundstation.overlay.live_video)
         self.server = None
         self.alert_store = None
         self._store_follower = None
@@ -1106,8 +1138,12 @@ class Patrol:
         failures = 0
         window: list[float] = []
         frames = self.source
-        if self.source_spec == "sim":
-            frames = FramePrefetcher(self.source, self.stopping).start()
+        live = self._start_live_video()
+        if self.source_spec == "sim" or getattr(self.source, "is_live", False):
+            # the sim camera renders only what is asked for unless watched; a real camera runs
+            frames = FramePrefetcher(
+                self.source, self.stopping, live=live, latest=self.source_spec != "sim"
+            ).start()
             self._threads.append(frames.thread)
         while not self.stopping.is_set():
             try:
@@ -1145,7 +1181,9 @@ class Patrol:
                 self._fps = (
                     (len(window) - 1) / max(1e-3, now - window[0]) if len(window) > 1 else 0.0
                 )
-            self.hub.push_frame(annotated, frame.t_s, frame.index)
+            live.update(result, frame.image)
+            if frames is self.source:  # no camera thread: the video shows the analysed frames
+                live.offer(frame)
             self.recorder.video_frame(
                 annotated, frame.t_s, frame.index, pose.to_dict() if pose is not None else None
             )
@@ -1157,6 +1195,15 @@ class Patrol:
             if pose is not None and self.policy.alert_policy == "hover_and_speak":
                 self._look_for_candidates(result)
                 self._note_faces(result, now)
+
+    def _start_live_video(self):
+        """The officers' video: camera frames with the latest detections drawn, drawn and
+        encoded only while a client watches (:mod:`groundstation.overlay.live_video`)."""
+        from groundstation.overlay.live_video import LiveVideo
+
+        self.live_video = LiveVideo(self.hub, self.cfg.privacy, self.stopping).start()
+        self._threads.append(self.live_video.thread)
+        return self.live_video
 
     def _note_faces(self, result, now: float) -> None:
         """Remember the people of this frame with their mask labels (for the close look) and

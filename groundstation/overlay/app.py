@@ -295,22 +295,23 @@ def create_app(
         when no newer frame came within ``FRAME_WAIT_S``.
         """
         deadline = time.monotonic() + FRAME_WAIT_S
-        while not hub.closed:
-            f = hub.frame_after(after)
-            if f is not None:
-                return Response(
-                    f.jpeg,
-                    media_type="image/jpeg",
-                    headers={
-                        "X-Frame-Seq": str(f.seq),
-                        "X-Frame-Time": f"{f.t_s:.3f}",
-                        "X-Frame-Index": str(f.frame_index),
-                        "Cache-Control": "no-store",
-                    },
-                )
-            if time.monotonic() > deadline or await request.is_disconnected():
-                break
-            await asyncio.sleep(0.02)
+        with hub.viewing():  # a watching client: the live video draws and encodes frames
+            while not hub.closed:
+                f = hub.frame_after(after)
+                if f is not None:
+                    return Response(
+                        f.jpeg,
+                        media_type="image/jpeg",
+                        headers={
+                            "X-Frame-Seq": str(f.seq),
+                            "X-Frame-Time": f"{f.t_s:.3f}",
+                            "X-Frame-Index": str(f.frame_index),
+                            "Cache-Control": "no-store",
+                        },
+                    )
+                if time.monotonic() > deadline or await request.is_disconnected():
+                    break
+                await asyncio.sleep(0.02)
         return Response(status_code=204)
 
     @app.get("/video.mjpg")
@@ -321,22 +322,23 @@ def create_app(
         async def stream():
             """Yield each new frame as one multipart JPEG part until the client or hub closes."""
             seq = 0
-            while not hub.closed:
-                if await request.is_disconnected():
-                    return
-                f = hub.frame_after(seq)
-                if f is None:
-                    await asyncio.sleep(0.02)
-                    continue
-                seq = f.seq
-                yield (
-                    (
-                        f"--{boundary}\r\nContent-Type: image/jpeg\r\n"
-                        f"Content-Length: {len(f.jpeg)}\r\n\r\n"
-                    ).encode()
-                    + f.jpeg
-                    + b"\r\n"
-                )
+            with hub.viewing():
+                while not hub.closed:
+                    if await request.is_disconnected():
+                        return
+                    f = hub.frame_after(seq)
+                    if f is None:
+                        await asyncio.sleep(0.02)
+                        continue
+                    seq = f.seq
+                    yield (
+                        (
+                            f"--{boundary}\r\nContent-Type: image/jpeg\r\n"
+                            f"Content-Length: {len(f.jpeg)}\r\n\r\n"
+                        ).encode()
+                        + f.jpeg
+                        + b"\r\n"
+                    )
 
         return StreamingResponse(
             stream(),

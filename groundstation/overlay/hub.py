@@ -18,6 +18,7 @@ time again. See ``docs/overlay.md``.
 from __future__ import annotations
 
 import collections
+import contextlib
 import re
 import threading
 import time
@@ -30,6 +31,9 @@ import numpy as np
 MAX_ALERTS = 500
 MAX_LOG = 300
 MAX_TRAIL = 100_000
+VIEWER_GRACE_S = 3.0
+"""A video client counts as watching this long after its last frame request ended (the page
+asks again at once; a phone that went to sleep stops costing JPEG encodes after this)."""
 
 QUIET_LOG = re.compile(
     r"^(vehicle: )?(PreArm|Arm(ing)?:|fence|rally|FENCE_|param|EKF|AHRS|GPS|Field Elevation|"
@@ -99,6 +103,8 @@ class OverlayHub:
         self._lock = threading.Lock()
         self._frame: VideoFrame | None = None
         self._frame_seq = 0
+        self._viewers = 0  # video requests in flight (/api/frame long polls, MJPEG streams)
+        self._viewer_end = -float("inf")  # time.monotonic() the last one ended
         self._state: dict[str, Any] = {}
         self._state_version = 0
         self._map: dict[str, Any] = {}
@@ -155,6 +161,26 @@ class OverlayHub:
             self._frame_seq += 1
             self._frame = VideoFrame(self._frame_seq, jpeg, float(t_s), int(frame_index))
             return self._frame
+
+    @contextlib.contextmanager
+    def viewing(self):
+        """Context of one video request (the web app wraps ``/api/frame`` and ``/video.mjpg``):
+        while it runs, and :data:`VIEWER_GRACE_S` after, :meth:`watched` is True."""
+        with self._lock:
+            self._viewers += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._viewers -= 1
+                self._viewer_end = time.monotonic()
+
+    def watched(self, grace_s: float = VIEWER_GRACE_S) -> bool:
+        """True while a client asks for video (or did within ``grace_s`` seconds): producers
+        such as :class:`~groundstation.overlay.live_video.LiveVideo` draw and encode frames only
+        then."""
+        with self._lock:
+            return self._viewers > 0 or time.monotonic() - self._viewer_end < grace_s
 
     def push_state(self, **state: Any) -> None:
         """Merge vehicle/patrol state fields and publish them.

@@ -647,8 +647,12 @@ async function videoLoop() {
         img.dataset.frameTime = String(ft);
         img.dataset.cleared = "0";
         img.dataset.framesShown = String(shown);
+        // capture -> shown, by this device's clock (exact on the ground station itself)
+        const behind = Date.now() / 1000 - ft;
+        img.dataset.latencyMs = String(Math.round(1000 * behind));
         const dt = (performance.now() - t0) / 1000;
-        $("video-info").textContent = `${t("frame")} ${r.headers.get("X-Frame-Index")} · ${fmtTime(ft)} · ${(shown / Math.max(dt, 1e-3)).toFixed(1)} ${t("fps_shown")}`;
+        const lag = behind >= 0 && behind < 60 && !document.body.classList.contains("replay") ? ` · ${behind.toFixed(1)} s ${t("behind")}` : "";
+        $("video-info").textContent = `${t("frame")} ${r.headers.get("X-Frame-Index")} · ${fmtTime(ft)} · ${(shown / Math.max(dt, 1e-3)).toFixed(1)} ${t("fps_shown")}${lag}`;
         if (dt > 10) { t0 = performance.now(); shown = 0; }
       } else if (r.status !== 204) {
         await new Promise((res) => setTimeout(res, 1000));
@@ -674,6 +678,8 @@ async function whoami() {
 }
 
 window.addEventListener("resize", () => view.map && view.map.invalidateSize());
+// the map's box changes when the first video frame takes its place above it
+if (window.ResizeObserver) new ResizeObserver(() => view.map && view.map.invalidateSize()).observe($("map"));
 
 (async function main() {
   applyStrings();
