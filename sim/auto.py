@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from missions.items import MissionItem
+from sim.copter import Event
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.vehicle import Vehicle
@@ -141,8 +142,6 @@ class MissionExecutor:
     def _notify_current(self) -> None:
         if self.nav_index != self._last_current:
             self._last_current = self.nav_index
-            from sim.vehicle import Event
-
             self.v.events.append(Event("current"))
 
     # ------------------------------------------------------------------ AP_Mission public methods
@@ -200,8 +199,6 @@ class MissionExecutor:
     def complete(self) -> None:
         """Mission finished: loiter in the air, disarm on the ground (ModeAuto::exit_mission)."""
         self.state = self.COMPLETE
-        from sim.vehicle import Event
-
         self.v.events.append(Event("current"))  # MISSION_CURRENT seq 0, state COMPLETE
         if self.v.mode != 3:
             return
@@ -535,7 +532,5 @@ class MissionExecutor:
             v.text(4, f"Skipping invalid cmd #{c}")
             done = True
         if done:
-            from sim.vehicle import Event
-
             v.events.append(Event("reached", seq=cmd.seq))
         return done

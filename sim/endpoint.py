@@ -18,9 +18,10 @@ import time
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from sim import telemetry
+from sim.copter import FORCE_MAGIC, Mode
 from sim.link import Channel
 from sim.mission_protocol import FENCE, MISSION, RALLY, MissionProtocol
-from sim.vehicle import FORCE_MAGIC, Mode, Vehicle
+from sim.vehicle import Vehicle
 
 log = logging.getLogger(__name__)
 

@@ -20,153 +20,75 @@ events.cpp, fence.cpp):
 
 Everything here runs in simulated time and does no I/O: the MAVLink endpoint calls the public
 methods and drains :attr:`Vehicle.events`. Not thread-safe by itself; the simulator thread owns it.
+
+This module holds :class:`Vehicle` itself: its state, readiness, arming, home, mode changes,
+GUIDED, RTL, the step loop and HEARTBEAT/EKF telemetry values. Its other parts live in
+:mod:`sim.flight` (navigation primitives and dynamics, :class:`~sim.flight.FlightMixin`),
+:mod:`sim.failsafe` (GCS, battery and fence failsafes, :class:`~sim.failsafe.FailsafeMixin`) and
+:mod:`sim.copter` (modes, RTL stages, boot texts, :class:`~sim.copter.Event`); their public names
+are re-exported here.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from enum import IntEnum
 
 from pymavlink.dialects.v20 import ardupilotmega as mavlink
 
 from missions.geo import LocalFrame
 from sim.auto import MissionExecutor
 from sim.battery import Battery
-from sim.fence import FENCE_TYPE_ALT_MIN, FenceGeometry, breach_text, breaches
+from sim.copter import (
+    BOOT_TEXTS,
+    FORCE_MAGIC,
+    GUIDED_LIKE,
+    LAND_DETECT_S,
+    NOT_ARMABLE,
+    RESULT_ACCEPTED,
+    RESULT_DENIED,
+    RESULT_FAILED,
+    SEVERITY_CRITICAL,
+    SEVERITY_INFO,
+    SEVERITY_NOTICE,
+    SEVERITY_WARNING,
+    SIMULATED_MODES,
+    USER_TAKEOFF_MODES,
+    Event,
+    Mode,
+    RtlState,
+)
+from sim.failsafe import FailsafeMixin
+from sim.fence import FENCE_TYPE_ALT_MIN, FenceGeometry, breaches
+from sim.flight import GRAVITY, FlightMixin, sqrt_controller
 from sim.mission_store import ItemLists, home_item
 from sim.params import ParameterStore
 from sim.settings import SimSettings
 
-GRAVITY = 9.80665
-SEVERITY_CRITICAL = mavlink.MAV_SEVERITY_CRITICAL
-SEVERITY_WARNING = mavlink.MAV_SEVERITY_WARNING
-SEVERITY_NOTICE = mavlink.MAV_SEVERITY_NOTICE
-SEVERITY_INFO = mavlink.MAV_SEVERITY_INFO
-
-RESULT_ACCEPTED = mavlink.MAV_RESULT_ACCEPTED
-RESULT_FAILED = mavlink.MAV_RESULT_FAILED
-RESULT_DENIED = mavlink.MAV_RESULT_DENIED
-
-FORCE_MAGIC = (2989.0, 21196.0)
-"""COMPONENT_ARM_DISARM param2 values that skip the checks (ArduPilot)."""
-
-LAND_DETECT_S = 1.0
-"""Seconds on the ground before the landing detector reports land complete (LAND_DETECTOR_TRIGGER_SEC)."""
-
-
-BOOT_TEXTS = (
-    (0.0, "Calibrating barometer"),
-    (0.02, "Barometer 1 calibration complete"),
-    (0.02, "Barometer 2 calibration complete"),
-    (0.03, "ArduPilot Ready"),
-    (0.05, "EKF3 IMU0 initialised"),
-    (0.05, "EKF3 IMU1 initialised"),
-    (0.08, "EKF3 IMU0 tilt alignment complete"),
-    (0.08, "EKF3 IMU1 tilt alignment complete"),
-    (0.10, "EKF3 IMU0 MAG0 initial yaw alignment complete"),
-    (0.10, "EKF3 IMU1 MAG0 initial yaw alignment complete"),
-    (0.24, "GPS 1: detected u-blox"),
-    (0.48, "EKF3 IMU0 origin set"),
-    (0.48, "EKF3 IMU1 origin set"),
-    (0.96, "EKF3 IMU0 is using GPS"),
-    (0.96, "EKF3 IMU1 is using GPS"),
-)
-"""Boot STATUSTEXTs as (share of ``ready_delay_s``, text): barometer calibration, "ArduPilot
-Ready", EKF3 alignment, GPS detection, origin set, "EKF3 IMU0 is using GPS" (ArduCopter SITL 4.7
-sends 14 such texts; the times are its measured ones scaled to the ready delay)."""
+__all__ = [
+    "BOOT_TEXTS",
+    "FORCE_MAGIC",
+    "GRAVITY",
+    "GUIDED_LIKE",
+    "LAND_DETECT_S",
+    "NOT_ARMABLE",
+    "RESULT_ACCEPTED",
+    "RESULT_DENIED",
+    "RESULT_FAILED",
+    "SEVERITY_CRITICAL",
+    "SEVERITY_INFO",
+    "SEVERITY_NOTICE",
+    "SEVERITY_WARNING",
+    "SIMULATED_MODES",
+    "USER_TAKEOFF_MODES",
+    "Event",
+    "Mode",
+    "RtlState",
+    "Vehicle",
+    "sqrt_controller",
+]
 
 
-class Mode(IntEnum):
-    """ArduCopter flight modes (HEARTBEAT.custom_mode)."""
-
-    STABILIZE = 0
-    ACRO = 1
-    ALT_HOLD = 2
-    AUTO = 3
-    GUIDED = 4
-    LOITER = 5
-    RTL = 6
-    CIRCLE = 7
-    LAND = 9
-    DRIFT = 11
-    SPORT = 13
-    FLIP = 14
-    AUTOTUNE = 15
-    POSHOLD = 16
-    BRAKE = 17
-    THROW = 18
-    AVOID_ADSB = 19
-    GUIDED_NOGPS = 20
-    SMART_RTL = 21
-
-
-SIMULATED_MODES = frozenset(
-    {
-        Mode.STABILIZE,
-        Mode.ALT_HOLD,
-        Mode.AUTO,
-        Mode.GUIDED,
-        Mode.LOITER,
-        Mode.RTL,
-        Mode.LAND,
-        Mode.POSHOLD,
-        Mode.BRAKE,
-    }
-)
-"""Modes the simulator flies; the other ArduCopter modes are refused with a STATUSTEXT."""
-
-NOT_ARMABLE = frozenset({Mode.AUTO, Mode.RTL, Mode.LAND, Mode.BRAKE, Mode.SMART_RTL, Mode.CIRCLE})
-USER_TAKEOFF_MODES = frozenset({Mode.GUIDED, Mode.LOITER, Mode.ALT_HOLD, Mode.POSHOLD})
-GUIDED_LIKE = frozenset({Mode.GUIDED})
-
-
-@dataclass
-class Event:
-    """Something the endpoint must tell the ground station.
-
-    Attributes:
-        kind: ``"text"`` (severity, text), ``"reached"`` (seq), ``"current"`` (mission current
-            changed), ``"home"`` (home changed).
-        severity: MAV_SEVERITY for texts.
-        text: STATUSTEXT text.
-        seq: Mission sequence number for ``"reached"``.
-    """
-
-    kind: str
-    severity: int = 6
-    text: str = ""
-    seq: int = 0
-
-
-class RtlState(IntEnum):
-    """Stages of ArduCopter's RTL (mode_rtl.cpp)."""
-
-    CLIMB = 0
-    RETURN = 1
-    LOITER = 2
-    FINAL = 3
-    LAND = 4
-
-
-def sqrt_controller(error: float, k: float, accel: float) -> float:
-    """Desired speed toward a target ``error`` metres away (AC_PosControl's sqrt controller).
-
-    Linear (``k * error``) close to the target and ``sqrt(2 * accel * d)`` farther out, so that
-    the vehicle can always stop within its acceleration limit.
-    """
-    if accel <= 0 or k <= 0:
-        return error * k
-    linear_dist = accel / (k * k)
-    d = abs(error)
-    if d > linear_dist:
-        v = math.sqrt(2.0 * accel * (d - linear_dist / 2.0))
-    else:
-        v = d * k
-    return math.copysign(v, error)
-
-
-class Vehicle:
+class Vehicle(FlightMixin, FailsafeMixin):
     """One simulated ArduCopter.
 
     Args:
@@ -483,101 +405,6 @@ class Vehicle:
             self.nav_hold()
         return True
 
-    # ------------------------------------------------------------------ navigation primitives
-    def stopping_point(self, accel: float | None = None) -> tuple[float, float]:
-        """Where the vehicle stops if it brakes now at the horizontal acceleration limit."""
-        a = accel or max(0.5, self.params["WPNAV_ACCEL"] / 100.0)
-        v = self.groundspeed
-        if v < 1e-3:
-            return self.x, self.y
-        d = v * v / (2.0 * a)
-        return self.x + self.vx / v * d, self.y + self.vy / v * d
-
-    def nav_hold(self) -> None:
-        """Hold position at the stopping point and the current altitude (loiter)."""
-        self._landing = False
-        self._vel_target = None
-        if self.landed:
-            self._target_xy = None
-            self._target_z = None
-            return
-        accel = 7.5 if self._brake else None
-        self._target_xy = self.stopping_point(accel)
-        self._target_z = self.z
-
-    def nav_goto(self, x: float, y: float, z: float) -> None:
-        """Fly to a local position (x, y metres, z height above the origin ground)."""
-        self._landing = False
-        self._vel_target = None
-        self._target_xy = (x, y)
-        self._target_z = z
-
-    def nav_velocity(self, ve: float, vn: float, vu: float) -> None:
-        """Fly at a velocity (east, north, up m/s) for GUID_TIMEOUT seconds."""
-        self._landing = False
-        self._vel_target = (ve, vn, vu)
-        self._vel_target_t = self.t
-
-    def nav_land(self, xy: tuple[float, float] | None) -> None:
-        """Descend and land at ``xy`` (or where the vehicle stops)."""
-        self._vel_target = None
-        self._landing = True
-        self._target_xy = xy if xy is not None else self.stopping_point()
-        self._target_z = None
-
-    def nav_takeoff(self, z: float) -> None:
-        """Climb vertically to height ``z`` above the origin ground."""
-        self._landing = False
-        self._vel_target = None
-        self._target_xy = (self.x, self.y)
-        self._target_z = z
-        self._takeoff_alt = z
-
-    def z_of_alt(self, alt_m: float, frame: int) -> float:
-        """Height above the origin ground for an item altitude in a MAV_FRAME."""
-        if frame in (0, 5, 2):
-            return alt_m - self.origin_alt_m
-        home_alt = self.home[2] if self.home else self.origin_alt_m
-        return alt_m + home_alt - self.origin_alt_m
-
-    def reached_target(self) -> bool:
-        """True within WPNAV_RADIUS (3D) of the navigation target."""
-        if self._target_xy is None:
-            return False
-        radius = max(0.05, self.params["WPNAV_RADIUS"] / 100.0)
-        dx, dy = self._target_xy[0] - self.x, self._target_xy[1] - self.y
-        dz = 0.0 if self._target_z is None else self._target_z - self.z
-        return dx * dx + dy * dy + dz * dz <= radius * radius
-
-    def distance_to_target(self) -> float:
-        """Horizontal distance to the navigation target, m (0 without one)."""
-        if self._target_xy is None:
-            return 0.0
-        return math.hypot(self._target_xy[0] - self.x, self._target_xy[1] - self.y)
-
-    def set_yaw_target(self, heading_deg: float | None, rate_dps: float = 0.0) -> None:
-        """Hold a fixed heading (CONDITION_YAW) or release it (None)."""
-        self._yaw_target = None if heading_deg is None else heading_deg % 360.0
-        self._yaw_rate_limit = rate_dps if rate_dps > 0 else 90.0
-
-    def yaw_error_deg(self) -> float:
-        """Absolute heading error to the yaw target, degrees (0 without one)."""
-        if self._yaw_target is None:
-            return 0.0
-        return abs((self._yaw_target - self.yaw_deg + 180.0) % 360.0 - 180.0)
-
-    def change_speed(self, speed_type: int, speed_m_s: float) -> bool:
-        """MAV_CMD_DO_CHANGE_SPEED: 2 = climb, 3 = descent, otherwise horizontal (copter)."""
-        if speed_m_s <= 0:
-            return True
-        if speed_type == 2:
-            self._speed_up_override = speed_m_s
-        elif speed_type == 3:
-            self._speed_dn_override = speed_m_s
-        else:
-            self._speed_xy_override = speed_m_s
-        return True
-
     # ------------------------------------------------------------------ GUIDED
     def user_takeoff(self, alt_above_home_m: float) -> int:
         """MAV_CMD_NAV_TAKEOFF outside AUTO (``Mode::do_user_takeoff``).
@@ -695,175 +522,6 @@ class Vehicle:
         """True once RTL has landed (what verify_RTL waits for)."""
         return self._rtl_state == RtlState.LAND and self.land_complete
 
-    # ------------------------------------------------------------------ failsafes
-    def gcs_heartbeat(self, sysid: int) -> None:
-        """Record a HEARTBEAT from a ground station (only MAV_GCS_SYSID counts, as on ArduPilot)."""
-        if sysid != int(self.params["MAV_GCS_SYSID"]):
-            return
-        self._gcs_last_hb = self.t
-        if self._gcs_failsafe:
-            self._gcs_failsafe = False
-            self.text(SEVERITY_CRITICAL, "GCS Failsafe Cleared")
-
-    def _failsafe_action(self, action: int, land_actions: tuple[int, ...], name: str) -> None:
-        if not self.armed:
-            return
-        if self.land_complete:
-            self._disarm()
-            return
-        if action in land_actions:
-            if self.mode != Mode.LAND:
-                self.set_mode(Mode.LAND, gcs=False)
-        elif (
-            action != 0
-            and self.mode not in (Mode.RTL, Mode.LAND)
-            and not self.set_mode(Mode.RTL, gcs=False)
-        ):
-            self.set_mode(Mode.LAND, gcs=False)
-        del name
-
-    def _check_gcs_failsafe(self) -> None:
-        enable = int(self.params["FS_GCS_ENABLE"])
-        if enable == 0 or self._gcs_last_hb is None or self._gcs_failsafe or not self.armed:
-            return
-        if self.t - self._gcs_last_hb <= self.params["FS_GCS_TIMEOUT"]:
-            return
-        self._gcs_failsafe = True
-        self.text(SEVERITY_CRITICAL, "GCS Failsafe")
-        if enable == 2 and self.mode == Mode.AUTO:
-            return
-        if self.land_complete:
-            self._disarm()
-            return
-        if (
-            enable == 5
-            or self.mode not in (Mode.RTL, Mode.LAND)
-            and not self.set_mode(Mode.RTL, gcs=False)
-        ):
-            self.set_mode(Mode.LAND, gcs=False)
-
-    def swap_battery(self) -> bool:
-        """Put a fully charged battery in, as an operator does between sorties.
-
-        Only possible on the ground and disarmed (a real swap powers the autopilot down; the
-        battery failsafe state is reset as on a fresh boot).
-
-        Returns:
-            True when swapped, False when the vehicle is armed or airborne.
-        """
-        if self.armed or self.airborne:
-            return False
-        self.battery.recharge()
-        self._batt_level = 0
-        self._batt_low_since = None
-        self._batt_crt_since = None
-        self.text(SEVERITY_INFO, "Battery 1 replaced")
-        return True
-
-    def _check_battery(self) -> None:
-        b = self.battery
-        p = self.params
-        low_v, crt_v = p["BATT_LOW_VOLT"], p["BATT_CRT_VOLT"]
-        low_mah, crt_mah = p["BATT_LOW_MAH"], p["BATT_CRT_MAH"]
-        timer = p["BATT_LOW_TIMER"]
-        level = 0
-        if crt_v > 0 and b.voltage_v < crt_v:
-            self._batt_crt_since = (
-                self._batt_crt_since if self._batt_crt_since is not None else self.t
-            )
-        else:
-            self._batt_crt_since = None
-        if low_v > 0 and b.voltage_v < low_v:
-            self._batt_low_since = (
-                self._batt_low_since if self._batt_low_since is not None else self.t
-            )
-        else:
-            self._batt_low_since = None
-        if (self._batt_crt_since is not None and self.t - self._batt_crt_since >= timer) or (
-            crt_mah > 0 and b.remaining_mah < crt_mah
-        ):
-            level = 2
-        elif (self._batt_low_since is not None and self.t - self._batt_low_since >= timer) or (
-            low_mah > 0 and b.remaining_mah < low_mah
-        ):
-            level = 1
-        if level <= self._batt_level:
-            return
-        self._batt_level = level
-        word = "critical" if level == 2 else "low"
-        self.text(
-            SEVERITY_CRITICAL,
-            f"Battery 1 is {word} {b.voltage_v:.2f}V used {b.consumed_mah:.0f} mAh",
-        )
-        action = int(p["BATT_FS_CRT_ACT"] if level == 2 else p["BATT_FS_LOW_ACT"])
-        if action:
-            self._failsafe_action(action, (1, 4, 5), "battery")
-
-    @property
-    def fence_enabled(self) -> bool:
-        """FENCE_ENABLE (MAV_CMD_DO_FENCE_ENABLE writes it too)."""
-        return self.params["FENCE_ENABLE"] >= 1
-
-    def enable_fence(self, enabled: bool) -> None:
-        """MAV_CMD_DO_FENCE_ENABLE."""
-        self.params.set("FENCE_ENABLE", 1.0 if enabled else 0.0)
-
-    def fence_changed(self) -> None:
-        """Rebuild the fence geometry after an upload or clear."""
-        self._fence_geometry = FenceGeometry(self.lists.fence, self.frame)
-
-    @property
-    def fence_breaches(self) -> int:
-        """FENCE_TYPE bits breached now (0 = inside or fence disabled)."""
-        return self._fence_breaches
-
-    def _current_breaches(self) -> int:
-        if self.home is None:
-            return 0
-        p = self.params
-        return breaches(
-            self._fence_geometry,
-            int(p["FENCE_TYPE"]),
-            self.x,
-            self.y,
-            self.relative_alt_m,
-            self.home_xy,
-            p["FENCE_RADIUS"],
-            p["FENCE_ALT_MAX"],
-            p["FENCE_ALT_MIN"] if self.airborne else -1e9,
-        )
-
-    def _check_fence(self) -> None:
-        if not self.fence_enabled or self.home is None:
-            self._fence_breaches = 0
-            return
-        now = self._current_breaches()
-        new = now & ~self._fence_breaches
-        if not now and self._fence_breaches and not self.land_complete:
-            self.text(SEVERITY_NOTICE, "Fence breach cleared")
-        self._fence_breaches = now
-        if not new or not self.armed:
-            return
-        self.fence_breach_count += 1
-        self.fence_breach_t = self.t
-        if not self.land_complete:
-            # AC_Fence 4.7 names each breached type: "Circle fence breached" (measured)
-            for name in breach_text(new).split(", "):
-                self.text(SEVERITY_CRITICAL, f"{name} fence breached")
-        action = int(self.params["FENCE_ACTION"])
-        if action == 0:
-            return
-        if self.land_complete:
-            self._disarm()
-            return
-        if action == 2:
-            self.set_mode(Mode.LAND, gcs=False)
-        elif action == 4:
-            if not self.set_mode(Mode.BRAKE, gcs=False):
-                self.set_mode(Mode.LAND, gcs=False)
-        elif self.mode not in (Mode.RTL, Mode.LAND) and not self.set_mode(Mode.RTL, gcs=False):
-            self.set_mode(Mode.LAND, gcs=False)
-
     # ------------------------------------------------------------------ simulation step
     def step(self, dt: float) -> None:
         """Advance the simulation by ``dt`` simulated seconds (call with dt <= 0.1)."""
@@ -927,126 +585,6 @@ class Vehicle:
         self._disarm_timer += dt
         if self._disarm_timer >= delay:
             self._disarm()
-
-    def _climb_wanted(self) -> bool:
-        if self._vel_target is not None:
-            return self._vel_target[2] > 0
-        return self._target_z is not None and self._target_z > self.z + 0.05
-
-    def _desired_velocity(self) -> tuple[float, float, float]:
-        if self._vel_target is not None:
-            ve, vn, vu = self._vel_target
-            return ve, vn, max(-self.speed_dn, min(self.speed_up, vu))
-        accel_xy = 7.5 if self._brake else max(0.5, self.params["WPNAV_ACCEL"] / 100.0)
-        ve = vn = 0.0
-        if self._target_xy is not None:
-            dx, dy = self._target_xy[0] - self.x, self._target_xy[1] - self.y
-            dist = math.hypot(dx, dy)
-            if dist > 1e-6:
-                speed = min(self.wp_speed, sqrt_controller(dist, 1.0, accel_xy))
-                ve, vn = dx / dist * speed, dy / dist * speed
-        if self._landing:
-            alt_rel = self.relative_alt_m
-            if alt_rel > self.params["LAND_ALT_LOW"] / 100.0:
-                high = self.params["LAND_SPEED_HIGH"] / 100.0
-                vu = -(high if high > 0 else self.speed_dn)
-            else:
-                vu = -abs(self.params["LAND_SPEED"] / 100.0)
-            # do not descend while still far from the landing point (ArduCopter repositions first)
-            if self._target_xy is not None and self.distance_to_target() > 2.0:
-                vu = 0.0
-        elif self._target_z is not None:
-            accel_z = max(0.2, self.params["WPNAV_ACCEL_Z"] / 100.0)
-            vu = sqrt_controller(self._target_z - self.z, 1.5, accel_z * 2.5)
-            vu = max(-self.speed_dn, min(self.speed_up, vu))
-        else:
-            vu = 0.0
-        return ve, vn, vu
-
-    def _physics(self, dt: float) -> None:
-        if not self.armed:
-            if self.landed:
-                self.vx = self.vy = self.vz = 0.0
-                self._ground_time += dt
-                self._attitude(0.0, 0.0, dt)
-                return
-            # disarmed in the air: free fall until the ground
-            self.vz -= GRAVITY * dt
-            self.z += self.vz * dt
-            self.x += self.vx * dt
-            self.y += self.vy * dt
-            if self.z <= 0.0:
-                self._touchdown()
-            return
-        ve, vn, vu = self._desired_velocity()
-        if self.landed and vu <= 0.05:
-            self.vx = self.vy = self.vz = 0.0
-            self._ground_time += dt
-            self._attitude(0.0, 0.0, dt)
-            self._update_yaw(dt, moving=False)
-            return
-        accel_xy = 7.5 if self._brake else max(0.5, self.params["WPNAV_ACCEL"] / 100.0)
-        accel_z = max(0.5, self.params["WPNAV_ACCEL_Z"] / 100.0) * 2.5
-        dvx, dvy = ve - self.vx, vn - self.vy
-        dv = math.hypot(dvx, dvy)
-        max_dv = accel_xy * dt
-        if dv > max_dv:
-            dvx, dvy = dvx / dv * max_dv, dvy / dv * max_dv
-        dvz = max(-accel_z * dt, min(accel_z * dt, vu - self.vz))
-        ax, ay = dvx / dt, dvy / dt
-        self.vx += dvx
-        self.vy += dvy
-        self.vz += dvz
-        self.x += self.vx * dt
-        self.y += self.vy * dt
-        self.z += self.vz * dt
-        if self.landed and self.z > 0.0:
-            self.landed = False
-            self._ground_time = 0.0
-        if self.z <= 0.0 and self.vz <= 0.0:
-            self._touchdown()
-            ax = ay = 0.0
-        self._attitude(ax, ay, dt)
-        self._update_yaw(dt, moving=True)
-
-    def _touchdown(self) -> None:
-        self.z = 0.0
-        self.vx = self.vy = self.vz = 0.0
-        if not self.landed:
-            self.landed = True
-            self._ground_time = 0.0
-
-    def _attitude(self, ax: float, ay: float, dt: float) -> None:
-        # tilt = acceleration plus the drag the rotors must overcome (about 1.5 m/s^2 at 10 m/s)
-        drag = 0.15
-        tx, ty = ax + drag * self.vx, ay + drag * self.vy
-        alpha = min(1.0, dt / 0.2)
-        self._ax_f += (tx - self._ax_f) * alpha
-        self._ay_f += (ty - self._ay_f) * alpha
-        yaw = math.radians(self.yaw_deg)
-        fwd = self._ax_f * math.sin(yaw) + self._ay_f * math.cos(yaw)
-        right = self._ax_f * math.cos(yaw) - self._ay_f * math.sin(yaw)
-        self.pitch_deg = -math.degrees(math.atan2(fwd, GRAVITY))
-        self.roll_deg = math.degrees(math.atan2(right, GRAVITY))
-
-    def _update_yaw(self, dt: float, moving: bool) -> None:
-        desired = self._yaw_target
-        if desired is None and moving:
-            behaviour = int(self.params["WP_YAW_BEHAVIOR"])
-            in_rtl = self.mode == Mode.RTL or (self.mode == Mode.AUTO and self.mission.in_rtl)
-            if behaviour != 0 and not (behaviour == 2 and in_rtl):
-                if self._target_xy is not None and self.distance_to_target() > 2.0:
-                    dx, dy = self._target_xy[0] - self.x, self._target_xy[1] - self.y
-                    desired = math.degrees(math.atan2(dx, dy)) % 360.0
-                elif self.groundspeed > 1.0:
-                    desired = math.degrees(math.atan2(self.vx, self.vy)) % 360.0
-        if desired is None:
-            self.yaw_rate_dps = 0.0
-            return
-        err = (desired - self.yaw_deg + 180.0) % 360.0 - 180.0
-        step = max(-self._yaw_rate_limit * dt, min(self._yaw_rate_limit * dt, err))
-        self.yaw_deg = (self.yaw_deg + step) % 360.0
-        self.yaw_rate_dps = step / dt if dt > 0 else 0.0
 
     # ------------------------------------------------------------------ telemetry helpers
     @property
