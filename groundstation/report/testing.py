@@ -1,24 +1,23 @@
-"""Test helpers for reports and replays: a DataFlash log writer and a synthetic recording.
+"""Test helpers for reports and replays: a synthetic flight stored as a DataFlash log, a tlog or a
+recording folder.
 
-* :class:`DataFlashWriter` writes ArduPilot DataFlash logs byte for byte as ``AP_Logger`` does
-  (``libraries/AP_Logger/LogStructure.h``): every message is ``0xA3 0x95 <type>`` + a packed
-  little-endian payload; the first message is the FMT message describing FMT itself (type 128,
-  length 89, format ``BBnNZ``), and every other type is described by an FMT message before its
-  first use. Field format characters: ``b B h H i I f d`` as in C, ``n``/``N``/``Z`` char[4/16/64],
-  ``c``/``C`` int16/uint16 ×100, ``e``/``E`` int32/uint32 ×100, ``L`` int32 degrees ×1e7, ``M``
-  uint8 flight mode, ``q``/``Q`` int64/uint64. No real .bin ships with pymavlink or on this
-  machine, so tests use this writer with the message layouts of ArduCopter 4.5
-  (:data:`COPTER_FORMATS`).
 * :func:`synthetic_survey` gives a small lawnmower flight (take-off, survey in AUTO, RTL, land);
-  :func:`write_dataflash_flight` and :func:`write_synthetic_recording` store it as a DataFlash log
-  or as a recording folder written by the real :class:`~groundstation.recording.FlightRecorder`
-  (with generated video frames, alerts with snapshots, reminders and events).
+  :func:`write_dataflash_flight`, :func:`write_tlog` and :func:`write_synthetic_recording` store it
+  as a DataFlash log, a telemetry log, or a recording folder written by the real
+  :class:`~groundstation.recording.FlightRecorder` (with generated video frames, alerts with
+  snapshots, reminders and events).
 
 These produce inputs for unit tests of the readers; the end-to-end tests use a recording made by
 ``dronepatrol patrol`` on the simulator.
 
-Browser checks shared by the unit and end-to-end tests (Playwright pages in Debian's headless
-Chromium started with :data:`CHROMIUM_ARGS`): :func:`check_replay_page`, :func:`check_report_page`.
+Two neighbours hold the other test helpers, and every name of theirs is re-exported here so
+``from groundstation.report.testing import ...`` keeps working:
+
+* :mod:`groundstation.report.dataflash_writer`: :class:`DataFlashWriter` (ArduPilot DataFlash logs
+  byte for byte as ``AP_Logger`` writes them), :data:`COPTER_FORMATS`, :func:`gps_week_ms`;
+* :mod:`groundstation.report.browser_checks`: Playwright checks of the replay and report pages
+  (:data:`CHROMIUM_ARGS`, :func:`watch`, :func:`check_replay_page`, :func:`check_report_page`,
+  :func:`assert_replay_page_ok`, :func:`assert_report_page_ok`).
 """
 
 from __future__ import annotations
@@ -33,128 +32,50 @@ from pathlib import Path
 
 import numpy as np
 
+from groundstation.report.browser_checks import (
+    CHROMIUM_ARGS,
+    assert_replay_page_ok,
+    assert_report_page_ok,
+    check_replay_page,
+    check_report_page,
+    watch,
+)
+from groundstation.report.dataflash_writer import (
+    COPTER_FORMATS,
+    COPTER_MODE_NUMBERS,
+    FMT_TYPE,
+    GPS_EPOCH_UNIX,
+    GPS_LEAP_S,
+    HEAD,
+    DataFlashWriter,
+    gps_week_ms,
+)
 from missions.geo import LocalFrame
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
+__all__ = [
+    "CHROMIUM_ARGS",
+    "COPTER_FORMATS",
+    "COPTER_MODE_NUMBERS",
+    "DEFAULT_BLOCK",
+    "DEFAULT_HOME",
+    "FMT_TYPE",
+    "GPS_EPOCH_UNIX",
+    "GPS_LEAP_S",
+    "HEAD",
+    "DataFlashWriter",
+    "SurveySample",
+    "assert_replay_page_ok",
+    "assert_report_page_ok",
+    "block_polygon_geo",
+    "check_replay_page",
+    "check_report_page",
+    "gps_week_ms",
+    "synthetic_survey",
+    "watch",
+    "write_dataflash_flight",
+    "write_synthetic_recording",
+    "write_tlog",
 ]
-"""Flags of Debian's /usr/bin/chromium in the browser tests."""
-
-HEAD = b"\xa3\x95"
-FMT_TYPE = 128
-_STRUCT = {
-    "b": "b",
-    "B": "B",
-    "h": "h",
-    "H": "H",
-    "i": "i",
-    "I": "I",
-    "f": "f",
-    "d": "d",
-    "n": "4s",
-    "N": "16s",
-    "Z": "64s",
-    "c": "h",
-    "C": "H",
-    "e": "i",
-    "E": "I",
-    "L": "i",
-    "M": "B",
-    "q": "q",
-    "Q": "Q",
-}
-_SCALE = {"c": 100.0, "C": 100.0, "e": 100.0, "E": 100.0, "L": 1e7}
-
-COPTER_FORMATS = {
-    # name: (type id, format, columns) as ArduCopter 4.5 logs them
-    "MSG": (129, "QZ", "TimeUS,Message"),
-    "MODE": (130, "QMBB", "TimeUS,Mode,ModeNum,Rsn"),
-    "EV": (131, "QB", "TimeUS,Id"),
-    "ERR": (132, "QBB", "TimeUS,Subsys,ECode"),
-    "GPS": (
-        133,
-        "QBBIHBcLLeffffB",
-        "TimeUS,I,Status,GMS,GWk,NSats,HDop,Lat,Lng,Alt,Spd,GCrs,VZ,Yaw,U",
-    ),
-    "POS": (134, "QLLfff", "TimeUS,Lat,Lng,Alt,RelHomeAlt,RelOriginAlt"),
-    "ATT": (135, "QccccCCCCB", "TimeUS,DesRoll,Roll,DesPitch,Pitch,DesYaw,Yaw,ErrRP,ErrYaw,AEKF"),
-    "BAT": (
-        136,
-        "QBfffffcfBBB",
-        "TimeUS,Inst,Volt,VoltR,Curr,CurrTot,EnrgTot,Temp,Res,RemPct,H,SH",
-    ),
-    "ORGN": (137, "QBLLe", "TimeUS,Type,Lat,Lng,Alt"),
-}
-"""DataFlash message layouts used by :func:`write_dataflash_flight` (LogStructure.h names)."""
-
-COPTER_MODE_NUMBERS = {"STABILIZE": 0, "AUTO": 3, "GUIDED": 4, "LOITER": 5, "RTL": 6, "LAND": 9}
-GPS_EPOCH_UNIX = 315_964_800
-"""1980-01-06T00:00:00Z, the GPS epoch, in UNIX seconds."""
-GPS_LEAP_S = 18
-"""GPS − UTC since 2017 (pymavlink's DFReader uses the same constant)."""
-
-
-class DataFlashWriter:
-    """Build a DataFlash log in memory.
-
-    Example:
-        >>> w = DataFlashWriter()
-        >>> w.define("EV", 131, "QB", "TimeUS,Id")
-        >>> w.write("EV", 1_000_000, 10)
-        >>> data = w.getvalue()
-    """
-
-    def __init__(self) -> None:
-        self._buf = bytearray()
-        self._types: dict[str, tuple[int, str, str, struct.Struct]] = {}
-        self._emit_fmt(FMT_TYPE, 89, "FMT", "BBnNZ", "Type,Length,Name,Format,Columns")
-
-    def _emit_fmt(self, type_id: int, length: int, name: str, fmt: str, cols: str) -> None:
-        body = struct.pack(
-            "<BB4s16s64s",
-            type_id,
-            length,
-            name.encode("ascii"),
-            fmt.encode("ascii"),
-            cols.encode("ascii"),
-        )
-        self._buf += HEAD + bytes([FMT_TYPE]) + body
-
-    def define(self, name: str, type_id: int, fmt: str, columns: str) -> None:
-        """Describe a message type (writes its FMT message)."""
-        st = struct.Struct("<" + "".join(_STRUCT[c] for c in fmt))
-        self._types[name] = (type_id, fmt, columns, st)
-        self._emit_fmt(type_id, 3 + st.size, name, fmt, columns)
-
-    def write(self, name: str, *values) -> None:
-        """Append one message; values in column order, in natural units (scaled here)."""
-        type_id, fmt, _, st = self._types[name]
-        packed = []
-        for c, v in zip(fmt, values, strict=True):
-            if c in _SCALE:
-                v = int(round(float(v) * _SCALE[c]))
-            elif c in "nNZ":
-                v = str(v).encode("ascii", errors="replace")
-            elif c in "bBhHiIMqQ":
-                v = int(v)
-            packed.append(v)
-        self._buf += HEAD + bytes([type_id]) + st.pack(*packed)
-
-    def getvalue(self) -> bytes:
-        """The DataFlash log written so far (``.bin`` bytes)."""
-        return bytes(self._buf)
-
-
-def gps_week_ms(t_unix: float) -> tuple[int, int]:
-    """UNIX seconds -> ``(GPS week, milliseconds of week)`` (GPS time = UTC + 18 s)."""
-    g = t_unix - GPS_EPOCH_UNIX + GPS_LEAP_S
-    week = int(g // 604800)
-    return week, int(round((g - week * 604800) * 1000))
 
 
 @dataclass
@@ -694,200 +615,3 @@ def _write_wav(path: Path, seconds: float = 0.2, rate: int = 16000) -> None:
         wf.setsampwidth(2)
         wf.setframerate(rate)
         wf.writeframes(samples.tobytes())
-
-
-# --- browser checks ------------------------------------------------------------------------------
-
-
-def watch(page) -> list[str]:
-    """Collect page errors, console errors and warnings, and failed requests of ``page``.
-
-    A request the page itself aborts (the event stream it closes to reload after a seek) is not
-    a failure.
-    """
-    problems: list[str] = []
-    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
-    page.on(
-        "console",
-        lambda m: (
-            problems.append(f"console {m.type}: {m.text}")
-            if m.type in ("error", "warning")
-            else None
-        ),
-    )
-    page.on(
-        "requestfailed",
-        lambda r: (
-            problems.append(f"request failed: {r.url} {r.failure}")
-            if "ERR_ABORTED" not in (r.failure or "")
-            else None
-        ),
-    )
-    return problems
-
-
-def check_replay_page(browser, timeline, server_url: str, replay) -> dict:
-    """Drive the replay page: video and vehicle move, pause, seek to 70 %, play again.
-
-    The page must show each step (video frames arrive, the vehicle moves, the frame, vehicle and
-    alert list of the seek target appear, playback moves on after play): Playwright's waits raise
-    their own timeout error when it does not. What the caller asserts is returned.
-
-    Args:
-        browser: A Playwright ``Browser``.
-        timeline: The :class:`~groundstation.replay.ReplayTimeline` being replayed.
-        server_url: The overlay page's URL.
-        replay: The running :class:`~groundstation.replay.RecordingReplay`.
-
-    Returns:
-        Observations: ``paused`` (the replay's status right after the pause click),
-        ``held`` / ``held_after_2s`` (frame seq, vehicle lat/lon and seek slider value when
-        paused, and 2 s later), ``seek_target`` / ``seek_status`` (UNIX seconds asked by the
-        slider; the replay's status 30 s at most later), ``alerts_due`` (ids recorded up to the
-        seek position), ``alert_rows`` (id -> rows listed on the page) and ``problems`` (page
-        errors, console errors/warnings, failed requests; see :func:`watch`).
-    """
-    seen: dict = {}
-    page = browser.new_page(viewport={"width": 1400, "height": 850})
-    problems = watch(page)
-    page.goto(server_url)
-    page.wait_for_selector("#replay-bar:not([hidden])", timeout=30000)
-    # video frames arrive and the vehicle moves on the map
-    page.wait_for_function(
-        "() => Number(document.getElementById('video').dataset.framesShown || 0) >= 3",
-        timeout=60000,
-    )
-    page.wait_for_function(
-        "() => (document.getElementById('vehicle')?.dataset || {}).lat !== undefined", timeout=30000
-    )
-    lat1 = page.eval_on_selector("#vehicle", "e => e.dataset.lat + ',' + e.dataset.lon")
-    seq1 = int(page.eval_on_selector("#video", "e => e.dataset.frameSeq"))
-    page.wait_for_function(
-        f"() => ((document.getElementById('vehicle')?.dataset || {{}}).lat + ',' + (document.getElementById('vehicle')?.dataset || {{}}).lon) !== '{lat1}'",
-        timeout=60000,
-    )
-    page.wait_for_function(
-        f"() => Number(document.getElementById('video').dataset.frameSeq) > {seq1}", timeout=60000
-    )
-
-    # pause: the playback time, the frame and the vehicle stay put
-    page.click("#rp-play")
-    page.wait_for_function(
-        "() => document.getElementById('rp-play').dataset.paused === '1'", timeout=30000
-    )
-    seen["paused"] = replay.status()["paused"]
-    page.wait_for_timeout(800)  # let in-flight frames and state land
-    shown = (
-        "() => [document.getElementById('video').dataset.frameSeq, (document.getElementById('vehicle')?.dataset || {}).lat,"
-        " (document.getElementById('vehicle')?.dataset || {}).lon, document.getElementById('rp-seek').value]"
-    )
-    seen["held"] = page.evaluate(shown)
-    page.wait_for_timeout(2000)
-    seen["held_after_2s"] = page.evaluate(shown)
-
-    # seek with the slider to 70 % of the recording: state, frame and alerts of that moment
-    target = timeline.start_s + 0.7 * (timeline.end_s - timeline.start_s)
-    page.eval_on_selector(
-        "#rp-seek",
-        f"e => {{ e.value = '{target}'; e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); }}",
-    )
-    seen["seek_target"] = target
-    deadline = time.monotonic() + 30.0
-    # the page posts the seek asynchronously
-    while abs(replay.status()["t_s"] - target) >= 0.5 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    seen["seek_status"] = replay.status()
-    # the slider snaps to its step: what is shown is what the replay's position says
-    pos = seen["seek_status"]["t_s"]
-    state = [s for t, s in timeline.states if t <= pos][-1]
-    frame = [f for f in timeline.frames if f.t_s <= pos][-1]
-    page.wait_for_function(
-        f"() => Math.abs(Number(document.getElementById('video').dataset.frameTime) - {frame.t_s}) < 0.002",
-        timeout=30000,
-    )
-    page.wait_for_function(
-        f"() => (document.getElementById('vehicle')?.dataset || {{}}).lat === '{state['lat_deg']:.7f}'",
-        timeout=30000,
-    )
-    due = [a.id for t, a, _ in timeline.alerts if t <= pos]
-    page.wait_for_function(
-        f"() => document.querySelectorAll('#alerts li').length === {len(due)}", timeout=30000
-    )
-    seen["alerts_due"] = due
-    seen["alert_rows"] = {aid: page.locator(f"#alerts li[data-id='{aid}']").count() for aid in due}
-
-    # play again: it moves on from there
-    page.click("#rp-play")
-    page.wait_for_function(
-        f"() => Number(document.getElementById('video').dataset.frameTime) > {frame.t_s}",
-        timeout=60000,
-    )
-    seen["problems"] = list(problems)
-    page.close()
-    return seen
-
-
-def assert_replay_page_ok(seen: dict) -> None:
-    """Assert what :func:`check_replay_page` observed: the pause held the frame, vehicle and
-    slider for 2 s, the seek reached its target (within 0.5 s), each alert recorded up to the
-    target is listed exactly once, and the page logged no problem.
-
-    Raises:
-        AssertionError: Naming the observation that failed.
-    """
-    assert seen["paused"] is True, "the replay did not pause"
-    assert seen["held_after_2s"] == seen["held"], f"not held while paused: {seen}"
-    target, status = seen["seek_target"], seen["seek_status"]
-    assert abs(status["t_s"] - target) < 0.5, f"seek to {target} not done: {status}"
-    assert seen["alert_rows"] == {aid: 1 for aid in seen["alerts_due"]}, seen["alert_rows"]
-    assert seen["problems"] == [], seen["problems"]
-
-
-def assert_report_page_ok(seen: dict, alert_ids: list[str]) -> None:
-    """Assert what :func:`check_report_page` observed: every image loaded, the page is no wider
-    than its window, one track map and one timeline figure, one row per alert, no page problem.
-
-    Raises:
-        AssertionError: Naming the observation that failed.
-    """
-    assert seen["broken_images"] == []
-    assert seen["overflow_px"] <= 0, f"the report scrolls sideways by {seen['overflow_px']} px"
-    assert seen["track_map_images"] == 1 and seen["timeline_images"] == 1
-    assert seen["alert_rows"] == {aid: 1 for aid in alert_ids}
-    assert seen["problems"] == []
-
-
-def check_report_page(browser, html_path: Path, alert_ids: list[str]) -> dict:
-    """Open a report page in the browser and look at its figures, images and alert rows.
-
-    Args:
-        browser: A Playwright ``Browser``.
-        html_path: The report file.
-        alert_ids: Ids of the alerts whose rows to count.
-
-    Returns:
-        Observations for the caller to assert: ``broken_images`` (alt texts of images that did
-        not load), ``track_map_images`` / ``timeline_images`` (``<img>`` count in each figure),
-        ``alert_rows`` (id -> table rows), ``overflow_px`` (how far the page is wider than a
-        1200 px window: it must not scroll sideways) and ``problems`` (see :func:`watch`).
-    """
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
-    problems = watch(page)
-    page.goto(html_path.resolve().as_uri())
-    page.wait_for_load_state("load")
-    seen = {
-        "broken_images": page.evaluate(
-            "() => Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.alt)"
-        ),
-        "track_map_images": page.locator("figure#track-map img").count(),
-        "timeline_images": page.locator("figure#timeline img").count(),
-        "alert_rows": {
-            aid: page.locator(f"#alerts tr[data-alert-id='{aid}']").count() for aid in alert_ids
-        },
-        "overflow_px": page.evaluate(
-            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        ),
-        "problems": list(problems),
-    }
-    page.close()
-    return seen
