@@ -20,6 +20,13 @@ typed API:
 
 The link always speaks MAVLink 2 (fence and rally transfers need the ``mission_type`` extension
 field; ArduPilot answers "Need mavlink2 for item transfer" otherwise).
+
+This module holds :class:`Link` itself: connecting, its state, sending, the reader and heartbeat
+threads, reconnection and closing. Its other parts live in :mod:`groundstation.link.subscriptions`
+(subscribe, queue, wait_message, link events; :class:`MessageQueue`),
+:mod:`groundstation.link.commands` (command_long, request_message_interval;
+:data:`DATA_STREAM_OF_MESSAGE`) and :mod:`groundstation.link.dialect` (``MAV``); their public
+names are re-exported here.
 """
 
 from __future__ import annotations
@@ -28,15 +35,14 @@ import collections
 import contextlib
 import logging
 import os
-import queue
 import select
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from pymavlink.dialects.v20 import ardupilotmega as mavlink2
-
+from groundstation.link.commands import DATA_STREAM_OF_MESSAGE, CommandsMixin
+from groundstation.link.dialect import MAV
 from groundstation.link.endpoint import (
     Endpoint,
     PeerClosed,
@@ -46,13 +52,21 @@ from groundstation.link.endpoint import (
 )
 from groundstation.link.errors import LinkError
 from groundstation.link.signing import load_signing_key
+from groundstation.link.subscriptions import Callback, MessageQueue, SubscriptionsMixin
 from groundstation.link.tlog import TlogWriter
 from missions.errors import InputError
 
+__all__ = [
+    "DATA_STREAM_OF_MESSAGE",
+    "GCS_HEARTBEAT_PERIOD_S",
+    "MAV",
+    "Callback",
+    "Link",
+    "MessageQueue",
+]
+
 log = logging.getLogger(__name__)
 
-MAV = mavlink2
-"""The MAVLink 2 ArduPilot dialect used for every message built by the ground station."""
 
 GCS_HEARTBEAT_PERIOD_S = 1.0
 """GCS HEARTBEAT period (1 Hz, MAVLink heartbeat microservice)."""
@@ -67,72 +81,8 @@ _NOT_A_VEHICLE_TYPES = frozenset(
     }
 )
 
-# ArduPilot's REQUEST_DATA_STREAM groups (GCS_Mavlink.cpp of ArduCopter, ``STREAM_*`` tables):
-# used only when the vehicle does not accept MAV_CMD_SET_MESSAGE_INTERVAL.
-DATA_STREAM_OF_MESSAGE = {
-    "SYS_STATUS": MAV.MAV_DATA_STREAM_EXTENDED_STATUS,
-    "GPS_RAW_INT": MAV.MAV_DATA_STREAM_EXTENDED_STATUS,
-    "MISSION_CURRENT": MAV.MAV_DATA_STREAM_EXTENDED_STATUS,
-    "NAV_CONTROLLER_OUTPUT": MAV.MAV_DATA_STREAM_EXTENDED_STATUS,
-    "POSITION_TARGET_GLOBAL_INT": MAV.MAV_DATA_STREAM_EXTENDED_STATUS,
-    "EXTENDED_SYS_STATE": MAV.MAV_DATA_STREAM_EXTENDED_STATUS,
-    "GLOBAL_POSITION_INT": MAV.MAV_DATA_STREAM_POSITION,
-    "LOCAL_POSITION_NED": MAV.MAV_DATA_STREAM_POSITION,
-    "ATTITUDE": MAV.MAV_DATA_STREAM_EXTRA1,
-    "VFR_HUD": MAV.MAV_DATA_STREAM_EXTRA2,
-    "BATTERY_STATUS": MAV.MAV_DATA_STREAM_EXTRA3,
-    "EKF_STATUS_REPORT": MAV.MAV_DATA_STREAM_EXTRA3,
-    "VIBRATION": MAV.MAV_DATA_STREAM_EXTRA3,
-    "MOUNT_STATUS": MAV.MAV_DATA_STREAM_EXTRA3,
-    "GIMBAL_DEVICE_ATTITUDE_STATUS": MAV.MAV_DATA_STREAM_EXTRA3,
-    "RC_CHANNELS": MAV.MAV_DATA_STREAM_RC_CHANNELS,
-    "SERVO_OUTPUT_RAW": MAV.MAV_DATA_STREAM_RC_CHANNELS,
-    "RAW_IMU": MAV.MAV_DATA_STREAM_RAW_SENSORS,
-    "SCALED_PRESSURE": MAV.MAV_DATA_STREAM_RAW_SENSORS,
-}
 
-
-Callback = Callable[[Any], None]
-"""A subscriber: called in the reader thread with each pymavlink message. Must return quickly."""
-
-
-class MessageQueue:
-    """A subscription that buffers messages for a consumer thread (see :meth:`Link.queue`).
-
-    Create it *before* sending a request so that no answer is missed; use it as a context manager
-    (or call :meth:`close`) to unsubscribe.
-    """
-
-    def __init__(self, link: Link, types: Iterable[str] | None, maxsize: int = 10000) -> None:
-        self._q: queue.Queue = queue.Queue(maxsize=maxsize)
-        self._types = None if types is None else frozenset(types)
-        self._unsubscribe = link.subscribe(None, self._put)
-
-    def _put(self, msg: Any) -> None:
-        if self._types is not None and msg.get_type() not in self._types:
-            return
-        with contextlib.suppress(queue.Full):
-            self._q.put_nowait(msg)
-
-    def get(self, timeout_s: float) -> Any | None:
-        """Next message, or None after ``timeout_s`` seconds without one."""
-        try:
-            return self._q.get(timeout=max(0.0, timeout_s))
-        except queue.Empty:
-            return None
-
-    def close(self) -> None:
-        """Stop receiving (idempotent)."""
-        self._unsubscribe()
-
-    def __enter__(self) -> MessageQueue:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class Link:
+class Link(SubscriptionsMixin, CommandsMixin):
     """A MAVLink 2 connection to one vehicle. Create it with :meth:`connect`.
 
     Attributes:
@@ -345,92 +295,6 @@ class Link:
         with self._state_lock:
             return self._last.get(msg_type)
 
-    # --- subscriptions ---------------------------------------------------------------------------
-    def subscribe(self, msg_type: str | None, callback: Callback) -> Callable[[], None]:
-        """Call ``callback(msg)`` in the reader thread for each message from the vehicle.
-
-        Args:
-            msg_type: A MAVLink message name (``"HEARTBEAT"``) or None for every message.
-            callback: Called with the pymavlink message; must return quickly and not block
-                (exceptions are logged, never propagated into the reader).
-
-        Returns:
-            A function that unsubscribes (idempotent).
-        """
-        with self._subs_lock:
-            self._sub_id += 1
-            sid = self._sub_id
-            self._subs[sid] = (msg_type, callback)
-
-        def unsubscribe() -> None:
-            """Remove this subscription (idempotent)."""
-            with self._subs_lock:
-                self._subs.pop(sid, None)
-
-        return unsubscribe
-
-    def queue(self, types: Iterable[str] | str | None = None, maxsize: int = 10000) -> MessageQueue:
-        """A :class:`MessageQueue` receiving messages of ``types`` (None = all) from now on."""
-        if isinstance(types, str):
-            types = [types]
-        return MessageQueue(self, types, maxsize)
-
-    def wait_message(
-        self,
-        msg_type: str | Iterable[str],
-        condition: Callable[[Any], bool] | None = None,
-        timeout_s: float = 5.0,
-    ) -> Any | None:
-        """Wait for the next message of ``msg_type`` (a name or several) satisfying ``condition``.
-
-        Only messages arriving after the call are considered; to wait for the answer to a
-        request without a race, create a :meth:`queue` before sending the request.
-
-        Returns:
-            The message, or None after ``timeout_s`` seconds.
-        """
-        deadline = time.monotonic() + timeout_s
-        with self.queue(msg_type) as q:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                msg = q.get(remaining)
-                if msg is None:
-                    return None
-                if condition is None or condition(msg):
-                    return msg
-
-    def on_link_lost(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback()`` when the link is lost; returns an unsubscribe function."""
-        return self._add_event("lost", callback)
-
-    def on_link_recovered(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback()`` when heartbeats return after a loss; returns an unsubscribe function."""
-        return self._add_event("recovered", callback)
-
-    def _add_event(self, kind: str, callback: Callable[[], None]) -> Callable[[], None]:
-        with self._subs_lock:
-            self._sub_id += 1
-            sid = self._sub_id
-            self._event_subs[kind][sid] = callback
-
-        def unsubscribe() -> None:
-            """Remove this link event callback (idempotent)."""
-            with self._subs_lock:
-                self._event_subs[kind].pop(sid, None)
-
-        return unsubscribe
-
-    def _fire(self, kind: str) -> None:
-        with self._subs_lock:
-            callbacks = list(self._event_subs[kind].values())
-        for cb in callbacks:
-            try:
-                cb()
-            except Exception:
-                log.exception("link %s callback failed", kind)
-
     # --- sending ---------------------------------------------------------------------------------
     def send(self, msg: Any) -> None:
         """Send a pymavlink message (thread-safe); it is also written to the tlog.
@@ -448,116 +312,6 @@ class Link:
             self.stats["sent"] += 1
             if self._tlog is not None:
                 self._tlog.write(msg.get_msgbuf())
-
-    def command_long(
-        self,
-        command: int,
-        params: Iterable[float] = (),
-        *,
-        timeout_s: float = 1.5,
-        retries: int = 3,
-        target_component: int | None = None,
-    ) -> Any | None:
-        """Send COMMAND_LONG and wait for its COMMAND_ACK, re-sending on timeout.
-
-        Protocol: MAVLink command microservice (https://mavlink.io/en/services/command.html):
-        ``confirmation`` is incremented on each re-send; an ACK with MAV_RESULT_IN_PROGRESS is
-        followed by a final one.
-
-        Args:
-            command: MAV_CMD number.
-            params: Up to 7 parameters (missing ones are 0).
-            timeout_s: Wait for the ACK this long per attempt, seconds.
-            retries: Re-sends after the first attempt.
-            target_component: Default: the autopilot's component id.
-
-        Returns:
-            The final COMMAND_ACK message, or None when no ACK arrived after all attempts.
-        """
-        p = [float(v) for v in params][:7]
-        p += [0.0] * (7 - len(p))
-        lock = self._cmd_locks.setdefault(int(command), threading.Lock())
-        with lock, self.queue("COMMAND_ACK") as q:
-            for attempt in range(retries + 1):
-                self.send(
-                    self.mav.command_long_encode(
-                        self.target_system,
-                        self.target_component if target_component is None else target_component,
-                        int(command),
-                        min(attempt, 255),
-                        *p,
-                    )
-                )
-                deadline = time.monotonic() + timeout_s
-                while True:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
-                    ack = q.get(remaining)
-                    if ack is None:
-                        break
-                    if ack.command != int(command) or not self._ack_is_for_us(ack):
-                        continue
-                    if ack.result == MAV.MAV_RESULT_IN_PROGRESS:
-                        deadline = time.monotonic() + max(timeout_s, 5.0)
-                        continue
-                    return ack
-        return None
-
-    def _ack_is_for_us(self, ack: Any) -> bool:
-        ts = getattr(ack, "target_system", 0)
-        return ts in (0, self.source_system)
-
-    def request_message_interval(self, msg: int | str, hz: float, *, timeout_s: float = 1.5) -> str:
-        """Ask the vehicle to stream one message at ``hz``.
-
-        Uses MAV_CMD_SET_MESSAGE_INTERVAL (param1 message id, param2 interval in microseconds;
-        -1 disables). When the vehicle does not know the command (no ACK, or
-        MAV_RESULT_UNSUPPORTED), falls back to REQUEST_DATA_STREAM for ArduPilot's stream group
-        holding that message (:data:`DATA_STREAM_OF_MESSAGE`), the pre-2019 way.
-
-        Args:
-            msg: Message name (``"GLOBAL_POSITION_INT"``) or id.
-            hz: Rate in Hz; 0 stops the message.
-            timeout_s: Wait for the COMMAND_ACK this long per attempt.
-
-        Returns:
-            ``"interval"`` when SET_MESSAGE_INTERVAL was accepted, ``"data_stream"`` when the
-            fallback was sent, ``"unsupported"`` when the vehicle refused this message.
-
-        Raises:
-            InputError: Unknown message name.
-        """
-        if isinstance(msg, str):
-            msg_id = getattr(MAV, f"MAVLINK_MSG_ID_{msg.upper()}", None)
-            if msg_id is None:
-                raise InputError(f"unknown MAVLink message {msg!r}")
-            name = msg.upper()
-        else:
-            msg_id = int(msg)
-            cls = MAV.mavlink_map.get(msg_id)
-            name = cls.msgname if cls is not None else str(msg_id)
-        interval_us = -1.0 if hz <= 0 else 1e6 / hz
-        ack = self.command_long(
-            MAV.MAV_CMD_SET_MESSAGE_INTERVAL, (msg_id, interval_us), timeout_s=timeout_s, retries=2
-        )
-        if ack is not None and ack.result == MAV.MAV_RESULT_ACCEPTED:
-            return "interval"
-        if ack is not None and ack.result != MAV.MAV_RESULT_UNSUPPORTED:
-            # The command works but this message is not available (ArduPilot: FAILED/DENIED for
-            # a message it does not have): a data-stream request would only disturb the rates
-            # of the other messages of its group.
-            return "unsupported"
-        stream = DATA_STREAM_OF_MESSAGE.get(name)
-        if stream is None:
-            return "unsupported"
-        rate = 0 if hz <= 0 else max(1, round(hz))
-        self.send(
-            self.mav.request_data_stream_encode(
-                self.target_system, self.target_component, stream, rate, 1 if hz > 0 else 0
-            )
-        )
-        return "data_stream"
 
     # --- threads ---------------------------------------------------------------------------------
     def _read_loop(self) -> None:
