@@ -37,7 +37,8 @@ import numpy as np
 from detection.geometry import CameraIntrinsics
 from detection.sources import Frame, FrameSource, FrameTimeout
 from missions.geo import Pose
-from sim.scene import PlacedPerson, Scene, Sprite, person_sprites
+from sim.scene import PlacedPerson, Scene
+from sim.sprites import Sprite, person_sprites
 
 SKY_HORIZON_BGR = np.array([235, 215, 190], np.float32)
 SKY_ZENITH_BGR = np.array([200, 140, 80], np.float32)

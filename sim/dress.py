@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.scene import Sprite
+from sim.sprites import Sprite
 
 log = logging.getLogger(__name__)
 

@@ -7,23 +7,21 @@ flat ground at home altitude, with
   asphalt roads with dashed centre lines and pavements, paved plazas under the groups, tree
   crowns), :class:`GroundTexture`;
 * **people** standing at configured ground positions (:class:`ScenePerson`) and **groups** of
-  people packed around a centre (:class:`SceneGroup`). Each person is drawn from a real photograph:
-  the two full-length pedestrians of Ultralytics' ``bus.jpg`` (shipped with the ``ultralytics``
-  package, ``ultralytics.utils.ASSETS``), cut out with OpenCV's GrabCut segmentation (Rother,
-  Kolmogorov and Blake, *GrabCut: interactive foreground extraction using iterated graph cuts*,
-  SIGGRAPH 2004) started from hand-chosen boxes and strokes, with a feathered alpha edge, plus
-  their mirror images and darker copies (:func:`person_sprites`). ``zidane.jpg`` is not used: it shows only upper bodies, and
-  a standing person needs feet on the ground for the foot point that geotags it.
+  people packed around a centre (:class:`SceneGroup`). Each person is drawn from a cut-out of a
+  real photograph (:func:`person_sprites`, see :mod:`sim.sprites`).
 
 The settings (:class:`SceneSettings`) are the ``sim.scene`` config section. Rendering the scene
 from a camera pose is :mod:`sim.camera`'s job.
+
+This module holds the settings and the placement of the people (:class:`Scene`,
+:class:`PlacedPerson`, :func:`group_layout`). The ground texture lives in :mod:`sim.ground` and
+the person cut-outs in :mod:`sim.sprites`; their public names are re-exported here.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +30,24 @@ from pydantic import Field, model_validator
 
 from missions.geo import LocalFrame
 from missions.settings import StrictModel
+from sim.ground import GroundTexture
+from sim.sprites import BUS_PEOPLE, N_SPRITES, CutOut, Sprite, person_sprites
+
+__all__ = [
+    "BUS_PEOPLE",
+    "N_SPRITES",
+    "ClothingColour",
+    "CutOut",
+    "GroundTexture",
+    "PlacedPerson",
+    "Scene",
+    "SceneGroup",
+    "ScenePerson",
+    "SceneSettings",
+    "Sprite",
+    "group_layout",
+    "person_sprites",
+]
 
 ClothingColour = Literal[
     "black",
@@ -171,170 +187,6 @@ class PlacedPerson:
     face: int | None = None
 
 
-@dataclass(frozen=True)
-class Sprite:
-    """A cut-out person: ``rgba`` (H, W, 4) uint8 BGRA with a soft alpha; feet at the bottom row.
-
-    Attributes:
-        rgba: Image with alpha; the alpha bounding box is the whole image.
-        foot_x: Column of the foot point (the horizontal centre of the feet), pixels.
-        source: Where the pixels come from (``"bus.jpg#0"``).
-    """
-
-    rgba: np.ndarray
-    foot_x: float
-    source: str
-
-    @property
-    def height_px(self) -> int:
-        """Sprite height in pixels (head to feet)."""
-        return int(self.rgba.shape[0])
-
-
-@dataclass(frozen=True)
-class CutOut:
-    """Hand-chosen hints that start the GrabCut segmentation of one person in a photo.
-
-    Attributes:
-        box: ``(x1, y1, x2, y2)`` around the person, pixels; outside it is background.
-        fg: Strokes certainly on the person: ``(thickness_px, [(x, y), ...])`` polylines.
-        bg: Strokes certainly not on the person (gaps between legs, a neighbour's arm).
-    """
-
-    box: tuple[int, int, int, int]
-    fg: tuple[tuple[int, tuple[tuple[int, int], ...]], ...]
-    bg: tuple[tuple[int, tuple[tuple[int, int], ...]], ...] = ()
-
-
-BUS_PEOPLE: tuple[CutOut, ...] = (
-    CutOut(  # the man in the cream coat, left
-        box=(44, 393, 246, 906),
-        fg=(
-            (20, ((128, 412), (130, 465))),
-            (60, ((120, 480), (120, 690))),
-            (20, ((80, 565), (195, 580))),
-            (18, ((98, 712), (82, 850))),
-            (12, ((62, 878), (95, 884))),
-            (18, ((152, 712), (178, 850))),
-            (10, ((185, 876), (232, 880))),
-        ),
-        bg=(
-            (10, ((128, 742), (130, 852))),
-            (8, ((50, 716), (50, 806))),
-            (8, ((238, 470), (238, 700))),
-        ),
-    ),
-    CutOut(  # the man in the black coat and red shirt, middle
-        box=(220, 401, 350, 864),
-        fg=(
-            (22, ((284, 422), (284, 476))),
-            (50, ((290, 492), (285, 688))),
-            (12, ((242, 525), (290, 520))),
-            (20, ((270, 702), (272, 818))),
-            (14, ((315, 706), (290, 798))),
-            (12, ((262, 840), (284, 845))),
-        ),
-        bg=(
-            (6, ((222, 545), (222, 620))),
-            (8, ((348, 600), (348, 720))),
-            (8, ((236, 405), (236, 478))),
-        ),
-    ),
-)
-"""Hints for the two full-length pedestrians of the 810x1080 ``bus.jpg``. (Its other two people
-are cut by the image border, so they are not used.)"""
-
-
-N_SPRITES = 8
-"""Number of cut-outs :func:`person_sprites` returns."""
-
-
-def _assets_dir() -> Path:
-    from ultralytics.utils import ASSETS
-
-    return Path(ASSETS)
-
-
-@lru_cache(maxsize=1)
-def person_sprites() -> tuple[Sprite, ...]:
-    """The person cut-outs every scene draws from, computed once per process.
-
-    The two full-length pedestrians of Ultralytics' ``bus.jpg`` (hints :data:`BUS_PEOPLE`), each
-    segmented with ``cv2.grabCut`` (5 iterations, initialised from the box and the hand-drawn
-    strokes), the mask's largest connected component kept, its edge eroded by one pixel and
-    feathered with a Gaussian blur; each also mirrored left-right, and each of those also at 85 %
-    brightness. Indices: 0-1 originals, 2-3 mirrors, 4-7 the darker copies of 0-3.
-
-    Returns:
-        Eight :class:`Sprite`.
-
-    Raises:
-        FileNotFoundError: The ``ultralytics`` package has no ``assets/bus.jpg``.
-    """
-    import cv2
-
-    path = _assets_dir() / "bus.jpg"
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f"{path}: cannot read the Ultralytics sample image")
-    cv2.setRNGSeed(12345)  # GrabCut's GMM initialisation draws from OpenCV's RNG
-    base = [_cut_out(image, hint, f"bus.jpg#{i}") for i, hint in enumerate(BUS_PEOPLE)]
-    mirrored = [
-        Sprite(
-            rgba=np.ascontiguousarray(s.rgba[:, ::-1]),
-            foot_x=s.rgba.shape[1] - 1 - s.foot_x,
-            source=s.source + " mirrored",
-        )
-        for s in base
-    ]
-    darker = []
-    for s in base + mirrored:
-        rgba = s.rgba.copy()
-        rgba[..., :3] = (rgba[..., :3].astype(np.float32) * 0.85).astype(np.uint8)
-        darker.append(Sprite(rgba=rgba, foot_x=s.foot_x, source=s.source + " 85%"))
-    return tuple(base + mirrored + darker)
-
-
-def _cut_out(image: np.ndarray, hint: CutOut, source: str) -> Sprite:
-    import cv2
-
-    h_img, w_img = image.shape[:2]
-    x1, y1, x2, y2 = hint.box
-    pad = 12
-    cx1, cy1 = max(0, x1 - pad), max(0, y1 - pad)
-    cx2, cy2 = min(w_img, x2 + pad), min(h_img, y2 + pad)
-    crop = image[cy1:cy2, cx1:cx2].copy()
-    mask = np.full(crop.shape[:2], cv2.GC_BGD, np.uint8)
-    mask[y1 - cy1 : y2 - cy1, x1 - cx1 : x2 - cx1] = cv2.GC_PR_BGD
-    for value, strokes in ((cv2.GC_FGD, hint.fg), (cv2.GC_BGD, hint.bg)):
-        for thickness, pts in strokes:
-            poly = np.array([(x - cx1, y - cy1) for x, y in pts], np.int32)
-            cv2.polylines(mask, [poly], False, int(value), thickness)
-    # pixels near the strokes are probably the person
-    fg_seed = (mask == cv2.GC_FGD).astype(np.uint8)
-    near = cv2.dilate(fg_seed, np.ones((15, 15), np.uint8)) > 0
-    mask[near & (mask == cv2.GC_PR_BGD)] = cv2.GC_PR_FGD
-    bgd = np.zeros((1, 65), np.float64)
-    fgd = np.zeros((1, 65), np.float64)
-    cv2.grabCut(crop, mask, None, bgd, fgd, 5, cv2.GC_INIT_WITH_MASK)
-    fg = np.where((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), 255, 0).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
-    if n > 1:
-        biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-        fg = np.where(labels == biggest, 255, 0).astype(np.uint8)
-    fg = cv2.morphologyEx(fg, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
-    fg = cv2.erode(fg, np.ones((3, 3), np.uint8))
-    alpha = cv2.GaussianBlur(fg, (5, 5), 1.2)
-    ys, xs = np.nonzero(alpha > 8)
-    top, bottom, left, right = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    rgba = np.dstack([crop, alpha])[top:bottom, left:right]
-    # The foot point: horizontal centre of the lowest 5 % of the body.
-    low = alpha[bottom - max(2, (bottom - top) // 20) : bottom, left:right] > 128
-    cols = np.nonzero(low.any(axis=0))[0]
-    foot_x = float(cols.mean()) if cols.size else (right - left) / 2.0
-    return Sprite(rgba=np.ascontiguousarray(rgba), foot_x=foot_x, source=source)
-
-
 def group_layout(count: int, spacing_m: float, rng: np.random.Generator) -> np.ndarray:
     """Positions of a group's people around its centre.
 
@@ -433,192 +285,3 @@ class Scene:
             lat, lon = self.frame.to_geo(float(x), float(y))
             out[name] = (float(lat), float(lon))
         return out
-
-
-# --- ground ---------------------------------------------------------------------------------------
-
-
-def _value_noise(
-    rng: np.random.Generator, shape: tuple[int, int], cells: int, octaves: int = 4
-) -> np.ndarray:
-    """Fractal value noise in [0, 1]: random grids of ``cells``, ``2*cells``... cells, upsampled
-    bicubically and summed with halving amplitudes. Returns float32 of ``shape``."""
-    import cv2
-
-    h, w = shape
-    out = np.zeros(shape, np.float32)
-    amp, total = 1.0, 0.0
-    for o in range(octaves):
-        n = max(2, cells * (2**o))
-        grid = rng.random((n + 1, n + 1)).astype(np.float32)
-        out += amp * cv2.resize(grid, (w, h), interpolation=cv2.INTER_CUBIC)
-        total += amp
-        amp *= 0.5
-    out /= total
-    lo, hi = float(out.min()), float(out.max())
-    return (out - lo) / max(hi - lo, 1e-6)
-
-
-def _periodic_noise(rng: np.random.Generator, size: int, beta: float) -> np.ndarray:
-    """Seamless (periodic) noise in [0, 1]: white noise shaped to a ``1 / f**beta`` power-law
-    spectrum in the Fourier domain, so that the tile repeats without seams. (size, size) float32."""
-    white = rng.normal(size=(size, size))
-    fy = np.fft.fftfreq(size)[:, None]
-    fx = np.fft.rfftfreq(size)[None, :]
-    f = np.hypot(fx, fy)
-    f[0, 0] = 1.0
-    spectrum = np.fft.rfft2(white) / f ** (beta / 2.0)
-    spectrum[0, 0] = 0.0
-    out = np.fft.irfft2(spectrum, s=(size, size))
-    lo, hi = np.percentile(out, [1, 99])
-    return np.clip((out - lo) / max(hi - lo, 1e-9), 0, 1).astype(np.float32)
-
-
-@dataclass
-class GroundTexture:
-    """The generated ground: a BGR texture covering a square centred on home, plus a fine tile.
-
-    Attributes:
-        image: (N, N, 3) uint8 BGR; row 0 is the north edge, column 0 the west edge.
-        res_m: Metres per texel of ``image``.
-        west_m, north_m: Local coordinates of the north-west corner of ``image``.
-        detail: (M, M) float32 multiplicative detail tile (mean 1), repeating every
-            ``M * detail_res_m`` metres.
-        detail_res_m: Metres per texel of ``detail``.
-    """
-
-    image: np.ndarray
-    res_m: float
-    west_m: float
-    north_m: float
-    detail: np.ndarray
-    detail_res_m: float
-
-    def texel_from_local(self) -> np.ndarray:
-        """3x3 affine matrix mapping homogeneous local ``[east_m, north_m, 1]`` to texel
-        ``[col, row, 1]`` of :attr:`image`."""
-        s = 1.0 / self.res_m
-        return np.array([[s, 0, -self.west_m * s], [0, -s, self.north_m * s], [0, 0, 1.0]])
-
-    @classmethod
-    def generate(cls, settings: SceneSettings, scene: Scene | None = None) -> GroundTexture:
-        """Build the ground deterministically from ``settings.seed``.
-
-        Layers: grass (value noise between two greens with dry patches), a grid of roads every
-        ``block_m`` (8 m asphalt, dashed white centre line, 3 m kerbed pavements), a paved plaza
-        under each group and tree crowns (dark discs, shaded) on the grass away from people.
-
-        Args:
-            settings: Scene settings (seed, extent, resolution, road spacing).
-            scene: The scene, to pave the ground under its groups and keep trees off its people.
-
-        Returns:
-            The :class:`GroundTexture`.
-        """
-        import cv2
-
-        rng = np.random.default_rng(settings.seed + 1)
-        res = settings.ground_res_m
-        n = int(math.ceil(settings.extent_m / res))
-        half = n * res / 2.0
-        west, north = -half, half
-        cells = max(4, int(settings.extent_m / 40))
-
-        # grass
-        g = _value_noise(rng, (n, n), cells, 5)
-        dry = _value_noise(rng, (n, n), max(2, cells // 3), 3)
-        grass_a = np.array([58, 120, 72], np.float32)  # BGR
-        grass_b = np.array([40, 92, 52], np.float32)
-        dry_c = np.array([70, 120, 130], np.float32)
-        img = grass_a + (grass_b - grass_a) * g[..., None]
-        dry_w = np.clip((dry - 0.6) * 2.5, 0, 1)[..., None] * 0.6
-        img = img * (1 - dry_w) + dry_c * dry_w
-        del g, dry, dry_w
-
-        def to_px(x_m: float, y_m: float) -> tuple[int, int]:
-            """Local metres (east, north) -> texture pixel (column, row)."""
-            return int(round((x_m - west) / res)), int(round((north - y_m) / res))
-
-        fine = _value_noise(rng, (n, n), cells * 4, 3)[..., None]
-        asphalt = np.array([78, 78, 80], np.float32) * (0.85 + 0.3 * fine)
-        paving = np.array([165, 170, 172], np.float32) * (0.88 + 0.24 * fine)
-        del fine
-        road_mask = np.zeros((n, n), np.uint8)
-        pave_mask = np.zeros((n, n), np.uint8)
-        line_mask = np.zeros((n, n), np.uint8)
-        off_x, off_y = rng.uniform(0.3, 0.7, size=2) * settings.block_m
-        road_w, pave_w = 8.0, 3.0
-        k0 = int(math.floor((-half - off_x) / settings.block_m)) - 1
-        k1 = int(math.ceil((half - off_x) / settings.block_m)) + 1
-        dash, gap = 3.0, 5.0
-        for k in range(k0, k1 + 1):
-            for axis in (0, 1):
-                c = k * settings.block_m + (off_x if axis == 0 else off_y)
-                if abs(c) > half + road_w:
-                    continue
-                lo_r, hi_r = c - road_w / 2, c + road_w / 2
-                lo_p, hi_p = lo_r - pave_w, hi_r + pave_w
-                if axis == 0:  # road running north-south at x = c
-                    cv2.rectangle(pave_mask, to_px(lo_p, half), to_px(hi_p, -half), 255, -1)
-                    cv2.rectangle(road_mask, to_px(lo_r, half), to_px(hi_r, -half), 255, -1)
-                    y = -half
-                    while y < half:
-                        cv2.line(line_mask, to_px(c, y), to_px(c, min(y + dash, half)), 255, 1)
-                        y += dash + gap
-                else:  # road running east-west at y = c
-                    cv2.rectangle(pave_mask, to_px(-half, hi_p), to_px(half, lo_p), 255, -1)
-                    cv2.rectangle(road_mask, to_px(-half, hi_r), to_px(half, lo_r), 255, -1)
-                    x = -half
-                    while x < half:
-                        cv2.line(line_mask, to_px(x, c), to_px(min(x + dash, half), c), 255, 1)
-                        x += dash + gap
-        people_xy = np.asarray(
-            [(p.east_m, p.north_m) for p in scene.people] if scene else [], float
-        ).reshape(-1, 2)
-        if scene is not None:
-            for cx, cy in scene.group_centres_local.values():
-                r = 9.0
-                cv2.rectangle(pave_mask, to_px(cx - r, cy + r), to_px(cx + r, cy - r), 255, -1)
-        pave = (pave_mask > 0)[..., None]
-        img = np.where(pave, paving, img)
-        road = (road_mask > 0)[..., None]
-        img = np.where(road, asphalt, img)
-        img = np.where((line_mask > 0)[..., None], np.float32(225.0), img)
-        del asphalt, paving, pave, road
-
-        # trees: shaded discs on grass, away from roads, plazas and people
-        free = (pave_mask == 0) & (road_mask == 0)
-        n_trees = int(settings.extent_m**2 / 900)
-        for _ in range(n_trees):
-            x, y = rng.uniform(-half, half, size=2)
-            r = rng.uniform(2.0, 4.5)
-            px, py = to_px(x, y)
-            if not (0 <= px < n and 0 <= py < n) or not free[py, px]:
-                continue
-            if people_xy.size and np.min(np.hypot(*(people_xy - (x, y)).T)) < r + 3:
-                continue
-            shade = rng.uniform(0.7, 1.0)
-            colour = (30 * shade, 75 * shade, 38 * shade)
-            cv2.circle(img, (px, py), int(r / res), colour, -1, lineType=cv2.LINE_AA)
-            cv2.circle(
-                img,
-                (px - int(0.3 * r / res), py - int(0.3 * r / res)),
-                int(0.5 * r / res),
-                (45 * shade, 105 * shade, 55 * shade),
-                -1,
-                lineType=cv2.LINE_AA,
-            )
-        image = np.clip(img, 0, 255).astype(np.uint8)
-        image = cv2.GaussianBlur(image, (3, 3), 0.6)
-
-        detail_res = 0.02
-        detail = _periodic_noise(rng, 512, beta=1.6)
-        detail = (0.8 + 0.4 * detail).astype(np.float32)
-        return cls(
-            image=image,
-            res_m=res,
-            west_m=west,
-            north_m=north,
-            detail=detail,
-            detail_res_m=detail_res,
-        )
