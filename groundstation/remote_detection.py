@@ -89,6 +89,7 @@ class RemoteDetection:
         self.started_s = time.time()
         self.local_frame = None
         self._stopping = False
+        self._detector_state: str | None = None
         self._alert_ids: set[str] = set()
         self._frames: collections.OrderedDict = collections.OrderedDict()  # (index, t_s) -> persons
         self._window: list[float] = []
@@ -184,6 +185,9 @@ class RemoteDetection:
         elif isinstance(msg, AlertMessage):
             self._on_alert(msg)
         elif isinstance(msg, StatusMessage):
+            if msg.state == self._detector_state:  # a retained status seen again
+                return
+            self._detector_state = msg.state
             detail = f" ({msg.detail})" if msg.detail else ""
             level = "info" if msg.state == "online" else "warning"
             self.patrol.log(f"remote detector {msg.vehicle}: {msg.state}{detail}", level=level)

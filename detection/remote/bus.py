@@ -155,6 +155,7 @@ class ResultPublisher:
         self.connected = threading.Event()
         self.sent = 0
         self.disconnects = 0
+        self._closing = False
 
     def start(self) -> ResultPublisher:
         """Connect in the background (and keep reconnecting); returns self."""
@@ -181,6 +182,8 @@ class ResultPublisher:
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
+        if self._closing:
+            return
         self.disconnects += 1
         self.on_state(
             f"broker {self.address} connection lost ({reason_code}); reconnecting, results are "
@@ -220,6 +223,7 @@ class ResultPublisher:
         while self.pending() and time.monotonic() < deadline:
             time.sleep(0.05)
         left = self.pending()
+        self._closing = True
         self.client.disconnect()
         self.client.loop_stop()
         return left

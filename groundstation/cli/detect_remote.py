@@ -101,18 +101,10 @@ def run(args, cfg) -> int:
     snapshots = Path(tempfile.mkdtemp(prefix="dronepatrol-detect-"))
     alerts_fh = None
     try:
-        if args.connect:
-            from groundstation.link import Link
-            from groundstation.vehicle.tracker import VehicleTracker
-
-            say(f"waiting for the vehicle on {args.connect}", flush=True)
-            link = Link.connect(
-                args.connect, timeout_s=args.connect_timeout, source_component=191
-            )  # MAV_COMP_ID_ONBOARD_COMPUTER
-            tracker = VehicleTracker(link, gimbal_pitch_deg=cfg.camera.gimbal_pitch_deg)
-            say(f"telemetry from vehicle {link.target_system} on {link.url}", flush=True)
+        # everything slow (the model, the scene) before the vehicle is waited for
+        held: list = []  # the telemetry tracker, once connected
         if is_sim:
-            source = sim_camera(cfg, lambda: tracker.pose)
+            source = sim_camera(cfg, lambda: held[0].pose if held else None)
         else:
             source = open_source(args.source)
         from detection.pipeline import DetectionPipeline
@@ -123,18 +115,34 @@ def run(args, cfg) -> int:
             cfg.camera,
             stills=source.is_stills,
             snapshot_dir=snapshots,
-            geotag=bool(tracker is not None or args.lat is not None),
+            geotag=bool(args.connect or args.lat is not None),
             fps=source.fps or 10.0,
             privacy=cfg.privacy,
         )
         pipe.warm_up()
-        if args.alerts is not None:
-            args.alerts.parent.mkdir(parents=True, exist_ok=True)
-            alerts_fh = args.alerts.open("a", encoding="utf-8")
+        import numpy as np
+
+        blank = np.zeros((cfg.camera.image_height_px, cfg.camera.image_width_px, 3), np.uint8)
+        pipe.process(blank, time.time(), None, 0)  # the model loads on its first frame
+        pipe.reset()
         if publisher is not None:
             publisher.start()
             if not publisher.wait_connected(10.0):
                 say(f"warning: broker {publisher.address} not reachable yet: results are queued")
+        if args.connect:
+            from groundstation.link import Link
+            from groundstation.vehicle.tracker import VehicleTracker
+
+            say(f"waiting for the vehicle on {args.connect}", flush=True)
+            link = Link.connect(
+                args.connect, timeout_s=args.connect_timeout, source_component=191
+            )  # MAV_COMP_ID_ONBOARD_COMPUTER
+            tracker = VehicleTracker(link, gimbal_pitch_deg=cfg.camera.gimbal_pitch_deg)
+            held.append(tracker)
+            say(f"telemetry from vehicle {link.target_system} on {link.url}", flush=True)
+        if args.alerts is not None:
+            args.alerts.parent.mkdir(parents=True, exist_ok=True)
+            alerts_fh = args.alerts.open("a", encoding="utf-8")
         say(f"detecting on {source.name}", flush=True)
         while True:
             if args.max_frames is not None and n >= args.max_frames:
