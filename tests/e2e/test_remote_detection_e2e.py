@@ -1,0 +1,159 @@
+"""Detection on another machine, end to end: the demo patrol takes its detections from
+``dronepatrol detect sim --publish`` in another process, through a real Mosquitto on loopback,
+and raises the same alerts as with detection in-process; the broker is stopped mid-patrol and
+started again on the same port with the same persistence, and no alert is lost.
+
+The detector plays the drone's companion computer: it reads the vehicle's telemetry from the
+embedded simulator's second MAVLink endpoint (``sim.udp_port``) and renders the demo scene from
+that pose (``docs/remote-detection.md``). Policy ``log_only`` keeps both flights on the same path.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import datetime
+
+import pytest
+from mqtt_broker import Broker, free_port
+from patrol_helpers import DEMO, model_available, patrol_process  # noqa: F401 (fixtures)
+from testkit import REPO_ROOT
+
+from detection.alerts import read_alerts
+from groundstation.recording import Recording
+from missions.geo import distance_m
+
+pytestmark = [pytest.mark.slow, pytest.mark.model]
+
+FLAGS = ["--speedup", "10", "--no-overlay", "--alert-policy", "log_only",
+         "--set", "broadcast.enabled=false"]  # fmt: skip
+
+
+class Detector:
+    """``dronepatrol detect sim ... --publish`` in a subprocess, its output collected."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "groundstation.cli", "detect", "sim", *args],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.cond = threading.Condition()
+        self.reader = threading.Thread(target=self._read, name="detector-output")
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            with self.cond:
+                self.lines.append(line.rstrip("\n"))
+                self.cond.notify_all()
+        with self.cond:
+            self.cond.notify_all()
+
+    def wait_for(self, words: str, timeout_s: float) -> str:
+        with self.cond:
+            ok = self.cond.wait_for(
+                lambda: any(words in ln for ln in self.lines) or self.proc.poll() is not None,
+                timeout=timeout_s,
+            )
+            hit = next((ln for ln in self.lines if words in ln), None)
+        if not ok or hit is None:
+            pytest.fail(f"detector: no {words!r} within {timeout_s} s:\n" + "\n".join(self.lines))
+        return hit
+
+    def stop(self, timeout_s: float = 60.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # stops like Ctrl-C: delivers what is queued
+            try:
+                self.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)
+        self.reader.join(10)
+        return self.proc.returncode
+
+
+def detections(rec: Recording):
+    return [a for a in rec.alerts() if not a.kind.is_safety]
+
+
+def test_remote_detection_gives_the_same_alerts_and_survives_a_broker_restart(
+    tmp_path,
+    patrol_process,
+    model_available,  # noqa: F811
+):
+    # --- in-process detection, the reference
+    local = patrol_process("--config", str(DEMO), *FLAGS, "--record-dir", str(tmp_path / "local"))
+    assert local.wait(timeout_s=900) == 0, local.output
+    reference = detections(Recording.open(local.recording()))
+    assert any(a.kind.value == "gathering" for a in reference), local.output
+
+    # --- the same patrol, detection in another process through Mosquitto
+    broker = Broker(tmp_path / "broker").start()
+    udp = free_port()
+    det = Detector(
+        [
+            "--config",
+            str(DEMO),
+            "--set",
+            "sim.speedup=10",
+            "--connect",
+            f"udpout:127.0.0.1:{udp}",
+            "--publish",
+            broker.url,
+            "--alerts",
+            str(tmp_path / "published.jsonl"),
+        ]  # fmt: skip
+    )
+    try:
+        det.wait_for("waiting for the vehicle", 600)
+        patrol = patrol_process(
+            "--config", str(DEMO), *FLAGS, "--record-dir", str(tmp_path / "remote"),
+            "--set", f"detection.remote={broker.url}", "--set", f"sim.udp_port={udp}",
+        )  # fmt: skip
+        patrol.wait_for(r"detection broker .*: connected", 300)
+        det.wait_for("detecting on sim camera", 300)
+        patrol.wait_for(r"^mode AUTO", 300)
+        # the broker goes down before the first alert and stays down until one was raised
+        broker.stop()
+        patrol.wait_for(r"detection broker .*: connection lost", 60)
+        det.wait_for("(queued)", 600)
+        broker.start()
+        patrol.wait_for(r"detection broker .*: reconnected \(session resumed\)", 120)
+        assert patrol.wait(timeout_s=900) == 0, patrol.output
+    finally:
+        code = det.stop()
+        broker.stop()
+    assert code == 0, "\n".join(det.lines)  # everything reached the broker
+    rec = Recording.open(patrol.recording())
+    remote = detections(rec)
+
+    # no alert lost: every alert the detector raised during the patrol is in the recording
+    end = datetime.fromisoformat(rec.manifest["ended_utc"].replace("Z", "+00:00")).timestamp()
+    flown = [a for a in read_alerts(tmp_path / "published.jsonl") if a.t_s <= end]
+    got = {a.id for a in remote}
+    assert flown and {a.id for a in flown} <= got, (flown, remote)
+
+    # the same alerts as in-process: each kind at the same places (within 10 m)
+    assert {a.kind for a in remote} == {a.kind for a in reference}, (remote, reference)
+    for a in reference:
+        assert any(
+            b.kind == a.kind and distance_m(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg) < 10.0
+            for b in remote
+        ), (a, remote)
+    for b in remote:
+        assert any(
+            b.kind == a.kind and distance_m(a.lat_deg, a.lon_deg, b.lat_deg, b.lon_deg) < 10.0
+            for a in reference
+        ), (b, reference)
+    gathering = next(a for a in remote if a.kind.value == "gathering")
+    assert gathering.snapshot and (rec.folder / gathering.snapshot).is_file()
+    summary = rec.manifest["summary"]
+    assert summary["frames"] > 20  # the results counted as analysed frames
