@@ -23,6 +23,7 @@ from missions.errors import InputError
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 1883
+DEFAULT_TLS_PORT = 8883
 RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 8.0
 KEEPALIVE_S = 10
@@ -37,6 +38,7 @@ class BrokerAddress:
         port: TCP port (1883 plain MQTT).
         prefix: Topic prefix (``dronepatrol`` unless the URL has a path).
         username, password: Credentials from the URL (``mqtt://user:pass@host``), or None.
+        tls: ``mqtts://``: TLS with the system's CA certificates (port 8883 by default).
     """
 
     host: str
@@ -44,13 +46,14 @@ class BrokerAddress:
     prefix: str = "dronepatrol"
     username: str | None = None
     password: str | None = None
+    tls: bool = False
 
     def __str__(self) -> str:
-        return f"mqtt://{self.host}:{self.port}/{self.prefix}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}/{self.prefix}"
 
 
 def parse_broker_url(url: str, where: str = "broker URL") -> BrokerAddress:
-    """Parse ``mqtt://[USER:PASS@]HOST[:PORT][/PREFIX]``.
+    """Parse ``mqtt://[USER:PASS@]HOST[:PORT][/PREFIX]`` (``mqtts://`` for TLS).
 
     Args:
         url: The URL.
@@ -64,8 +67,8 @@ def parse_broker_url(url: str, where: str = "broker URL") -> BrokerAddress:
         port = parts.port
     except ValueError as exc:
         raise InputError(f"{where} {url!r}: {exc}") from None
-    if parts.scheme != "mqtt":
-        raise InputError(f"{where} {url!r}: expected mqtt://HOST[:PORT][/PREFIX]")
+    if parts.scheme not in ("mqtt", "mqtts"):
+        raise InputError(f"{where} {url!r}: expected mqtt://HOST[:PORT][/PREFIX] (or mqtts://)")
     if not parts.hostname:
         raise InputError(f"{where} {url!r}: no broker host")
     prefix = parts.path.strip("/") or "dronepatrol"
@@ -73,10 +76,11 @@ def parse_broker_url(url: str, where: str = "broker URL") -> BrokerAddress:
         raise InputError(f"{where} {url!r}: the topic prefix {prefix!r} may not hold + # or //")
     return BrokerAddress(
         host=parts.hostname,
-        port=port or DEFAULT_PORT,
+        port=port or (DEFAULT_TLS_PORT if parts.scheme == "mqtts" else DEFAULT_PORT),
         prefix=prefix,
         username=parts.username,
         password=parts.password,
+        tls=parts.scheme == "mqtts",
     )
 
 
@@ -104,6 +108,8 @@ def make_client(client_id: str, address: BrokerAddress, *, manual_ack: bool = Fa
     client.reconnect_delay_set(min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S)
     client.max_queued_messages_set(0)  # unbounded: nothing is dropped while the broker is away
     client.max_inflight_messages_set(100)
+    if address.tls:
+        client.tls_set()  # the system's CA certificates, server name checked
     if address.username is not None:
         client.username_pw_set(address.username, address.password)
     return client
