@@ -85,10 +85,8 @@ def detections(rec: Recording):
 
 
 def test_remote_detection_gives_the_same_alerts_and_survives_a_broker_restart(
-    tmp_path,
-    patrol_process,
-    model_available,  # noqa: F811
-):
+    tmp_path, patrol_process, model_available  # noqa: F811
+):  # fmt: skip
     # --- in-process detection, the reference
     local = patrol_process("--config", str(DEMO), *FLAGS, "--record-dir", str(tmp_path / "local"))
     assert local.wait(timeout_s=900) == 0, local.output
