@@ -157,7 +157,7 @@ class DetectionSettings(StrictModel):
             from detection.remote.bus import parse_broker_url
 
             try:
-                parse_broker_url(value, "detection.remote")
+                parse_broker_url(value, "URL")
             except Exception as exc:
                 raise ValueError(str(exc)) from None
         return value

@@ -281,3 +281,13 @@ def test_no_alert_is_lost_when_the_broker_restarts_or_the_ground_station_is_away
         worker.join(10)
         pub.close(timeout_s=5)
         b.stop()
+
+
+def test_detect_publish_bad_input_is_one_line_and_exit_2():
+    from testkit import run_cli
+
+    r = run_cli("detect", "sim", "--publish", "mqtt://127.0.0.1:1")
+    assert r.returncode == 2 and "detect sim needs --connect" in r.stderr, r.stderr
+    r = run_cli("detect", "sim", "--connect", "udpout:127.0.0.1:9", "--publish", "http://x")
+    assert r.returncode == 2 and "--publish 'http://x': expected mqtt://" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
