@@ -144,6 +144,7 @@ def run(args, cfg) -> int:
             args.alerts.parent.mkdir(parents=True, exist_ok=True)
             alerts_fh = args.alerts.open("a", encoding="utf-8")
         say(f"detecting on {source.name}", flush=True)
+        t0 = time.monotonic()  # the frame rate counts from the first frame on
         while True:
             if args.max_frames is not None and n >= args.max_frames:
                 break

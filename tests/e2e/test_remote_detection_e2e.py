@@ -5,7 +5,9 @@ started again on the same port with the same persistence, and no alert is lost.
 
 The detector plays the drone's companion computer: it reads the vehicle's telemetry from the
 embedded simulator's second MAVLink endpoint (``sim.udp_port``) and renders the demo scene from
-that pose (``docs/remote-detection.md``). Policy ``log_only`` keeps both flights on the same path.
+that pose (``docs/remote-detection.md``). Both patrols hold over the group to confirm it
+(``hover_and_speak``, from the hold candidates of their results); the close look is off (with
+remote detection it is skipped: it judges faces on the ground station).
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from missions.geo import distance_m
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 
-FLAGS = ["--speedup", "10", "--no-overlay", "--alert-policy", "log_only",
-         "--set", "broadcast.enabled=false"]  # fmt: skip
+FLAGS = ["--speedup", "10", "--no-overlay", "--set", "broadcast.enabled=false",
+         "--set", "policy.close_look.enabled=false"]  # fmt: skip
 
 
 class Detector:
