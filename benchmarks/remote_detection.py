@@ -3,13 +3,13 @@
 Renders a clip of the demo scene (``configs/demo.yaml``: the camera flies over the market group
 at the survey height) into a temporary MP4, then in the same run:
 
-1. **in-process**: this process runs the pipeline on the clip, as the patrol does without
-   ``detection.remote``: frames/s and the CPU it takes;
-2. **remote**: ``dronepatrol detect CLIP --publish mqtt://...`` in another process publishes
+1. **remote** (first, so that this process's CPU is only the consumer's): ``dronepatrol detect CLIP --publish mqtt://...`` in another process publishes
    through a Mosquitto on 127.0.0.1 (started here, its own folder and port) and this process
    consumes the results as the patrol does (:class:`groundstation.remote_detection.RemoteDetection`):
    results/s received, the ground-station CPU per result, and the message latency (publish on
-   the detector -> handled here, same clock).
+   the detector -> handled here, same clock);
+2. **in-process**: this process runs the pipeline on the clip, as the patrol does without
+   ``detection.remote``: frames/s and the CPU it takes.
 
 On one 2-core machine the detector and the ground station share the CPU, so the remote frame
 rate here is the detector's own rate; on a companion computer or a GPU server it adds to the
@@ -211,15 +211,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "market.mp4"
         lat, lon = render_clip(cfg, clip, args.frames)
+        # remote first: this process has not loaded the model yet, so its CPU is the consumer's
+        rn, rwall, rcpu, hcpu, lat_s, ralerts, det_line = remote(cfg, clip, lat, lon, args.frames)
         n, wall, cpu, alerts = in_process(cfg, clip, lat, lon)
         print(f"in-process: {n} frames in {wall:.1f} s = {n / wall:.1f} frames/s; "
               f"CPU {cpu / n * 1000:.0f} ms per frame in the ground station; {alerts} alert(s)")  # fmt: skip
-        rn, rwall, rcpu, hcpu, lat_s, ralerts, det_line = remote(cfg, clip, lat, lon, n)
+
         lat_s.sort()
         p95 = lat_s[int(0.95 * (len(lat_s) - 1))] if lat_s else float("nan")
         print(f"remote:     {rn} results received at {(rn - 1) / rwall:.1f} frames/s; "
-              f"ground-station CPU {rcpu / max(1, rn) * 1000:.1f} ms per result (process: paho, "
-              f"broker client, {hcpu / max(1, rn) * 1000:.1f} ms of it handling); "
+              f"ground-station CPU {rcpu / max(1, rn) * 1000:.1f} ms per result (MQTT client "
+              f"and handling; {hcpu / max(1, rn) * 1000:.1f} ms of it in handling); "
               f"{ralerts} alert(s)")  # fmt: skip
         print(f"            detector process: {det_line.strip()}")
         if lat_s:
