@@ -139,9 +139,36 @@ class DetectionSettings(StrictModel):
     (vehicle roll/pitch are added to the mount angles)."""
     max_range_m: float = Field(default=500.0, gt=0)
     """Ground points farther than this from below the camera are rejected (near the horizon)."""
+    remote: str | None = None
+    """``mqtt://HOST[:PORT][/PREFIX]``: the patrol runs no detection itself but takes the results
+    and alerts a remote detector (``dronepatrol detect ... --publish``) sends through this MQTT
+    broker (docs/remote-detection.md). None: detection runs in the patrol."""
+    remote_vehicle: str = "1"
+    """The vehicle id in the remote detector's topics (``<prefix>/v1/<vehicle>/results``)."""
     gathering: GatheringSettings = GatheringSettings()
     mask: MaskSettings = MaskSettings()
     density: DensitySettings = DensitySettings()
+
+    @field_validator("remote")
+    @classmethod
+    def _remote_url(cls, value):
+        """Check ``mqtt://HOST[:PORT][/PREFIX]`` when the config is loaded."""
+        if value is not None:
+            from detection.remote.bus import parse_broker_url
+
+            try:
+                parse_broker_url(value, "URL")
+            except Exception as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("remote_vehicle")
+    @classmethod
+    def _vehicle_id(cls, value):
+        """A topic level: non-empty, no ``/``, ``+`` or ``#``."""
+        if not value or any(c in value for c in "/+#"):
+            raise ValueError(f"{value!r}: a topic level, non-empty, without / + or #")
+        return value
 
     @field_validator("tiling", mode="before")
     @classmethod

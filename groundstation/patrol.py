@@ -338,6 +338,7 @@ class Patrol:
         self.alert_store = None
         self._store_follower = None
         self.pipeline = None
+        self.remote = None  # groundstation.remote_detection.RemoteDetection (detection.remote)
         self.source = None
         self.source_spec: str | None = None
         self.airspace = None
@@ -601,6 +602,14 @@ class Patrol:
 
     def _open_source(self) -> None:
         cfg = self.cfg
+        if cfg.detection.remote:  # a remote detector publishes; it also stands in for the pipeline
+            from groundstation.remote_detection import RemoteDetection
+
+            self.console.line(f"detection: remote, through {cfg.detection.remote}")
+            self.remote = self.pipeline = RemoteDetection(
+                self, cfg.detection.remote, cfg.detection.remote_vehicle
+            ).start()
+            return
         spec = cfg.detection.source
         if spec is None and (self.embedded or self.sitl):
             spec = "sim"
@@ -775,6 +784,8 @@ class Patrol:
         workers = [("telemetry", self._telemetry_loop)]
         if self.source is not None and self.pipeline is not None:
             workers.append(("detection", self._detection_loop))
+        if self.remote is not None:
+            workers.append(("remote-detection", self.remote.run))
         for name, target in workers:
             t = threading.Thread(target=target, name=f"patrol-{name}")
             t.start()

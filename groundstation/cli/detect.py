@@ -20,6 +20,11 @@ examples:
   dronepatrol detect 0 --tiling off          # first local camera
   dronepatrol detect photos/ --alt 40 --pitch -90 --json > results.jsonl   # one JSON object per photo
 
+  # detection on another machine (docs/remote-detection.md): a companion computer with the
+  # camera and its own telemetry link publishes to an MQTT broker; the patrol says
+  # detection.remote: mqtt://192.0.2.5:1883. For the simulator, "sim" renders its scene:
+  dronepatrol detect sim --config configs/demo.yaml --connect udpout:127.0.0.1:14550 --publish mqtt://127.0.0.1:1883
+
   # one photo alone raises gathering alerts, given the pose it was taken from (run in the checkout):
   dronepatrol detect ../shared/data/real/aerial/visdrone_vid_dusk_square_dance.jpg --alt 16 --pitch -45 --hfov 70
   dronepatrol detect ../shared/data/real/crowd/sht_partA_IMG_4.jpg --alt 4 --pitch -20 --hfov 60
@@ -107,6 +112,28 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-seconds", type=float, default=None, help="stop after this long (live sources)"
     )
+    r = p.add_argument_group("detection on another machine (docs/remote-detection.md)")
+    r.add_argument(
+        "--publish",
+        metavar="URL",
+        help="publish results and alerts (QoS 1) to mqtt://HOST[:PORT][/PREFIX]",
+    )
+    r.add_argument(
+        "--connect",
+        metavar="MAVLINK",
+        help="the vehicle's telemetry (tcp:, udpout:, udpin:, serial): poses for every frame; "
+        "needed by SOURCE sim",
+    )
+    r.add_argument(
+        "--connect-timeout", type=float, default=120.0, help="wait this long for the vehicle, s"
+    )
+    r.add_argument("--vehicle", default="1", help="vehicle id in the topics")
+    r.add_argument(
+        "--drain-s",
+        type=float,
+        default=30.0,
+        help="at the end, wait this long for queued messages to reach the broker, s",
+    )
     add_config_args(p)
     p.set_defaults(func=run)
 
@@ -141,6 +168,10 @@ def run(args: argparse.Namespace) -> int:
         check_lat_lon(args.lat, args.lon, "--lat/--lon")
     if args.alt <= 0:
         raise InputError(f"--alt {args.alt}: the camera height above ground must be positive")
+    if args.publish or args.connect or args.source == "sim":
+        from groundstation.cli.detect_remote import run as run_remote
+
+        return run_remote(args, cfg)
 
     if args.json:  # stdout carries JSON only: Ultralytics logs its model loading there
         import os

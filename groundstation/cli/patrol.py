@@ -28,7 +28,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
             "  dronepatrol patrol --config my.yaml --connect udpin:0.0.0.0:14550 --speedup 1 \\\n"
             "      --set detection.source=rtsp://192.168.144.25:8554/main\n"
             "  dronepatrol patrol --config configs/demo.yaml --alert-policy speak_only --no-overlay\n"
-            "  dronepatrol patrol --config configs/demo.yaml --risk-map configs/districts/demo-risk.geojson"
+            "  dronepatrol patrol --config configs/demo.yaml --risk-map configs/districts/demo-risk.geojson\n"
+            "  dronepatrol patrol --config configs/demo.yaml --set sim.udp_port=14550 \\\n"
+            "      --remote-detection mqtt://127.0.0.1:1883   # docs/remote-detection.md"
         ),
         formatter_class=HelpFormatter,
     )
@@ -80,6 +82,13 @@ def register(sub, common: argparse.ArgumentParser) -> None:
         default=None,
         help="five-colour risk map: fly red first, tag alerts with their class (area.risk_map)",
     )
+    p.add_argument(
+        "--remote-detection",
+        metavar="URL",
+        default=None,
+        help="take detections from a remote detector through this MQTT broker, "
+        "mqtt://HOST[:PORT][/PREFIX] (detection.remote, docs/remote-detection.md)",
+    )
     from groundstation.cli.fly import add_force_unsafe_arg
 
     add_force_unsafe_arg(p)
@@ -106,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         "policy.alert_policy": args.alert_policy,
         "overlay.enabled": False if args.no_overlay else None,
         "area.risk_map": getattr(args, "risk_map", None),
+        "detection.remote": args.remote_detection,
     }
     cfg = config_from_args(args, overrides)
     patrol = Patrol(cfg, record_dir=args.record_dir, name=args.name, force_unsafe=force)
