@@ -449,7 +449,7 @@ class FleetPatrol(Patrol):
             )
             update = {
                 "sim": sim,
-                "sitl": cfg.sitl.model_copy(update={"instance": cfg.sitl.instance + k}),
+                "sitl": cfg.sitl.model_copy(update={"instance": (cfg.sitl.instance or 0) + k}),
                 "overlay": cfg.overlay.model_copy(update={"enabled": False}),
             }
             if v is not None and v.url:
