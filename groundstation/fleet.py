@@ -528,6 +528,7 @@ class FleetPatrol(Patrol):
         self._open_alert_store()
         if self.server is not None and self.server.access_log is not None:
             self.server.access_log.source = self.recorder.folder.name
+        self._write_fleet_plan()
         for p in parts:
             write_plan_outputs(p.plan, self.recorder.plan_dir / f"part-{p.index + 1}")
         self._start_broadcast()
@@ -556,6 +557,29 @@ class FleetPatrol(Patrol):
                 "merge_radius_m": fl.merge_radius_m,
                 "merge_window_s": fl.merge_window_s,
             },
+        )
+
+    def _write_fleet_plan(self) -> None:
+        """``plan/area.geojson`` (the whole district, which ``report`` measures coverage on) and
+        ``plan/fleet.json`` (the split: :meth:`missions.fleet.FleetPlan.to_dict`)."""
+        import json
+
+        from shapely.geometry import Polygon, mapping
+
+        area = self.fleet_plan.area
+        district = Polygon(
+            area.polygon_geo.exterior.coords, [h.exterior.coords for h in area.holes_geo]
+        )
+        fc = {
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "properties": {"name": area.name}, "geometry": mapping(district)}
+            ],
+        }
+        plan_dir = self.recorder.plan_dir
+        (plan_dir / "area.geojson").write_text(json.dumps(fc), encoding="utf-8")
+        (plan_dir / "fleet.json").write_text(
+            json.dumps(self.fleet_plan.to_dict(), indent=1, default=str), encoding="utf-8"
         )
 
     def _set_fleet_map(self) -> None:
@@ -673,14 +697,3 @@ def is_fleet(cfg) -> bool:
     """Whether a config asks for a fleet (``fleet.count`` > 1 or vehicles listed)."""
     return cfg.fleet.size > 1
 
-
-def fleet_folder_vehicles(folder: str | Path) -> list[Path]:
-    """The per-vehicle recordings of a fleet recording (``vehicles/<sysid>/``), by system id;
-    empty for a single-vehicle recording."""
-    root = Path(folder) / "vehicles"
-    if not root.is_dir():
-        return []
-    subs = [p for p in root.iterdir() if p.is_dir() and (p / "manifest.json").is_file()]
-    return sorted(
-        subs, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name)
-    )
