@@ -32,7 +32,6 @@ import logging
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from groundstation.patrol import Console, Patrol, PatrolSummary, _duration
 from missions.errors import DronePatrolError, InputError
@@ -573,7 +572,11 @@ class FleetPatrol(Patrol):
         fc = {
             "type": "FeatureCollection",
             "features": [
-                {"type": "Feature", "properties": {"name": area.name}, "geometry": mapping(district)}
+                {
+                    "type": "Feature",
+                    "properties": {"name": area.name},
+                    "geometry": mapping(district),
+                }
             ],
         }
         plan_dir = self.recorder.plan_dir
@@ -696,4 +699,3 @@ class FleetPatrol(Patrol):
 def is_fleet(cfg) -> bool:
     """Whether a config asks for a fleet (``fleet.count`` > 1 or vehicles listed)."""
     return cfg.fleet.size > 1
-

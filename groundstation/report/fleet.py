@@ -27,7 +27,9 @@ def fleet_vehicle_folders(folder: str | os.PathLike) -> list[Path]:
     if not root.is_dir():
         return []
     subs = [p for p in root.iterdir() if p.is_dir() and (p / "manifest.json").is_file()]
-    return sorted(subs, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0))
+    return sorted(
+        subs, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0)
+    )
 
 
 def is_fleet_recording(folder: str | os.PathLike) -> bool:
