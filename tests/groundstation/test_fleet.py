@@ -1,0 +1,108 @@
+"""The fleet's parts that need no flight: config, alert merging, recording reader, hub views."""
+
+from __future__ import annotations
+
+import pytest
+
+from detection.alerts import Alert, AlertKind
+from groundstation.config import load_config
+from groundstation.fleet_alerts import AlertMerger, latest_by_id
+from missions.errors import ConfigError
+from missions.geo import offset as destination_point
+
+
+def gathering(t_s, lat, lon, count=6):
+    return Alert(kind=AlertKind.GATHERING, t_s=t_s, lat_deg=lat, lon_deg=lon, count=count)
+
+
+LAT, LON = 41.7903, 123.4307
+
+
+def test_same_gathering_seen_by_two_vehicles_is_one_alert_with_two_sightings():
+    m = AlertMerger(radius_m=15, window_s=120)
+    a = gathering(100.0, LAT, LON, count=7)
+    lat2, lon2 = destination_point(LAT, LON, 90.0, 6.0)  # 6 m east
+    b = gathering(130.0, lat2, lon2, count=8)
+    first = m.add(a, 1)
+    second = m.add(b, 2)
+    assert first.new and not second.new
+    assert second.alert.id == a.id
+    assert second.alert.vehicle == 1
+    assert [(s["vehicle"], s["alert_id"]) for s in second.alert.sightings] == [(1, a.id), (2, b.id)]
+    assert second.alert.count == 8  # the larger count seen
+    assert len(m.alerts()) == 1
+
+
+def test_far_apart_late_or_other_kind_alerts_are_not_merged():
+    m = AlertMerger(radius_m=15, window_s=120)
+    m.add(gathering(100.0, LAT, LON), 1)
+    far = destination_point(LAT, LON, 0.0, 40.0)
+    assert m.add(gathering(101.0, *far), 2).new  # 40 m away
+    assert m.add(gathering(400.0, LAT, LON), 2).new  # 300 s later
+    unmasked = Alert(kind=AlertKind.UNMASKED, t_s=101.0, lat_deg=LAT, lon_deg=LON)
+    assert m.add(unmasked, 2).new  # another kind
+    battery = Alert(kind=AlertKind.BATTERY_LOW, t_s=101.0, lat_deg=LAT, lon_deg=LON)
+    assert m.add(battery, 1).new and m.add(battery.model_copy(update={"id": "x"}), 2).new
+    no_place = Alert(kind=AlertKind.GATHERING, t_s=102.0)
+    assert m.add(no_place, 1).new and m.add(no_place.model_copy(update={"id": "y"}), 2).new
+
+
+def test_latest_line_of_an_id_is_the_alert(tmp_path):
+    from groundstation.recording import FlightRecorder, Recording
+
+    rec = FlightRecorder(tmp_path, video=False)
+    m = AlertMerger()
+    a = m.add(gathering(1.0, LAT, LON), 1).alert
+    rec.alert(a)
+    rec.alert(m.add(gathering(2.0, LAT, LON), 2).alert)
+    rec.close()
+    alerts = Recording.open(rec.folder).alerts()
+    assert len(alerts) == 1 and len(alerts[0].sightings) == 2
+    assert [
+        x["id"] for x in latest_by_id([{"id": "a", "n": 1}, {"id": "b"}, {"id": "a", "n": 2}])
+    ] == ["a", "b"]
+
+
+def test_fleet_config(tmp_path):
+    cfg = load_config(None)
+    assert cfg.fleet.size == 1 and cfg.fleet.vehicles == []
+    p = tmp_path / "f.yaml"
+    p.write_text(
+        "fleet:\n  count: 2\n  vehicles:\n    - {sysid: 7, home: [41.79, 123.43]}\n"
+        "    - {sysid: 8, home: [41.7905, 123.43], video: none}\n  stagger_s: 5\n"
+    )
+    cfg = load_config(p)
+    assert cfg.fleet.size == 2 and cfg.fleet.vehicles[1].sysid == 8
+    p.write_text("fleet:\n  vehicles:\n    - {sysid: 7, hom: [41.79, 123.43]}\n")
+    with pytest.raises(ConfigError, match="fleet.vehicles.0.hom.*did you mean.*home"):
+        load_config(p)
+    p.write_text("fleet:\n  count: 0\n")
+    with pytest.raises(ConfigError, match="fleet.count"):
+        load_config(p)
+
+
+def test_hub_keeps_every_vehicle_and_switches_the_video():
+    import numpy as np
+
+    from groundstation.fleet import VehicleHubView
+    from groundstation.overlay import OverlayHub
+
+    hub = OverlayHub()
+    hub.video_vehicle = 1
+    one, two = VehicleHubView(hub, 1, "drone 1"), VehicleHubView(hub, 2, "drone 2")
+    one.push_state(lat_deg=LAT, lon_deg=LON, mode="AUTO")
+    two.push_state(lat_deg=LAT + 1e-4, lon_deg=LON, mode="GUIDED")
+    two.push_state(lat_deg=LAT + 2e-4, lon_deg=LON)
+    snap = hub.snapshot()
+    assert [v["id"] for v in snap["vehicles"]] == [1, 2]
+    assert len(snap["vehicles"][1]["trail"]) == 2
+    assert snap["state"]["mode"] == "AUTO" and snap["state"]["vehicle"] == 1
+    img = np.zeros((8, 8, 3), np.uint8)
+    assert two.push_frame(img, 1.0) is None and one.push_frame(img, 1.0) is not None
+    hub.select_video(2)
+    assert hub.snapshot()["state"]["mode"] == "GUIDED"
+    assert two.push_frame(img, 2.0) is not None and one.push_frame(img, 2.0) is None
+    with pytest.raises(KeyError):
+        hub.select_video(9)
+    two.push_log("armed")
+    assert hub.snapshot()["log"][-1]["text"] == "drone 2: armed"
