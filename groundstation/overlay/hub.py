@@ -223,6 +223,13 @@ class OverlayHub:
                 for _, v in sorted(self._vehicles.items())
             ]
 
+    def vehicle_positions(self) -> list[dict]:
+        """Each fleet vehicle's latest ``id``, position, heading, mode and phase (no trail): what
+        the page's ``state`` messages carry to move every vehicle's marker; [] for one vehicle."""
+        keys = ("id", "lat_deg", "lon_deg", "alt_m", "yaw_deg", "mode", "phase", "battery_pct")
+        with self._lock:
+            return [{k: v.get(k) for k in keys} for _, v in sorted(self._vehicles.items())]
+
     def set_route_owners(self, owners: list[int]) -> None:
         """For a fleet's map: the vehicle index (0, 1...) flying each route of :meth:`set_map`."""
         with self._lock:

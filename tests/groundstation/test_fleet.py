@@ -106,3 +106,27 @@ def test_hub_keeps_every_vehicle_and_switches_the_video():
         hub.select_video(9)
     two.push_log("armed")
     assert hub.snapshot()["log"][-1]["text"] == "drone 2: armed"
+
+
+def test_page_switches_the_video_between_vehicles():
+    import httpx
+
+    from groundstation.overlay import OverlayHub, OverlayServer
+
+    hub = OverlayHub()
+    hub.video_vehicle = 1
+    hub.push_vehicle(1, lat_deg=LAT, lon_deg=LON, mode="AUTO")
+    hub.push_vehicle(2, lat_deg=LAT, lon_deg=LON + 1e-4, mode="RTL")
+    server = OverlayServer(hub, port=0).start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as c:
+            assert c.post("/api/video", params={"vehicle": 2}).json() == {"video_vehicle": 2}
+            snap = c.get("/api/snapshot").json()
+            assert snap["video_vehicle"] == 2 and snap["state"]["mode"] == "RTL"
+            assert [v["id"] for v in snap["vehicles"]] == [1, 2]
+            assert c.post("/api/video", params={"vehicle": 9}).status_code == 404
+            page = c.get("/").text
+            assert "/static/fleet.js" in page and 'id="video-vehicle"' in page
+            assert c.get("/static/fleet.js").status_code == 200
+    finally:
+        server.stop()
