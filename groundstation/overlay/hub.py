@@ -412,6 +412,8 @@ class OverlayHub:
             self._trail.clear()
             self._trail_total = 0
             self._state = {}
+            for v in self._vehicles.values():
+                v["trail"] = []
             self._state_version += 1
             self._frame = None
             self._epoch += 1

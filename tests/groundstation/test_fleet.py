@@ -130,3 +130,36 @@ def test_page_switches_the_video_between_vehicles():
             assert c.get("/static/fleet.js").status_code == 200
     finally:
         server.stop()
+
+
+def synthetic_fleet_recording(root):
+    """A fleet recording with two vehicles flying 10 samples north, and one merged alert."""
+    from groundstation.recording import FlightRecorder
+
+    top = FlightRecorder(root, video=False)
+    for sysid in (1, 2):
+        sub = FlightRecorder(top.folder, folder=top.folder / "vehicles" / str(sysid), video=False)
+        for i in range(10):
+            pose = {"lat_deg": LAT + i * 1e-5, "lon_deg": LON + sysid * 1e-4, "alt_m": 18.0}
+            sub.telemetry({"t_s": 1000.0 + i, "pose": pose, "mode": "AUTO", "armed": True})
+        sub.close()
+    m = AlertMerger()
+    top.alert(m.add(gathering(1003.0, LAT, LON), 1).alert)
+    top.alert(m.add(gathering(1004.0, LAT, LON), 2).alert)
+    top.close()
+    return top.folder
+
+
+def test_replay_of_a_fleet_recording_moves_every_vehicle(tmp_path):
+    from groundstation.overlay import OverlayHub
+    from groundstation.replay import RecordingReplay
+
+    folder = synthetic_fleet_recording(tmp_path)
+    hub = OverlayHub(mode="replay")
+    replay = RecordingReplay(folder, hub, paused=True).attach()
+    replay.seek(1009.5)
+    replay.step()
+    vehicles = hub.snapshot()["vehicles"]
+    assert [v["id"] for v in vehicles] == [1, 2]
+    assert all(len(v["trail"]) == 10 for v in vehicles)
+    assert len(hub.alerts()) == 1 and len(hub.alerts()[0]["sightings"]) == 2
