@@ -10,14 +10,18 @@ recursive coordinate bisection, Berger & Bokhari, IEEE Trans. Computers 36(5), 1
    in which the lawnmower sweep advances), so each vehicle flies whole transects of its own strip
    and no turnaround crosses into a neighbour's strip. A cut direction whose strips are not each
    one polygon (a concave district) is replaced by the next of 90, 45, 135... degrees off.
-3. Initial cut positions give every strip the same free area (district minus no-fly zones),
-   found by bisection on the clipped area. Each strip is then planned by the single-vehicle
-   planner (its routing around no-fly zones, coverage repair and battery-sized sorties) and its
-   flight time T_i measured with the planner's own model (:mod:`missions.flight_time`, plus the
-   altitude-layer climbs below). The time density T_i / A_i of each strip defines a cumulative
-   time profile along the sweep axis; new cuts split that profile into N equal shares (bisection
-   again). This repeats until max/min flight time is within ``tolerance`` or ``max_rounds``
-   rounds were planned; the best round wins.
+3. Initial cut positions give every strip the same free area (district minus no-fly zones).
+   Each strip is then planned by the single-vehicle planner (its routing around no-fly zones,
+   coverage repair and battery-sized sorties) and its flight time T_i measured with the
+   planner's own model (:mod:`missions.flight_time`, plus the altitude-layer climbs below).
+   T_i is modelled as a fixed part F_i (take-offs, landings, layer climbs: it does not scale
+   with the strip) plus a density (T_i - F_i) / A_i per m² of free area; new cuts make the
+   modelled times equal (bisection on the common time, :meth:`Strips.balanced_cuts`) and the
+   strips are planned again. Rounds stop at ``tolerance`` (max/min flight time), a repeated
+   split or ``max_rounds``. Then, since the time is a step function of a strip's width (one
+   transect more or less), the best cuts are also tried snapped midway between the
+   single-vehicle grid's transect lines, and the longest strip's cut is moved half a transect
+   inwards while that lowers the imbalance. The best split planned wins.
 
 Altitude layers: with N >= 2 vehicles, vehicle k (0-based) takes off to and transits at
 ``survey.alt_m + (k + 1) * layer_separation_m`` above home: the leg from home to its first
@@ -36,30 +40,24 @@ and no-fly zones) nearest the strip's centroid: distinct homes at least 2 x HOME
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
 from shapely.geometry import Point, Polygon
-from shapely.ops import nearest_points
 
 from missions.areas import Area
 from missions.errors import PlanningError
-from missions.flight_time import FlightModel
-from missions.grid import direction
-from missions.items import (
-    MAV_CMD_NAV_TAKEOFF,
-    MAV_CMD_NAV_WAYPOINT,
-    MAV_FRAME_GLOBAL_RELATIVE_ALT,
-    MissionItem,
-)
-from missions.planner import PatrolPlan, plan_patrol
+from missions.fleet_layers import apply_layer
+from missions.fleet_split import HOME_INSET_M, Strips, assign_homes, derived_home
+from missions.planner import ARDUPILOT_FENCE_ALT_MAX_M, PatrolPlan, plan_patrol
 from missions.settings import GeoPoint
-from missions.shapes import local_to_geo, polygons_of
+from missions.shapes import local_to_geo
+
+__all__ = ["HOME_INSET_M", "FleetPlan", "VehiclePart", "plan_fleet", "plan_fleet_from_config"]
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +65,8 @@ MAX_VEHICLES = 32
 """Largest fleet the planner splits for."""
 MIN_PART_M2 = 100.0
 """A part's free area must be at least this (m²); more vehicles than that allows is an error."""
-HOME_INSET_M = 5.0
-"""Derived homes lie this far inside their strip's free area (so homes are >= 10 m apart)."""
+MOVE_STEPS = (2.0, 1.0, 0.5, 0.25)
+"""Cut moves of the final refinement, in transect spacings (or 5 % of a strip's mean width)."""
 CUT_ANGLES_OFF = (0.0, 90.0, 45.0, 135.0, 22.5, 67.5, 112.5, 157.5)
 """Cut directions tried, degrees off the transect direction, until every strip is one polygon."""
 
@@ -217,202 +215,13 @@ class _With:
         return getattr(self._base, name)
 
 
-# --- geometry of the strips -------------------------------------------------------------------------
-
-
-def _axis(cut_angle_deg: float) -> np.ndarray:
-    """Unit vector across cut lines running at ``cut_angle_deg`` (their left normal), local x/y."""
-    d = direction(cut_angle_deg)
-    return np.array([-d[1], d[0]])
-
-
-def _extent(geom, u: np.ndarray) -> tuple[float, float]:
-    w = np.asarray(shapely.get_coordinates(geom)) @ u
-    return float(w.min()), float(w.max())
-
-
-def _slab(u: np.ndarray, lo: float, hi: float, reach: float) -> Polygon:
-    """The band lo <= p·u <= hi, clipped to a square of half-size ``reach`` about the origin."""
-    v = np.array([-u[1], u[0]])
-    pts = [lo * u - reach * v, hi * u - reach * v, hi * u + reach * v, lo * u + reach * v]
-    return Polygon([tuple(p) for p in pts])
-
-
-def _pieces(geom) -> list[Polygon]:
-    return [p for p in polygons_of(geom) if p.area >= 1.0]
-
-
-def _strips(area: Area, u, cuts, reach) -> list:
-    lo, hi = _extent(area.polygon_local, u)
-    bounds = [lo - 1.0, *cuts, hi + 1.0]
-    return [
-        area.polygon_local.intersection(_slab(u, a, b, reach))
-        for a, b in zip(bounds[:-1], bounds[1:], strict=False)
-    ]
-
-
-def _cuts_for(area: Area, u, reach, density: list[tuple[float, float, float]], n: int) -> list:
-    """Cut positions splitting the density-weighted free area into n equal shares.
-
-    ``density`` is a list of (lo, hi, weight per m²) bands along ``u``; bisection on the
-    (monotone) weighted area below a position.
-    """
-    free = area.free_local
-
-    def mass(c: float) -> float:
-        m = 0.0
-        for lo, hi, rho in density:
-            top = min(hi, c)
-            if top > lo:
-                m += rho * free.intersection(_slab(u, lo, top, reach)).area
-        return m
-
-    lo0, hi0 = density[0][0], density[-1][1]
-    total = mass(hi0)
-    cuts = []
-    for k in range(1, n):
-        target = total * k / n
-        a, b = lo0, hi0
-        for _ in range(50):
-            m = 0.5 * (a + b)
-            if mass(m) < target:
-                a = m
-            else:
-                b = m
-            if b - a < 0.05:
-                break
-        cuts.append(0.5 * (a + b))
-    return cuts
-
-
-# --- homes and layers -------------------------------------------------------------------------------
-
-
-def _derived_home(area: Area, strip, clearance: float, alt_m: float) -> GeoPoint:
-    """The point of the strip's free area, inset from edges and no-fly zones, nearest its centroid."""
-    free = strip.difference(area.keepout_local.buffer(clearance)) if area.holes else strip
-    inner = free.buffer(-HOME_INSET_M)
-    if inner.is_empty:
-        inner = free.buffer(-0.5) if not free.buffer(-0.5).is_empty else free
-    c = strip.centroid
-    p = c if inner.contains(c) else nearest_points(inner, c)[0]
-    lat, lon = area.frame.to_geo(p.x, p.y)
-    return GeoPoint(lat_deg=float(lat), lon_deg=float(lon), alt_m=float(alt_m))
-
-
-def _assign(area: Area, strips, homes) -> list[int]:
-    """strip index of each home (least total home-to-strip distance; greedy beyond 7 vehicles)."""
-    pts = [Point(*map(float, area.frame.to_local(h.lat_deg, h.lon_deg))) for h in homes]
-    d = np.array([[s.distance(p) for s in strips] for p in pts])
-    n = len(homes)
-    if n <= 7:
-        best = min(itertools.permutations(range(n)), key=lambda pm: d[range(n), pm].sum())
-        return list(best)
-    out, used = [], set()
-    for k in range(n):
-        j = min((j for j in range(n) if j not in used), key=lambda j: d[k, j])
-        used.add(j)
-        out.append(j)
-    return out
-
-
-def layer_overhead_s(model: FlightModel, layer_m: float) -> float:
-    """Extra time per sortie for flying transits ``layer_m`` above the survey altitude, seconds.
-
-    Climb at take-off and descent before landing (``layer_m`` each), plus the vertical descent
-    onto the first transect and the climb off the last one.
-    """
-    up, down = layer_m / model.climb_m_s, layer_m / model.descent_m_s
-    return 2.0 * (up + down)
-
-
-def _layered(plan: PatrolPlan, part_local, survey_alt: float, layer_alt: float, sorties):
-    """Re-write each sortie's mission items with the transit layer; return the plan's new time.
-
-    Waypoints before the first transect start and after the last transect end (the home legs),
-    and connections that leave ``part_local`` (grown by the turnaround distance plus 2 m), fly at
-    ``layer_alt``; vertical waypoints are added where the altitude changes. Times are recomputed.
-    """
-    frame = plan.frame
-    keep = part_local.buffer(max(plan.stats.turnaround_m, 0.0) + 2.0)
-    model = FlightModel(
-        speed_m_s=plan.stats.speed_m_s, alt_m=layer_alt, takeoff_alt_m=layer_alt,
-        climb_m_s=float(sorties.climb_m_s), descent_m_s=float(sorties.descent_m_s),
-        accel_m_s2=float(getattr(sorties, "accel_m_s2", 2.5)),
-    )  # fmt: skip
-    dz = layer_alt - survey_alt
-    total = 0.0
-    for s in plan.sorties:
-        path = np.asarray(s.path_local, float)
-        n = len(path)
-        alt = np.full(n, layer_alt)
-        # survey spans: transect a..b index ranges along the path
-        marks = []
-        j = 0
-        for t in s.transects:
-            ia = _find(path, t.a, j)
-            ib = _find(path, t.b, ia if ia is not None else j)
-            if ia is None or ib is None:
-                continue
-            marks.append((ia, ib))
-            j = ib
-        extra = 0.0
-        if marks:
-            for (ia, ib), nxt in zip(marks, [*marks[1:], None], strict=False):
-                alt[ia : ib + 1] = survey_alt
-                if nxt is not None:
-                    conn = path[ib : nxt[0] + 1]
-                    inside = len(conn) < 2 or keep.covers(shapely.LineString(conn))
-                    if inside:
-                        alt[ib : nxt[0] + 1] = survey_alt
-                    else:
-                        extra += dz / model.climb_m_s + dz / model.descent_m_s
-        # waypoints = path[1:-1]; duplicate a vertex where the altitude steps
-        wps, zs = [], []
-        for i in range(1, n - 1):
-            before = alt[i - 1] if i >= 1 else layer_alt
-            here = alt[i]
-            if before != here and before == layer_alt and here == survey_alt:
-                wps += [path[i], path[i]]
-                zs += [layer_alt, survey_alt]
-            elif i + 1 < n and alt[i + 1] == layer_alt and here == survey_alt:
-                wps += [path[i], path[i]]
-                zs += [survey_alt, layer_alt]
-            else:
-                wps.append(path[i])
-                zs.append(here)
-        latlon = frame.to_geo_array(np.asarray(wps)) if wps else np.zeros((0, 2))
-        items = list(s.items[:3])
-        items[1] = replace(items[1], z=float(layer_alt))
-        rel = MAV_FRAME_GLOBAL_RELATIVE_ALT
-        for (lat, lon), z in zip(latlon, zs, strict=True):
-            items.append(MissionItem(seq=len(items), frame=rel, command=MAV_CMD_NAV_WAYPOINT,
-                                     x=float(lat), y=float(lon), z=float(z)))  # fmt: skip
-        items.append(replace(s.items[-1], seq=len(items)))
-        assert items[1].command == MAV_CMD_NAV_TAKEOFF
-        s.items = items
-        s.flight_time_s = model.fixed_s + model.route_s(path) + (
-            (dz / model.descent_m_s + dz / model.climb_m_s) if marks else 0.0
-        ) + extra  # fmt: skip
-        total += s.flight_time_s
-    plan.stats.flight_time_s = float(total)
-    plan.stats.waypoints = sum(len(s.items) - 4 for s in plan.sorties)
-    return total
-
-
-def _find(path: np.ndarray, p, start: int) -> int | None:
-    d = np.hypot(path[start:, 0] - p[0], path[start:, 1] - p[1])
-    k = int(np.argmin(d)) if len(d) else -1
-    return start + k if k >= 0 and d[k] < 1e-3 else None
-
-
 # --- the fleet planner ------------------------------------------------------------------------------
 
 
 def plan_fleet(
     area: Area, n_vehicles: int, camera, survey, sorties, fence, homes=None,
     layer_separation_m: float = 10.0, *, rally=None, home_alt_m: float = 0.0,
-    single: PatrolPlan | None = None, tolerance: float = 1.05, max_rounds: int = 6,
+    single: PatrolPlan | None = None, tolerance: float = 1.03, max_rounds: int = 8,
     risk_map=None, revisit_min: float | None = None,
 ) -> FleetPlan:  # fmt: skip
     """Split ``area`` between ``n_vehicles`` and plan each part (see the module notes).
@@ -424,10 +233,10 @@ def plan_fleet(
         homes: One home per vehicle (``lat_deg``, ``lon_deg``, ``alt_m`` AMSL), or None to
             derive one inside each part.
         layer_separation_m: Vertical distance between transit layers, metres (> 0).
-        rally: ``RallySettings``-like; each part keeps the points inside its own fence.
+        rally: ``RallySettings``-like; each part keeps the points within its fence margin.
         home_alt_m: AMSL altitude of derived homes, metres.
-        single: The single-vehicle plan of ``area`` if already computed (else planned here,
-            from ``homes[0]`` or a derived home).
+        single: The single-vehicle plan of ``area`` if already computed (else planned here when
+            needed, from ``homes[0]`` or a derived home).
         tolerance: Stop re-cutting when max/min flight time is at most this.
         max_rounds: Most re-cutting rounds (each plans every part once).
         risk_map, revisit_min: Passed to each part's :func:`plan_patrol`.
@@ -436,23 +245,19 @@ def plan_fleet(
         The :class:`FleetPlan`; ``n_vehicles == 1`` gives the single plan as its only part.
 
     Raises:
-        PlanningError: Bad ``n_vehicles`` or ``homes``; a district that cannot be cut into that
-            many parts of at least :data:`MIN_PART_M2`; any part's planning error.
+        PlanningError: Bad ``n_vehicles``, ``homes`` or ``layer_separation_m``; a district that
+            cannot be cut into that many contiguous parts of at least :data:`MIN_PART_M2`; any
+            part's planning error (prefixed with the vehicle).
     """
     t0 = time.perf_counter()
-    if isinstance(n_vehicles, bool) or not isinstance(n_vehicles, int | np.integer):
-        raise PlanningError(f"number of vehicles must be an integer, got {n_vehicles!r}")
-    n = int(n_vehicles)
-    if n < 1 or n > MAX_VEHICLES:
-        raise PlanningError(f"number of vehicles must be 1..{MAX_VEHICLES}, got {n}")
-    if not (layer_separation_m > 0 and math.isfinite(layer_separation_m)):
+    n = _check_n(n_vehicles)
+    if not (isinstance(layer_separation_m, int | float) and 0 < layer_separation_m < math.inf):
         raise PlanningError(f"layer separation must be > 0 m, got {layer_separation_m!r}")
     if homes is not None:
         homes = [_geopoint(h) for h in homes]
         if len(homes) != n:
             raise PlanningError(f"{len(homes)} homes given for {n} vehicles: give one per vehicle")
-        keys = {(round(h.lat_deg, 7), round(h.lon_deg, 7)) for h in homes}
-        if len(keys) != n:
+        if len({(round(h.lat_deg, 7), round(h.lon_deg, 7)) for h in homes}) != n:
             raise PlanningError("two vehicles share a home: give each vehicle its own home")
     free_m2 = area.free_local.area
     if free_m2 / n < MIN_PART_M2:
@@ -462,121 +267,230 @@ def plan_fleet(
         )
     rally = rally if rally is not None else _With(object(), points=[])
     clearance = float(getattr(survey, "no_fly_clearance_m", 5.0))
-    ref_home = homes[0] if homes else None
     if single is None and (n == 1 or survey.angle_deg == "auto"):
-        if ref_home is None:
-            ref_home = _derived_home(area, area.polygon_local, clearance, home_alt_m)
-        single = plan_patrol(area, camera, survey, sorties, fence, rally, ref_home,
+        ref = homes[0] if homes else derived_home(area, area.polygon_local, clearance, home_alt_m)
+        single = plan_patrol(area, camera, survey, sorties, fence, rally, ref,
                              risk_map=risk_map, revisit_min=revisit_min)  # fmt: skip
     if n == 1:
         part = VehiclePart(0, area.polygon_geo, single.home, single, float(survey.alt_m),
                            float(single.stats.flight_time_s))  # fmt: skip
         fp = FleetPlan(area, [part], single.stats.angle_deg, single.stats.angle_deg,
-                       layer_separation_m, single, 0)  # fmt: skip
+                       float(layer_separation_m), single, 0)  # fmt: skip
         fp.planning_time_s = time.perf_counter() - t0
         return fp
     angle = float(single.stats.angle_deg if survey.angle_deg == "auto" else survey.angle_deg) % 180
-    part_survey = _With(survey, angle_deg=angle)
-    reach = 4.0 * max(1.0, math.hypot(*np.subtract(area.polygon_local.bounds[2:],
-                                                    area.polygon_local.bounds[:2])))  # fmt: skip
-    cut_angle, u, cuts = None, None, None
-    for off in CUT_ANGLES_OFF:
-        cand = (angle + off) % 180.0
-        uu = _axis(cand)
-        lo, hi = _extent(area.polygon_local, uu)
-        cc = _cuts_for(area, uu, reach, [(lo - 1.0, hi + 1.0, 1.0)], n)
-        if all(len(_pieces(s)) == 1 for s in _strips(area, uu, cc, reach)):
-            cut_angle, u, cuts = cand, uu, cc
-            break
-    if cut_angle is None:
-        raise PlanningError(
-            f"{area.source}: cannot cut the district into {n} contiguous parts of equal area "
-            "along any direction tried: plan fewer vehicles or split the district by hand"
-        )
-    base_model = FlightModel(speed_m_s=float(survey.speed_m_s), alt_m=float(survey.alt_m),
-                             takeoff_alt_m=float(survey.alt_m), climb_m_s=float(sorties.climb_m_s),
-                             descent_m_s=float(sorties.descent_m_s))  # fmt: skip
-    best, rounds, warnings = None, 0, []
-    for _ in range(max_rounds):
-        strips = [_pieces(s) for s in _strips(area, u, cuts, reach)]
-        if any(len(s) != 1 for s in strips) or any(
-            s[0].difference(area.keepout_local).area < MIN_PART_M2 for s in strips
+    geo, cuts = _contiguous_split(area, angle, n)
+    job = _Job(area, homes, camera, _With(survey, angle_deg=angle), sorties, fence, rally,
+               clearance, home_alt_m, float(layer_separation_m), risk_map, revisit_min)  # fmt: skip
+    step = _lattice_step(area, camera, survey, geo, angle)
+    state = {"best": None, "rounds": 0, "seen": {}, "error": None}
+
+    def evaluate(cuts):
+        """Plan the split at ``cuts`` (cached); None when it is not a valid split."""
+        key = tuple(round(c, 2) for c in cuts)
+        if key in state["seen"]:
+            return state["seen"][key]
+        state["seen"][key] = None
+        if np.any(np.diff(geo.bounds(cuts)) <= 0.5):
+            return None
+        pieces = geo.pieces(cuts)
+        if any(len(p) != 1 for p in pieces) or any(
+            p[0].difference(area.keepout_local).area < MIN_PART_M2 for p in pieces
         ):
-            break  # this round's cuts broke contiguity: keep the best so far
-        strips = [s[0] for s in strips]
-        rounds += 1
-        parts, order = _plan_parts(area, strips, homes, camera, part_survey, sorties, fence,
-                                   rally, clearance, home_alt_m, layer_separation_m, base_model,
-                                   risk_map, revisit_min)  # fmt: skip
+            return None
+        strips = [p[0] for p in pieces]
+        state["rounds"] += 1
+        try:
+            parts, order, fixed = _plan_parts(job, strips)
+        except PlanningError as exc:  # this split cannot be flown; another may
+            state["error"] = state["error"] or exc
+            return None
         times = [p.flight_time_s for p in parts]
-        imb = max(times) / min(times)
-        if best is None or imb < best[0]:
-            best = (imb, parts, list(cuts))
-        if imb <= tolerance:
+        got = (max(times) / min(times), parts, order, fixed, strips, list(cuts))
+        log.debug(
+            "fleet round %d: cuts %s times %s", state["rounds"], key, [round(t) for t in times]
+        )
+        state["seen"][key] = got
+        if state["best"] is None or got[0] < state["best"][0]:
+            state["best"] = got
+        return got
+
+    # phase 1: proportional re-cutting on the time model
+    for _ in range(max_rounds):
+        got = evaluate(cuts)
+        if got is None or got[0] <= tolerance:
             break
-        # re-cut: density of each strip = its time per m² of free area
-        lo, hi = _extent(area.polygon_local, u)
-        bounds = [lo - 1.0, *cuts, hi + 1.0]
-        dens = []
+        imb, parts, order, fixed, strips, _c = got
+        dens, fx = [], []
         for j in range(n):
-            owner = parts[order.index(j)]
+            k = order.index(j)
             a = max(strips[j].difference(area.keepout_local).area, 1.0)
-            dens.append((bounds[j], bounds[j + 1], owner.flight_time_s / a))
-        cuts = _cuts_for(area, u, reach, dens, n)
-    if best is None:
+            dens.append(max(parts[k].flight_time_s - fixed[k], 1.0) / a)
+            fx.append(fixed[k])
+        new = geo.balanced_cuts(n, geo.bounds(cuts), dens, fx)
+        if tuple(round(c, 2) for c in new) in state["seen"]:
+            break
+        cuts = new
+    if state["best"] is not None and state["best"][0] > tolerance and step:
+        evaluate(geo.snap(state["best"][5], step))  # whole transects of the single grid
+    # phase 2: move a cut of the longest strip inwards (two transects, then one, a half, a
+    # quarter) while that lowers the imbalance
+    unit = step if step else 0.05 * (geo.hi - geo.lo) / n
+    level, budget = 0, max_rounds
+    while budget > 0 and level < len(MOVE_STEPS):
+        best = state["best"]
+        if best is None or best[0] <= tolerance:
+            break
+        imb, parts, order, _f, _s, bc = best
+        times = [parts[order.index(j)].flight_time_s for j in range(n)]
+        j = int(np.argmax(times))
+        improved = False
+        for side in sorted((-1, 1), key=lambda sd: times[j + sd] if 0 <= j + sd < n else 1e18):
+            c = j if side == 1 else j - 1  # index of the cut between strip j and j + side
+            if not 0 <= c < n - 1:
+                continue
+            moved = list(bc)
+            moved[c] -= side * MOVE_STEPS[level] * unit
+            before = state["rounds"]
+            evaluate(moved)
+            budget -= state["rounds"] - before
+            if state["best"][0] < imb:
+                improved = True
+                break
+        if not improved:
+            level += 1
+    if state["best"] is None:
+        if state["error"] is not None:
+            raise state["error"]
         raise PlanningError(f"{area.source}: no contiguous split into {n} parts found")
-    parts = best[1]
-    for p in parts:
-        warnings += [f"vehicle {p.index + 1}: {w}" for w in p.plan.warnings]
-    fp = FleetPlan(area, parts, angle, cut_angle, float(layer_separation_m), single, rounds,
-                   warnings=warnings)  # fmt: skip
+    parts, rounds = state["best"][1], state["rounds"]
+    warnings = [f"vehicle {p.index + 1}: {w}" for p in parts for w in p.plan.warnings]
+    top = parts[-1].transit_alt_m
+    if getattr(fence, "enabled", False) and top > ARDUPILOT_FENCE_ALT_MAX_M:
+        warnings.append(
+            f"vehicle {n} transits at {top:g} m, above ArduCopter's default FENCE_ALT_MAX "
+            f"({ARDUPILOT_FENCE_ALT_MAX_M:g} m): raise FENCE_ALT_MAX or lower the layer separation"
+        )
+    fp = FleetPlan(area, parts, angle, geo.cut_angle_deg, float(layer_separation_m), single,
+                   rounds, warnings=warnings)  # fmt: skip
     fp.planning_time_s = time.perf_counter() - t0
     return fp
 
 
-def _plan_parts(area, strips, homes, camera, survey, sorties, fence, rally, clearance, home_alt,
-                sep, base_model, risk_map, revisit_min):  # fmt: skip
-    """Plan every strip for its vehicle: (parts by vehicle index, strip index of each vehicle)."""
-    n = len(strips)
-    if homes is None:
+def _lattice_step(area: Area, camera, survey, geo: Strips, angle: float) -> float | None:
+    """Transect spacing when the cuts run along the transects (cuts then fall midway between
+    the single-vehicle plan's transect lines), else None (cuts anywhere)."""
+    if abs(((geo.cut_angle_deg - angle) + 90.0) % 180.0 - 90.0) > 1e-6:
+        return None
+    from missions.camera import footprint, transect_spacing
+
+    fp = footprint(camera, survey.alt_m)
+    return float(transect_spacing(fp, survey.side_overlap, survey.spacing_m))
+
+
+def _check_n(n_vehicles) -> int:
+    if isinstance(n_vehicles, bool) or not isinstance(n_vehicles, int | np.integer):
+        raise PlanningError(f"number of vehicles must be an integer, got {n_vehicles!r}")
+    n = int(n_vehicles)
+    if n < 1 or n > MAX_VEHICLES:
+        raise PlanningError(f"number of vehicles must be 1..{MAX_VEHICLES}, got {n}")
+    return n
+
+
+def _contiguous_split(area: Area, angle: float, n: int) -> tuple[Strips, list[float]]:
+    """The first cut direction (see :data:`CUT_ANGLES_OFF`) whose equal-area strips are each one
+    polygon, and those cuts.
+
+    Raises:
+        PlanningError: No direction tried gives contiguous strips.
+    """
+    for off in CUT_ANGLES_OFF:
+        geo = Strips(area, angle + off)
+        cuts = geo.equal_area_cuts(n)
+        if all(len(p) == 1 for p in geo.pieces(cuts)):
+            return geo, cuts
+    raise PlanningError(
+        f"{area.source}: cannot cut the district into {n} contiguous parts of equal area along "
+        "any direction tried: plan fewer vehicles or split the district by hand"
+    )
+
+
+@dataclass
+class _Job:
+    """What every part's planning shares."""
+
+    area: Area
+    homes: list | None
+    camera: object
+    survey: object
+    sorties: object
+    fence: object
+    rally: object
+    clearance: float
+    home_alt_m: float
+    separation_m: float
+    risk_map: object
+    revisit_min: float | None
+
+
+def _plan_parts(job: _Job, strips) -> tuple[list[VehiclePart], list[int], list[float]]:
+    """Plan every strip for its vehicle.
+
+    Returns:
+        Parts by vehicle index, the strip index of each vehicle, and each vehicle's fixed time
+        (seconds that do not scale with its area; see :func:`apply_layer`).
+    """
+    area, survey, sorties, n = job.area, job.survey, job.sorties, len(strips)
+    if job.homes is None:
         order = list(range(n))
-        hs = [_derived_home(area, s, clearance, home_alt) for s in strips]
+        hs = [derived_home(area, s, job.clearance, job.home_alt_m) for s in strips]
     else:
-        order = _assign(area, strips, homes)
-        hs = list(homes)
-    parts = []
+        order = assign_homes(area, strips, job.homes)
+        hs = list(job.homes)
+    climb, descent = float(sorties.climb_m_s), float(sorties.descent_m_s)
+    keep = 1.0 - float(sorties.reserve_pct) / 100.0
+    budget = float(sorties.endurance_min) * 60.0 * keep
+    parts, fixed = [], []
     for k in range(n):
         strip = strips[order[k]]
-        layer_alt = float(survey.alt_m) + (k + 1) * sep
+        layer_alt = float(survey.alt_m) + (k + 1) * job.separation_m
         sub = Area(
             name=f"{area.name} (part {k + 1} of {n})", source=f"{area.source} part {k + 1}/{n}",
             polygon_geo=local_to_geo(strip, area.frame), holes=list(area.holes),
             frame=area.frame, coord_order=area.coord_order,
         )  # fmt: skip
-        pr = _With(rally, points=[p for p in rally.points if _near(area, strip, p, fence)])
-        over = layer_overhead_s(base_model, layer_alt - float(survey.alt_m))
+        rally = _With(job.rally, points=[p for p in job.rally.points if _near(area, strip, p, job)])
+        dz = layer_alt - float(survey.alt_m)
+        over = 2.0 * (dz / climb + dz / descent)  # layer climbs and descents per sortie
         for _attempt in range(4):
-            budget = float(sorties.endurance_min) * 60.0 * (1 - float(sorties.reserve_pct) / 100)
-            scale = 60.0 * (1 - float(sorties.reserve_pct) / 100)
-            sp = _With(sorties, endurance_min=float(sorties.endurance_min) - over / scale)
-            plan = plan_patrol(sub, camera, survey, sp, fence, pr, hs[k], home_source=f"vehicle {k + 1}",
-                               risk_map=risk_map, revisit_min=revisit_min)  # fmt: skip
+            sp = _With(sorties, endurance_min=float(sorties.endurance_min) - over / (60.0 * keep))
+            try:
+                plan = plan_patrol(sub, job.camera, survey, sp, job.fence, rally, hs[k],
+                                   home_source=f"vehicle {k + 1}", risk_map=job.risk_map,
+                                   revisit_min=job.revisit_min)  # fmt: skip
+            except PlanningError as exc:
+                raise PlanningError(f"vehicle {k + 1}: {exc}") from None
             plan.stats.sortie_budget_s = budget
-            total = _layered(plan, strip, float(survey.alt_m), layer_alt, sorties)
+            total, fx = apply_layer(plan, strip, float(survey.alt_m), layer_alt, sorties)
             worst = max(s.flight_time_s for s in plan.sorties)
             if worst <= budget + 1e-6:
                 break
-            over += worst - budget + 1.0
+            over += worst - budget + 1.0  # a connection lifted to the layer: plan with less
         else:
-            raise PlanningError(f"vehicle {k + 1}: a layered sortie does not fit the battery")
+            raise PlanningError(
+                f"vehicle {k + 1}: a sortie with its transit layer at {layer_alt:g} m does not "
+                "fit the battery: lower fleet layer separation or raise sorties.endurance_min"
+            )
         parts.append(VehiclePart(k, local_to_geo(strip, area.frame), _geopoint(hs[k]), plan,
-                                 layer_alt, float(total)))  # fmt: skip
-    return parts, order
+                                 layer_alt, total))  # fmt: skip
+        fixed.append(fx)
+    return parts, order, fixed
 
 
-def _near(area: Area, strip, pt, fence) -> bool:
+def _near(area: Area, strip, pt, job: _Job) -> bool:
+    """True when rally point ``pt`` lies within the fence margin of ``strip``."""
     x, y = area.frame.to_local(pt.lat_deg, pt.lon_deg)
-    return strip.buffer(float(fence.margin_m)).contains(Point(float(x), float(y)))
+    return strip.buffer(float(job.fence.margin_m)).contains(Point(float(x), float(y)))
 
 
 def _geopoint(h) -> GeoPoint:

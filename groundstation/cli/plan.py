@@ -11,6 +11,7 @@ examples:
   dronepatrol plan district.kml --alt 60 --angle 30 --side-overlap 0.3 --endurance 25
   dronepatrol plan --config configs/demo.yaml --set survey.turnaround_m=10
   dronepatrol plan configs/districts/demo.geojson --risk-map configs/districts/demo-risk.geojson
+  dronepatrol plan configs/districts/demo.geojson --vehicles 4 --out fleet/
 
 AREA is GeoJSON (interior rings are no-fly holes), KML/KMZ, a QGroundControl .plan (geoFence:
 inclusion = area, exclusion = no-fly), a fence .waypoints list or a Mission Planner fence .txt.
@@ -115,6 +116,9 @@ def register(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--out", metavar="DIR", default="plan", help="output folder")
     p.add_argument("--no-preview", action="store_true", help="skip preview.png")
     p.add_argument("--json", action="store_true", help="print the stats as JSON instead of tables")
+    from groundstation.cli.plan_fleet import add_fleet_args
+
+    add_fleet_args(p)
     add_config_args(p)
     p.set_defaults(func=run)
 
@@ -186,6 +190,10 @@ def run(args: argparse.Namespace) -> int:
             "no area given: pass AREA (a district file) or set area.district in the config"
         )
     check_out_dir(args.out)
+    if getattr(args, "vehicles", None) is not None:
+        from groundstation.cli.plan_fleet import run_fleet
+
+        return run_fleet(args, cfg)
     from missions.planner import plan_from_config
 
     if sys.stdout.isatty() and not args.json:

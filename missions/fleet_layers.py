@@ -1,0 +1,123 @@
+"""Altitude layers of a fleet: transit legs of vehicle k fly above the survey altitude.
+
+A part's :class:`~missions.planner.PatrolPlan` comes from the single-vehicle planner with every
+waypoint at the survey altitude; :func:`apply_layer` rewrites each sortie's mission items so the
+legs between home and the survey fly at the vehicle's layer, with vertical waypoints where the
+altitude changes, and re-times the sorties with the same model (:mod:`missions.flight_time`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import shapely
+
+from missions.flight_time import FlightModel
+from missions.items import MAV_CMD_NAV_WAYPOINT, MAV_FRAME_GLOBAL_RELATIVE_ALT, MissionItem
+
+
+def layer_overhead_s(model: FlightModel, layer_m: float) -> float:
+    """Extra time per sortie for flying transits ``layer_m`` above the survey altitude, seconds.
+
+    Climb at take-off and descent before landing (``layer_m`` each), plus the vertical descent
+    onto the first transect and the climb off the last one.
+    """
+    up, down = layer_m / model.climb_m_s, layer_m / model.descent_m_s
+    return 2.0 * (up + down)
+
+
+def apply_layer(plan, part_local, survey_alt: float, layer_alt: float, sorties) -> tuple:
+    """Rewrite each sortie's mission items with the transit layer and re-time the plan.
+
+    Waypoints before the first transect start and after the last transect end (the home legs),
+    and connections between transects that leave ``part_local`` (grown by the turnaround
+    distance plus 2 m), fly at ``layer_alt``; a vertical waypoint pair is added wherever the
+    altitude changes (descend onto a transect start, climb off a transect end). NAV_TAKEOFF
+    climbs to ``layer_alt``; the final RTL keeps it (ArduCopter returns at the current altitude
+    when above RTL_ALT). ``Sortie.waypoints_local`` keeps the horizontal route.
+
+    Args:
+        plan: A :class:`~missions.planner.PatrolPlan` (changed in place: sortie items and times,
+            ``stats.flight_time_s``, ``stats.waypoints``).
+        part_local: The vehicle's part, local metres.
+        survey_alt: Survey altitude above home, metres.
+        layer_alt: Transit altitude above home, metres (>= ``survey_alt``).
+        sorties: ``SortieSettings``-like (``climb_m_s``, ``descent_m_s``, ``accel_m_s2``).
+
+    Returns:
+        ``(total_s, fixed_s)``: the plan's flight time and its part that does not scale with
+        the area (take-offs, landings, layer climbs and descents), seconds.
+    """
+    keep = part_local.buffer(max(plan.stats.turnaround_m, 0.0) + 2.0)
+    model = FlightModel(
+        speed_m_s=plan.stats.speed_m_s, alt_m=layer_alt, takeoff_alt_m=layer_alt,
+        climb_m_s=float(sorties.climb_m_s), descent_m_s=float(sorties.descent_m_s),
+        accel_m_s2=float(getattr(sorties, "accel_m_s2", 2.5)),
+    )  # fmt: skip
+    dz = layer_alt - survey_alt
+    hop = dz / model.climb_m_s + dz / model.descent_m_s
+    total = fixed = 0.0
+    for s in plan.sorties:
+        path = np.asarray(s.path_local, float)
+        alt, lifts = _altitudes(path, s.transects, keep, survey_alt, layer_alt)
+        wps, zs = [], []
+        for i in range(1, len(path) - 1):
+            here = alt[i]
+            if here == survey_alt and alt[i - 1] != survey_alt:
+                wps += [path[i], path[i]]
+                zs += [layer_alt, survey_alt]
+            if here == survey_alt and alt[i + 1] != survey_alt:
+                if not (wps and zs[-1] == survey_alt and np.array_equal(wps[-1], path[i])):
+                    wps.append(path[i])
+                    zs.append(survey_alt)
+                wps.append(path[i])
+                zs.append(layer_alt)
+            elif not (here == survey_alt and alt[i - 1] != survey_alt):
+                wps.append(path[i])
+                zs.append(here)
+        latlon = plan.frame.to_geo_array(np.asarray(wps)) if wps else np.zeros((0, 2))
+        rel = MAV_FRAME_GLOBAL_RELATIVE_ALT
+        items = [s.items[0], replace(s.items[1], z=float(layer_alt)), s.items[2]]
+        for (lat, lon), z in zip(latlon, zs, strict=True):
+            items.append(MissionItem(seq=len(items), frame=rel, command=MAV_CMD_NAV_WAYPOINT,
+                                     x=float(lat), y=float(lon), z=float(z)))  # fmt: skip
+        items.append(replace(s.items[-1], seq=len(items)))
+        s.items = items
+        s_fixed = model.fixed_s + (hop if s.transects else 0.0) + lifts * hop
+        s.flight_time_s = s_fixed + model.route_s(path)
+        total += s.flight_time_s
+        fixed += s_fixed
+    plan.stats.flight_time_s = float(total)
+    plan.stats.waypoints = sum(len(s.items) - 4 for s in plan.sorties)
+    return float(total), float(fixed)
+
+
+def _altitudes(path, transects, keep, survey_alt: float, layer_alt: float):
+    """Altitude of each path vertex, and how many connections are lifted to the layer."""
+    alt = np.full(len(path), layer_alt)
+    marks, j = [], 0
+    for t in transects:
+        ia = _find(path, t.a, j)
+        ib = _find(path, t.b, ia) if ia is not None else None
+        if ia is None or ib is None:
+            continue
+        marks.append((ia, ib))
+        j = ib
+    lifts = 0
+    for k, (ia, ib) in enumerate(marks):
+        alt[ia : ib + 1] = survey_alt
+        if k + 1 < len(marks):
+            conn = path[ib : marks[k + 1][0] + 1]
+            if len(conn) < 2 or keep.covers(shapely.LineString(conn)):
+                alt[ib : marks[k + 1][0] + 1] = survey_alt
+            else:
+                lifts += 1
+    return alt, lifts
+
+
+def _find(path: np.ndarray, p, start: int) -> int | None:
+    """Index of the first vertex of ``path[start:]`` within 1 mm of ``p``, or None."""
+    d = np.hypot(path[start:, 0] - p[0], path[start:, 1] - p[1])
+    k = int(np.argmin(d)) if len(d) else -1
+    return start + k if k >= 0 and d[k] < 1e-3 else None
