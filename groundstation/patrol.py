@@ -434,21 +434,7 @@ class Patrol:
             )
         if cfg.area.district is None:
             raise InputError("no district to patrol: set area.district in the config")
-        if self.sitl and cfg.sorties.endurance_min > cfg.sitl.endurance_min:
-            # plan from the pack the vehicle really has, not the embedded simulator's
-            self.console.line(
-                f"plan: SITL's battery ({cfg.sitl.battery_mah:g} mAh at about "
-                f"{cfg.sitl.flight_current_a:g} A in flight) lasts {cfg.sitl.endurance_min:.1f} "
-                f"min: sorties.endurance_min {cfg.sorties.endurance_min:g} -> "
-                f"{cfg.sitl.endurance_min:.1f}"
-            )
-            cfg = cfg.model_copy(
-                update={
-                    "sorties": cfg.sorties.model_copy(
-                        update={"endurance_min": round(cfg.sitl.endurance_min, 2)}
-                    )
-                }
-            )
+        cfg = self._planning_config()
         plan = plan_from_config(cfg)
         self.plan = plan
         st = plan.stats
@@ -499,6 +485,26 @@ class Patrol:
 
         self._load_detection()
         self._start_broadcast()
+
+    def _planning_config(self):
+        """The config to plan with: with SITL, sorties that fit the pack it really has."""
+        cfg = self.cfg
+        if self.sitl and cfg.sorties.endurance_min > cfg.sitl.endurance_min:
+            # plan from the pack the vehicle really has, not the embedded simulator's
+            self.console.line(
+                f"plan: SITL's battery ({cfg.sitl.battery_mah:g} mAh at about "
+                f"{cfg.sitl.flight_current_a:g} A in flight) lasts {cfg.sitl.endurance_min:.1f} "
+                f"min: sorties.endurance_min {cfg.sorties.endurance_min:g} -> "
+                f"{cfg.sitl.endurance_min:.1f}"
+            )
+            cfg = cfg.model_copy(
+                update={
+                    "sorties": cfg.sorties.model_copy(
+                        update={"endurance_min": round(cfg.sitl.endurance_min, 2)}
+                    )
+                }
+            )
+        return cfg
 
     def _start_overlay(self) -> None:
         """Serve the live overlay of ``self.hub`` when ``overlay.enabled``."""
