@@ -22,7 +22,7 @@ from groundstation.recording import Recording
 from missions.geo import distance_m
 from sim.scene import Scene
 
-pytestmark = [pytest.mark.slow, pytest.mark.model]
+pytestmark = [pytest.mark.slow]
 
 FLEET = REPO_ROOT / "configs" / "demo-fleet.yaml"
 
@@ -43,6 +43,7 @@ def tlog_heartbeat_systems(path) -> set[int]:
     return out
 
 
+@pytest.mark.model
 def test_demo_fleet_flies_two_parts_covers_the_district_and_merges_the_gathering(
     tmp_path,
     patrol_process,  # noqa: F811
@@ -130,3 +131,36 @@ def test_demo_fleet_flies_two_parts_covers_the_district_and_merges_the_gathering
     assert {s["alert_id"] for s in sightings} == {a.id for a in raw[1] + raw[2]}
     # one reminder for the one alert (two languages), not one per drone
     assert len({b["alert_id"] for b in rec.broadcasts()}) == 1, rec.broadcasts()
+
+
+def test_ctrl_c_sends_every_vehicle_home(tmp_path, patrol_process):  # noqa: F811
+    """Ctrl-C while both vehicles fly: each is commanded RTL, the patrol ends "interrupted"
+    (exit 130) and the fleet recording is closed with each vehicle's recording."""
+    patrol = patrol_process(
+        "--config",
+        str(FLEET),
+        "--speedup",
+        "20",
+        "--set",
+        "detection.source=none",
+        "--set",
+        "broadcast.enabled=false",
+        "--record-dir",
+        str(tmp_path / "recordings"),
+        "--no-overlay",
+    )
+    patrol.wait_for(r"^\[drone 1\] armed", 300)
+    patrol.wait_for(r"^\[drone 2\] armed", 300)
+    patrol.interrupt()
+    code = patrol.wait(timeout_s=300)
+    out = patrol.output
+    assert code == 130, out
+    assert "patrol ended: interrupted" in out
+    for sysid in (1, 2):
+        assert f"[drone {sysid}] RTL commanded" in out, out
+    folder = patrol.recording()
+    rec = Recording.open(folder)
+    assert rec.complete and rec.manifest["end_reason"] == "interrupted"
+    for sysid in (1, 2):
+        sub = Recording.open(folder / "vehicles" / str(sysid))
+        assert sub.complete and "rtl" in [e["kind"] for e in sub.events()]
