@@ -253,6 +253,12 @@ class FleetPatrol(Patrol):
         ids = [s for s, _ in out]
         if len(set(ids)) != len(ids):
             raise InputError(f"fleet: two vehicles have the same system id ({ids})")
+        urls = [c.connection.url for _, c in out if c.connection.url not in ("sim", "sitl")]
+        if len(set(urls)) != len(urls):
+            raise InputError(
+                f"fleet: several vehicles connect to the same address ({', '.join(urls)}): give "
+                "each vehicle its own url in fleet.vehicles"
+            )
         return out
 
     def _prepare_fleet(self) -> None:
@@ -280,6 +286,7 @@ class FleetPatrol(Patrol):
             self._planning_config(), n, homes=homes, layer_separation_m=fl.layer_separation_m
         )
         parts = self.fleet_plan.parts
+        vcfgs = self._vehicle_configs(n)  # bad per-vehicle settings fail before anything is made
         self.merger = AlertMerger(fl.merge_radius_m, fl.merge_window_s)
         if fl.reassign:
             self.console.line(
@@ -321,7 +328,7 @@ class FleetPatrol(Patrol):
         for p in parts:
             write_plan_outputs(p.plan, self.recorder.plan_dir / f"part-{p.index + 1}")
         self._start_broadcast()
-        for k, (sysid, vcfg) in enumerate(self._vehicle_configs(n)):
+        for k, (sysid, vcfg) in enumerate(vcfgs):
             vp = VehiclePatrol(vcfg, self, k, sysid, parts[k])
             self.vehicles.append(vp)
             vp._prepare()

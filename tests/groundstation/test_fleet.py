@@ -163,3 +163,29 @@ def test_replay_of_a_fleet_recording_moves_every_vehicle(tmp_path):
     assert [v["id"] for v in vehicles] == [1, 2]
     assert all(len(v["trail"]) == 10 for v in vehicles)
     assert len(hub.alerts()) == 1 and len(hub.alerts()[0]["sightings"]) == 2
+
+
+def test_two_vehicles_on_one_address_is_a_clear_error(tmp_path):
+    from groundstation.fleet import FleetPatrol
+    from missions.errors import InputError
+
+    cfg = load_config(
+        None,
+        {
+            "area.district": str(_demo_block()),
+            "fleet.count": 2,
+            "connection.url": "tcp:127.0.0.1:5760",
+            "overlay.enabled": False,
+            "broadcast.enabled": False,
+            "detection.source": "none",
+        },
+    )
+    fleet = FleetPatrol(cfg, record_dir=tmp_path)
+    with pytest.raises(InputError, match="same address"):
+        fleet.run()
+
+
+def _demo_block():
+    from testkit import REPO_ROOT
+
+    return REPO_ROOT / "configs" / "districts" / "demo-block.geojson"
