@@ -28,6 +28,7 @@ reported as uncovered in the summary and the manifest.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -133,6 +134,8 @@ class FleetPatrol(Patrol):
         self.vehicles: list[VehiclePatrol] = []
         self.merger = None
         self.aborting = threading.Event()
+        self.takeoff_events: list[threading.Event] = []
+        self.ended_events: list[threading.Event] = []
         self._statuses: dict[str, str] = {}
         self._status_lock = threading.Lock()
         self._shared_scene = None
@@ -417,22 +420,41 @@ class FleetPatrol(Patrol):
             ``landed`` when every vehicle completed its part, else ``incomplete``.
         """
         threads = []
+        self.takeoff_events = [threading.Event() for _ in self.vehicles]
+        # each vehicle's thread sets its event when its patrol has ended: waiting on events, not
+        # on Thread.join, which a KeyboardInterrupt can leave reporting a live thread as ended
+        self.ended_events = [threading.Event() for _ in self.vehicles]
         for vp in self.vehicles:
             t = threading.Thread(target=self._run_vehicle, args=(vp,), name=f"fleet-{vp.sysid}")
             t.start()
             threads.append(t)
         self.set_phase("survey")
         try:
-            while any(t.is_alive() for t in threads):
-                for t in threads:
-                    t.join(0.5)
+            for ended in self.ended_events:
+                while not ended.wait(0.5):
+                    pass
         finally:
-            if any(t.is_alive() for t in threads):  # interrupted: the vehicles RTL themselves
+            if not all(e.is_set() for e in self.ended_events):
+                # interrupted: each vehicle commands its own RTL (or LAND), then its patrol ends
                 self.aborting.set()
-                for t in threads:
-                    t.join(self.wall(60.0) + 30.0)
+                deadline = time.monotonic() + self.wall(120.0) + 90.0
+                for ended in self.ended_events:
+                    while not ended.is_set() and time.monotonic() < deadline:
+                        with contextlib.suppress(KeyboardInterrupt):  # already stopping
+                            ended.wait(0.5)
+                late = [
+                    vp.label for vp in self.vehicles if not self.ended_events[vp.index].is_set()
+                ]
+                if late:
+                    self.log(f"{', '.join(late)} did not end in time", level="error")
+            for t in threads:
+                t.join(5.0)
         done = all(len(vp.completed_sorties) == len(vp.plan.sorties) for vp in self.vehicles)
         return "landed" if done else "incomplete"
+
+    def took_off(self, index: int) -> None:
+        """Vehicle ``index`` has taken off (or given up): the next one may take off."""
+        self.takeoff_events[index].set()
 
     def _run_vehicle(self, vp: VehiclePatrol) -> None:
         try:
@@ -443,6 +465,9 @@ class FleetPatrol(Patrol):
             vp.error = exc
             self.log(f"{vp.label} failed: {exc}", level="error")
             log.debug("vehicle %s failed", vp.sysid, exc_info=True)
+        finally:
+            self.took_off(vp.index)  # never hold the next vehicle
+            self.ended_events[vp.index].set()
 
     def _abort_all(self) -> None:
         self.aborting.set()

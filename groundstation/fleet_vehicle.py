@@ -10,6 +10,7 @@ queue, and the fleet's alert merger.
 from __future__ import annotations
 
 import threading
+import time
 
 from groundstation.patrol import Console, Patrol
 from missions.errors import DronePatrolError, InputError
@@ -182,12 +183,46 @@ class VehiclePatrol(Patrol):
     # -- flying --------------------------------------------------------------------------------------
 
     def _fly(self) -> None:
-        delay = self.wall(self.fleet.cfg.fleet.stagger_s * self.index)
+        # staggered take-offs: the first sortie's take-off waits for the vehicle before it
+        start = self.vehicle.start_mission
+        turn = {"waited": False}
+
+        def staggered(*args, **kwargs):
+            """``Vehicle.start_mission`` after this vehicle's turn (its first take-off only)."""
+            if not turn["waited"]:
+                turn["waited"] = True
+                self._wait_turn()
+            try:
+                return start(*args, **kwargs)
+            finally:
+                self.fleet.took_off(self.index)
+
+        self.vehicle.start_mission = staggered
+        super()._fly()
+
+    def _wait_turn(self) -> None:
+        """Wait until the vehicle before this one has taken off (or given up) and then
+        ``fleet.stagger_s`` (vehicle clock) more; a vehicle that never takes off holds the
+        next one at most 10 minutes (vehicle clock) plus a minute.
+
+        Raises:
+            KeyboardInterrupt: The fleet was interrupted while waiting.
+        """
+        if self.index == 0:
+            return
+        before = self.fleet.takeoff_events[self.index - 1]
+        deadline = time.monotonic() + self.wall(600.0) + 60.0
+        while not before.wait(0.2):
+            if self.fleet.aborting.is_set():
+                raise KeyboardInterrupt
+            if time.monotonic() > deadline:
+                self.log("the vehicle before this one has not taken off: taking off now")
+                break
+        delay = self.wall(self.fleet.cfg.fleet.stagger_s)
         if delay > 0:
-            self.log(f"take-off in {delay:.0f} s (staggered, vehicle {self.index + 1})")
+            self.log(f"take-off in {delay:.1f} s (staggered after the vehicle before)")
             if self.fleet.aborting.wait(delay):
                 raise KeyboardInterrupt
-        super()._fly()
 
     def _fly_sortie(self, i: int, n: int, sortie) -> None:
         self._max_seq = -1
