@@ -2,7 +2,8 @@
 
 Prints, per case: each vehicle's estimated flight time, the imbalance (longest / shortest), the
 total route length against the single-vehicle plan (the baseline, planned in the same run), the
-union coverage and the planning time. Asserts nothing.
+union coverage and the planning time; with homes derived inside each part, and with every
+vehicle taking off from one place (homes 10 m apart, east of sim.home). Asserts nothing.
 
 Usage:
     python benchmarks/fleet_plan.py [--vehicles 1 2 4]
@@ -28,6 +29,7 @@ def main(argv=None) -> int:
 
     from groundstation.config import load_config
     from missions.fleet import plan_fleet_from_config
+    from missions.geo import offset
     from missions.planner import plan_from_config
 
     cases = {
@@ -48,19 +50,28 @@ def main(argv=None) -> int:
             f"{st.coverage_pct:.2f} %, planned in {t_one:.2f} s"
         )
         for n in args.vehicles:
-            t0 = time.perf_counter()
-            fp = plan_fleet_from_config(cfg, n)
-            wall = time.perf_counter() - t0
-            s = fp.summary()
-            per = ", ".join(f"{t / 60:.1f}" for t in s["flight_time_s"])
-            print(
-                f"  N={n}: flight time per vehicle [{per}] min; longest "
-                f"{s['max_flight_time_s'] / 60:.1f} min ({s['max_flight_time_s'] / st.flight_time_s:.2f}"
-                f" x single); imbalance {s['imbalance']:.3f}; total route "
-                f"{s['route_length_m'] / 1000:.2f} km ({s['route_length_m'] / st.route_length_m:.3f}"
-                f" x single); {s['sorties']} sorties; coverage {s['coverage_pct']:.2f} %; "
-                f"planned in {wall:.2f} s ({fp.rounds} rounds, incl. the single plan)"
-            )
+            h = cfg.sim.home
+            together = []
+            for k in range(n):
+                lat, lon = offset(h.lat_deg, h.lon_deg, 90.0, 10.0 * k)
+                together.append(h.model_copy(update={"lat_deg": lat, "lon_deg": lon}))
+            for label, homes in (("own homes", None), ("one base", together)):
+                if homes is not None and n == 1:
+                    continue
+                t0 = time.perf_counter()
+                fp = plan_fleet_from_config(cfg, n, homes=homes)
+                wall = time.perf_counter() - t0
+                s = fp.summary()
+                per = ", ".join(f"{t / 60:.1f}" for t in s["flight_time_s"])
+                longest = s["max_flight_time_s"]
+                print(
+                    f"  N={n} {label}: flight time per vehicle [{per}] min; longest "
+                    f"{longest / 60:.1f} min ({longest / st.flight_time_s:.2f} x single); "
+                    f"imbalance {s['imbalance']:.3f}; total route {s['route_length_m'] / 1000:.2f}"
+                    f" km ({s['route_length_m'] / st.route_length_m:.3f} x single); "
+                    f"{s['sorties']} sorties; coverage {s['coverage_pct']:.2f} %; planned in "
+                    f"{wall:.2f} s ({fp.rounds} rounds)"
+                )
     return 0
 
 

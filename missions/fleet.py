@@ -65,6 +65,8 @@ MAX_VEHICLES = 32
 """Largest fleet the planner splits for."""
 MIN_PART_M2 = 100.0
 """A part's free area must be at least this (m²); more vehicles than that allows is an error."""
+SURVEY_GAP_M = 10.0
+"""Default horizontal gap between neighbouring vehicles' survey-altitude legs, metres."""
 MOVE_STEPS = (2.0, 1.0, 0.5, 0.25)
 """Cut moves of the final refinement, in transect spacings (or 5 % of a strip's mean width)."""
 CUT_ANGLES_OFF = (0.0, 90.0, 45.0, 135.0, 22.5, 67.5, 112.5, 157.5)
@@ -130,6 +132,7 @@ class FleetPlan:
         cut_angle_deg: Direction of the cut lines, degrees clockwise from north.
         layer_separation_m: Vertical distance between transit layers, metres.
         single: The single-vehicle reference plan (None when not computed).
+        survey_gap_m: Horizontal gap kept between neighbours' survey-altitude legs, metres.
         rounds: Re-cutting rounds planned.
         planning_time_s: Wall time of :func:`plan_fleet`, seconds.
     """
@@ -140,6 +143,7 @@ class FleetPlan:
     cut_angle_deg: float
     layer_separation_m: float
     single: PatrolPlan | None = None
+    survey_gap_m: float = 0.0
     rounds: int = 0
     planning_time_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
@@ -179,6 +183,7 @@ class FleetPlan:
             "angle_deg": self.angle_deg,
             "cut_angle_deg": self.cut_angle_deg,
             "layer_separation_m": self.layer_separation_m,
+            "survey_gap_m": self.survey_gap_m,
             "rounds": self.rounds,
             "planning_time_s": round(self.planning_time_s, 3),
         }
@@ -222,7 +227,7 @@ def plan_fleet(
     area: Area, n_vehicles: int, camera, survey, sorties, fence, homes=None,
     layer_separation_m: float = 10.0, *, rally=None, home_alt_m: float = 0.0,
     single: PatrolPlan | None = None, tolerance: float = 1.03, max_rounds: int = 8,
-    risk_map=None, revisit_min: float | None = None,
+    risk_map=None, revisit_min: float | None = None, survey_gap_m: float = SURVEY_GAP_M,
 ) -> FleetPlan:  # fmt: skip
     """Split ``area`` between ``n_vehicles`` and plan each part (see the module notes).
 
@@ -240,6 +245,9 @@ def plan_fleet(
         tolerance: Stop re-cutting when max/min flight time is at most this.
         max_rounds: Most re-cutting rounds (each plans every part once).
         risk_map, revisit_min: Passed to each part's :func:`plan_patrol`.
+        survey_gap_m: Horizontal gap kept between the survey-altitude legs of neighbouring
+            vehicles, metres (each keeps half of it from a cut line; legs to and from home,
+            at the layers, may cross).
 
     Returns:
         The :class:`FleetPlan`; ``n_vehicles == 1`` gives the single plan as its only part.
@@ -253,6 +261,8 @@ def plan_fleet(
     n = _check_n(n_vehicles)
     if not (isinstance(layer_separation_m, int | float) and 0 < layer_separation_m < math.inf):
         raise PlanningError(f"layer separation must be > 0 m, got {layer_separation_m!r}")
+    if not (isinstance(survey_gap_m, int | float) and 0 <= survey_gap_m < math.inf):
+        raise PlanningError(f"survey gap must be >= 0 m, got {survey_gap_m!r}")
     if homes is not None:
         homes = [_geopoint(h) for h in homes]
         if len(homes) != n:
@@ -275,7 +285,7 @@ def plan_fleet(
         part = VehiclePart(0, area.polygon_geo, single.home, single, float(survey.alt_m),
                            float(single.stats.flight_time_s))  # fmt: skip
         fp = FleetPlan(area, [part], single.stats.angle_deg, single.stats.angle_deg,
-                       float(layer_separation_m), single, 0)  # fmt: skip
+                       float(layer_separation_m), single)  # fmt: skip
         fp.planning_time_s = time.perf_counter() - t0
         return fp
     angle = float(single.stats.angle_deg if survey.angle_deg == "auto" else survey.angle_deg) % 180
@@ -301,7 +311,7 @@ def plan_fleet(
         strips = [p[0] for p in pieces]
         state["rounds"] += 1
         try:
-            parts, order, fixed = _plan_parts(job, strips)
+            parts, order, fixed = _plan_parts(job, strips, geo.gaps(cuts, survey_gap_m))
         except PlanningError as exc:  # this split cannot be flown; another may
             state["error"] = state["error"] or exc
             return None
@@ -372,7 +382,7 @@ def plan_fleet(
             f"({ARDUPILOT_FENCE_ALT_MAX_M:g} m): raise FENCE_ALT_MAX or lower the layer separation"
         )
     fp = FleetPlan(area, parts, angle, geo.cut_angle_deg, float(layer_separation_m), single,
-                   rounds, warnings=warnings)  # fmt: skip
+                   float(survey_gap_m), rounds, warnings=warnings)  # fmt: skip
     fp.planning_time_s = time.perf_counter() - t0
     return fp
 
@@ -433,8 +443,8 @@ class _Job:
     revisit_min: float | None
 
 
-def _plan_parts(job: _Job, strips) -> tuple[list[VehiclePart], list[int], list[float]]:
-    """Plan every strip for its vehicle.
+def _plan_parts(job: _Job, strips, avoids) -> tuple[list[VehiclePart], list[int], list[float]]:
+    """Plan every strip for its vehicle; ``avoids[j]``: where strip j's survey must not go.
 
     Returns:
         Parts by vehicle index, the strip index of each vehicle, and each vehicle's fixed time
@@ -443,7 +453,10 @@ def _plan_parts(job: _Job, strips) -> tuple[list[VehiclePart], list[int], list[f
     area, survey, sorties, n = job.area, job.survey, job.sorties, len(strips)
     if job.homes is None:
         order = list(range(n))
-        hs = [derived_home(area, s, job.clearance, job.home_alt_m) for s in strips]
+        hs = [
+            derived_home(area, s, job.clearance, job.home_alt_m, a)
+            for s, a in zip(strips, avoids, strict=True)
+        ]
     else:
         order = assign_homes(area, strips, job.homes)
         hs = list(job.homes)
@@ -452,7 +465,7 @@ def _plan_parts(job: _Job, strips) -> tuple[list[VehiclePart], list[int], list[f
     budget = float(sorties.endurance_min) * 60.0 * keep
     parts, fixed = [], []
     for k in range(n):
-        strip = strips[order[k]]
+        strip, avoid = strips[order[k]], avoids[order[k]]
         layer_alt = float(survey.alt_m) + (k + 1) * job.separation_m
         sub = Area(
             name=f"{area.name} (part {k + 1} of {n})", source=f"{area.source} part {k + 1}/{n}",
@@ -467,11 +480,11 @@ def _plan_parts(job: _Job, strips) -> tuple[list[VehiclePart], list[int], list[f
             try:
                 plan = plan_patrol(sub, job.camera, survey, sp, job.fence, rally, hs[k],
                                    home_source=f"vehicle {k + 1}", risk_map=job.risk_map,
-                                   revisit_min=job.revisit_min)  # fmt: skip
+                                   revisit_min=job.revisit_min, avoid=avoid)  # fmt: skip
             except PlanningError as exc:
                 raise PlanningError(f"vehicle {k + 1}: {exc}") from None
             plan.stats.sortie_budget_s = budget
-            total, fx = apply_layer(plan, strip, float(survey.alt_m), layer_alt, sorties)
+            total, fx = apply_layer(plan, avoid, float(survey.alt_m), layer_alt, sorties)
             worst = max(s.flight_time_s for s in plan.sorties)
             if worst <= budget + 1e-6:
                 break

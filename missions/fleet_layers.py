@@ -27,12 +27,12 @@ def layer_overhead_s(model: FlightModel, layer_m: float) -> float:
     return 2.0 * (up + down)
 
 
-def apply_layer(plan, part_local, survey_alt: float, layer_alt: float, sorties) -> tuple:
+def apply_layer(plan, avoid, survey_alt: float, layer_alt: float, sorties) -> tuple:
     """Rewrite each sortie's mission items with the transit layer and re-time the plan.
 
     Waypoints before the first transect start and after the last transect end (the home legs),
-    and connections between transects that leave ``part_local`` (grown by the turnaround
-    distance plus 2 m), fly at ``layer_alt``; a vertical waypoint pair is added wherever the
+    and connections between transects that enter ``avoid`` (the neighbours' side of the cuts),
+    fly at ``layer_alt``; a vertical waypoint pair is added wherever the
     altitude changes (descend onto a transect start, climb off a transect end). NAV_TAKEOFF
     climbs to ``layer_alt``; the final RTL keeps it (ArduCopter returns at the current altitude
     when above RTL_ALT). ``Sortie.waypoints_local`` keeps the horizontal route.
@@ -40,7 +40,7 @@ def apply_layer(plan, part_local, survey_alt: float, layer_alt: float, sorties) 
     Args:
         plan: A :class:`~missions.planner.PatrolPlan` (changed in place: sortie items and times,
             ``stats.flight_time_s``, ``stats.waypoints``).
-        part_local: The vehicle's part, local metres.
+        avoid: Local-metre geometry a survey-altitude leg must not enter (None: nothing).
         survey_alt: Survey altitude above home, metres.
         layer_alt: Transit altitude above home, metres (>= ``survey_alt``).
         sorties: ``SortieSettings``-like (``climb_m_s``, ``descent_m_s``, ``accel_m_s2``).
@@ -49,7 +49,7 @@ def apply_layer(plan, part_local, survey_alt: float, layer_alt: float, sorties) 
         ``(total_s, fixed_s)``: the plan's flight time and its part that does not scale with
         the area (take-offs, landings, layer climbs and descents), seconds.
     """
-    keep = part_local.buffer(max(plan.stats.turnaround_m, 0.0) + 2.0)
+    keep = avoid.buffer(-0.01) if avoid is not None and not avoid.is_empty else None
     model = FlightModel(
         speed_m_s=plan.stats.speed_m_s, alt_m=layer_alt, takeoff_alt_m=layer_alt,
         climb_m_s=float(sorties.climb_m_s), descent_m_s=float(sorties.descent_m_s),
@@ -109,7 +109,7 @@ def _altitudes(path, transects, keep, survey_alt: float, layer_alt: float):
         alt[ia : ib + 1] = survey_alt
         if k + 1 < len(marks):
             conn = path[ib : marks[k + 1][0] + 1]
-            if len(conn) < 2 or keep.covers(shapely.LineString(conn)):
+            if len(conn) < 2 or keep is None or not keep.intersects(shapely.LineString(conn)):
                 alt[ib : marks[k + 1][0] + 1] = survey_alt
             else:
                 lifts += 1

@@ -87,6 +87,22 @@ class Strips:
             out.append([p for p in polygons_of(got) if p.area >= 1.0])
         return out
 
+    def gaps(self, cuts, gap_m: float) -> list:
+        """Per strip, the region beyond its cuts grown by ``gap_m / 2`` (None for no gap): a
+        vehicle surveying outside it stays ``gap_m`` from its neighbours' survey legs."""
+        if gap_m <= 0:
+            return [None] * (len(cuts) + 1)
+        b, far, h = self.bounds(cuts), self.reach, gap_m / 2.0
+        out = []
+        for j in range(len(b) - 1):
+            parts = []
+            if j > 0:
+                parts.append(self.slab(self.lo - far, b[j] + h))
+            if j < len(b) - 2:
+                parts.append(self.slab(b[j + 1] - h, self.hi + far))
+            out.append(shapely.union_all(parts) if parts else None)
+        return out
+
     def free_below(self, c) -> np.ndarray:
         """Free area (m²) between the axis start and position(s) ``c``."""
         return np.interp(c, self.grid, self.cum)
@@ -132,14 +148,17 @@ class Strips:
         return cut_all(0.5 * (lo_t + hi_t))[0]
 
 
-def derived_home(area, strip, clearance: float, alt_m: float) -> GeoPoint:
+def derived_home(area, strip, clearance: float, alt_m: float, avoid=None) -> GeoPoint:
     """Home inside a strip: the point of its free area nearest its centroid.
 
-    The free area is the strip minus the no-fly zones grown by ``clearance``, shrunk by
-    :data:`HOME_INSET_M` (less if the strip is too thin), so neighbouring strips' homes are
-    distinct and a home never lies in a no-fly zone.
+    The free area is the strip minus the no-fly zones grown by ``clearance`` and minus
+    ``avoid`` (the survey gap next to the cuts, so the climb at home is clear of the
+    neighbours' survey), shrunk by :data:`HOME_INSET_M` (less if the strip is too thin):
+    neighbouring strips' homes are distinct and a home never lies in a no-fly zone.
     """
     free = strip.difference(area.keepout_local.buffer(clearance)) if area.holes else strip
+    if avoid is not None and not free.difference(avoid).is_empty:
+        free = free.difference(avoid)
     inner = free
     for inset in (HOME_INSET_M, 1.0, 0.1):
         cand = free.buffer(-inset)

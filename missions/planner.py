@@ -296,7 +296,7 @@ class _Context:
 
 def plan_patrol(
     area: Area, camera, survey, sorties, fence, rally, home, *, home_source: str = "",
-    risk_map=None, revisit_min: float | None = None,
+    risk_map=None, revisit_min: float | None = None, avoid=None,
 ) -> PatrolPlan:  # fmt: skip
     """Plan a survey patrol over ``area``.
 
@@ -315,6 +315,10 @@ def plan_patrol(
         risk_map: A :class:`~missions.risk.RiskMap`: transects are cut and re-ordered so red
             ground is seen first, then orange, then yellow (:mod:`missions.risk_plan`).
         revisit_min: With ``risk_map``, fly the red ground again every this many minutes.
+        avoid: Local-metre geometry the survey altitude part of the route (transects,
+            turnarounds, connections) stays out of; legs to and from home may cross it. The
+            area to cover is unchanged. Used by :mod:`missions.fleet` to keep a gap from the
+            neighbouring vehicles' parts.
 
     Returns:
         The :class:`PatrolPlan`.
@@ -324,7 +328,7 @@ def plan_patrol(
             a battery too small to reach the area and come back.
     """
     t0 = time.perf_counter()
-    ctx = _context(area, camera, survey, sorties, fence, home, home_source)
+    ctx = _context(area, camera, survey, sorties, fence, home, home_source, avoid)
     if risk_map is not None:
         ctx.risk_regions = risk_map.regions_local(area.frame)
         ctx.revisit_s = 60.0 * revisit_min if revisit_min else None
@@ -442,7 +446,9 @@ def choose_home(cfg, area: Area) -> tuple[GeoPoint, str]:
     )
 
 
-def _context(area: Area, camera, survey, sorties, fence, home, home_source="") -> _Context:
+def _context(
+    area: Area, camera, survey, sorties, fence, home, home_source="", avoid=None
+) -> _Context:
     warnings: list[str] = []
     fp = footprint(camera, survey.alt_m)
     spacing = transect_spacing(fp, survey.side_overlap, survey.spacing_m)
@@ -500,6 +506,10 @@ def _context(area: Area, camera, survey, sorties, fence, home, home_source="") -
     if turnaround > 0:
         band = area.polygon_local.buffer(turnaround, join_style="mitre").intersection(fence_inner)
         transit = _tame(band.difference(keepout) if not keepout.is_empty else band).union(fly)
+    if avoid is not None and not avoid.is_empty:
+        fly, transit = _tame(fly.difference(avoid)), _tame(transit.difference(avoid))
+        if fly.is_empty:
+            raise PlanningError(f"{area.source}: no room to fly outside the avoided region")
     home_space = fence_inner.difference(keepout) if not keepout.is_empty else fence_inner
     home_space = _tame(home_space).union(transit)
     corner = survey.start_corner

@@ -2,8 +2,9 @@
 
 Demo block (configs/demo.yaml's area, 1.9 ha) and demo district (configs/districts/demo.geojson,
 2.3 km², two no-fly zones), 2 and 4 vehicles. Balance tolerances (max/min estimated flight
-time): the district <= 1.06; the block <= 1.10 for 2 vehicles and <= 1.30 for 4 (each of its
-parts holds only two or three 17 m transects, and one transect is about a third of a part's time).
+time): the district <= 1.06; the block <= 1.15 for 2 vehicles and <= 1.25 for 4. The block's
+time is a step function of where a cut falls: each part holds only two to five 17 m transects, and
+one transect more is a fifth to a third of a part's time (measured: 1.088 and 1.137).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from tests.missions.planning_helpers import make_area, settings
 
 BLOCK = "configs/demo.yaml"
 DISTRICT = "configs/districts/demo.geojson"
-TOLERANCE = {("block", 2): 1.10, ("block", 4): 1.30, ("district", 2): 1.06, ("district", 4): 1.06}
+TOLERANCE = {("block", 2): 1.15, ("block", 4): 1.25, ("district", 2): 1.06, ("district", 4): 1.06}
 
 
 def _cfg(which: str, repo_root):
@@ -114,6 +115,30 @@ def test_transit_layers_are_distinct_and_survey_stays_at_survey_altitude(fleet):
             wps = [it for it in s.items if it.command == MAV_CMD_NAV_WAYPOINT and it.seq > 0]
             k = zs.index(alt)
             assert (wps[k].x, wps[k].y) == (wps[k - 1].x, wps[k - 1].y)
+
+
+def _survey_legs(part, survey_alt):
+    """Survey-altitude legs of a vehicle (consecutive waypoints both at the survey altitude),
+    local metres of the district's frame."""
+    from shapely.geometry import LineString, MultiLineString
+
+    frame, legs = part.plan.frame, []
+    for s in part.plan.sorties:
+        wps = [it for it in s.items if it.command == MAV_CMD_NAV_WAYPOINT and it.seq > 0]
+        for a, b in zip(wps[:-1], wps[1:], strict=True):
+            if a.z == survey_alt and b.z == survey_alt:
+                pa, pb = frame.to_local(a.x, a.y), frame.to_local(b.x, b.y)
+                if pa != pb:
+                    legs.append(LineString([tuple(map(float, pa)), tuple(map(float, pb))]))
+    return MultiLineString(legs)
+
+
+def test_neighbours_survey_legs_keep_the_gap(fleet):
+    _, _, cfg, fp = fleet
+    legs = [_survey_legs(p, cfg.survey.alt_m) for p in fp.parts]
+    assert all(not g.is_empty for g in legs)
+    for (i, a), (j, b) in itertools.combinations(enumerate(legs), 2):
+        assert a.distance(b) >= fp.survey_gap_m - 0.05, (i, j, a.distance(b))
 
 
 def test_fleet_json_and_folders_round_trip(fleet, tmp_path):

@@ -26,6 +26,13 @@ def add_fleet_args(p: argparse.ArgumentParser) -> None:
         help="with --vehicles: vertical distance between the vehicles' transit layers, metres "
         "(default 10; fleet.layer_separation_m when the config has it)",
     )
+    p.add_argument(
+        "--survey-gap",
+        type=float,
+        metavar="M",
+        help="with --vehicles: horizontal gap between neighbouring vehicles' survey legs, "
+        "metres (default 10)",
+    )
 
 
 def run_fleet(args: argparse.Namespace, cfg) -> int:
@@ -40,7 +47,8 @@ def run_fleet(args: argparse.Namespace, cfg) -> int:
     sep = args.layer_separation
     if sep is None:
         sep = getattr(getattr(cfg, "fleet", None), "layer_separation_m", None) or 10.0
-    fleet = plan_fleet_from_config(cfg, args.vehicles, layer_separation_m=sep)
+    kw = {} if args.survey_gap is None else {"survey_gap_m": args.survey_gap}
+    fleet = plan_fleet_from_config(cfg, args.vehicles, layer_separation_m=sep, **kw)
     envelope_hook(cfg)
     try:
         files = write_fleet_outputs(fleet, args.out, preview=not args.no_preview)
@@ -82,10 +90,12 @@ def run_fleet(args: argparse.Namespace, cfg) -> int:
             f"{_duration(one['flight_time_s'])}, {one['sorties']} sorties, coverage "
             f"{one['coverage_pct']:.2f} %"
         )
-    lines.append(
+    lines += [
+        f"transit layers {fleet.layer_separation_m:g} m apart; survey legs of neighbours at least "
+        f"{fleet.survey_gap_m:g} m apart",
         f"grid angle {fleet.angle_deg:.1f}°, cuts along {fleet.cut_angle_deg:.1f}°; "
-        f"planned in {fleet.planning_time_s:.2f} s ({fleet.rounds} rounds)"
-    )
+        f"planned in {fleet.planning_time_s:.2f} s ({fleet.rounds} rounds)",
+    ]
     for line in lines:
         print(line)
     print(f"wrote {args.out}/fleet.json and {fleet.n_vehicles} vehicle folders")
