@@ -62,6 +62,10 @@ class Alert(BaseModel):
         risk: Class of the district's five-colour risk map where the alert happened (``red``,
             ``orange``, ``yellow``, ``green``, ``white``; :mod:`missions.risk`), None without a
             map, without a position, or outside every mapped household/block.
+        vehicle: MAVLink system id of the vehicle that raised it (a fleet patrol), else None.
+        sightings: A fleet patrol's merged alert: one entry per sighting, each ``{"vehicle",
+            "alert_id", "t_s", "lat_deg", "lon_deg", "count"}`` (``docs/fleet.md``); empty for
+            a single vehicle.
     """
 
     model_config = ConfigDict(extra="ignore", use_enum_values=False)
@@ -86,6 +90,8 @@ class Alert(BaseModel):
     message: str = ""
     source: str = "detection"
     risk: str | None = None
+    vehicle: int | None = None
+    sightings: list[dict] = Field(default_factory=list)
 
     def to_json(self) -> str:
         """One-line JSON (no trailing newline), UTF-8 text kept unescaped."""

@@ -33,6 +33,7 @@ from detection.settings import DetectionSettings
 from groundstation.settings import (
     ConnectionSettings,
     DisplaySettings,
+    FleetSettings,
     OverlaySettings,
     PolicySettings,
     RecordingSettings,
@@ -76,6 +77,7 @@ class Config(StrictModel):
     display: DisplaySettings = Field(default_factory=DisplaySettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
+    fleet: FleetSettings = Field(default_factory=FleetSettings)
 
 
 def load_config(

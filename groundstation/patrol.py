@@ -38,6 +38,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from groundstation.console import Console
 from groundstation.policy import AlertPolicy, PolicyRequest
 from missions.errors import DronePatrolError, InputError
 
@@ -45,53 +46,6 @@ log = logging.getLogger(__name__)
 
 TELEMETRY_PERIOD_S = 0.1
 """Telemetry sampling period for the recording and the overlay (wall clock), seconds."""
-
-
-# --- console --------------------------------------------------------------------------------------------
-
-
-class Console:
-    """Lines for the operator, and a status line rewritten in place on a terminal.
-
-    Thread-safe: workers and the main thread print through it.
-    """
-
-    def __init__(self, stream=None, tty: bool | None = None) -> None:
-        self.stream = stream or sys.stdout
-        self.tty = self.stream.isatty() if tty is None else tty
-        self._lock = threading.Lock()
-        self._status = ""
-        self._last_plain = 0.0
-
-    def line(self, text: str) -> None:
-        """Print one line (above the status line on a terminal)."""
-        with self._lock:
-            if self.tty and self._status:
-                self.stream.write("\r\x1b[K")
-            self.stream.write(text + "\n")
-            if self.tty and self._status:
-                self.stream.write(self._status)
-            self.stream.flush()
-
-    def status(self, text: str) -> None:
-        """Show the status line (a terminal: in place; otherwise a line every 15 s)."""
-        with self._lock:
-            if self.tty:
-                self._status = text
-                self.stream.write("\r\x1b[K" + text)
-                self.stream.flush()
-            elif time.monotonic() - self._last_plain >= 15.0:
-                self._last_plain = time.monotonic()
-                self.stream.write(f"status: {text}\n")
-                self.stream.flush()
-
-    def done(self) -> None:
-        """End the status line."""
-        with self._lock:
-            if self.tty and self._status:
-                self.stream.write("\r\x1b[K")
-                self.stream.flush()
-            self._status = ""
 
 
 def privacy_warnings(cfg, record_dir: Path | None = None) -> list[str]:
@@ -373,6 +327,9 @@ class Patrol:
         self._airborne_prev_t: float | None = None
         self._last_xy: tuple[float, float] | None = None
         self._unsub = []
+        self.shared_services = False
+        """True for one vehicle of a fleet: the announcer and the overlay server belong to the
+        fleet (:mod:`groundstation.fleet`) and are not stopped with this patrol."""
 
     # -- time ------------------------------------------------------------------------------------------
 
@@ -465,21 +422,7 @@ class Patrol:
             )
         if cfg.area.district is None:
             raise InputError("no district to patrol: set area.district in the config")
-        if self.sitl and cfg.sorties.endurance_min > cfg.sitl.endurance_min:
-            # plan from the pack the vehicle really has, not the embedded simulator's
-            self.console.line(
-                f"plan: SITL's battery ({cfg.sitl.battery_mah:g} mAh at about "
-                f"{cfg.sitl.flight_current_a:g} A in flight) lasts {cfg.sitl.endurance_min:.1f} "
-                f"min: sorties.endurance_min {cfg.sorties.endurance_min:g} -> "
-                f"{cfg.sitl.endurance_min:.1f}"
-            )
-            cfg = cfg.model_copy(
-                update={
-                    "sorties": cfg.sorties.model_copy(
-                        update={"endurance_min": round(cfg.sitl.endurance_min, 2)}
-                    )
-                }
-            )
+        cfg = self._planning_config()
         plan = plan_from_config(cfg)
         self.plan = plan
         st = plan.stats
@@ -502,30 +445,7 @@ class Patrol:
         self.hub.timezone = page_zone(cfg.display.timezone)
         self._set_map()
         self.hub.push_state(sortie=0, sorties=len(plan.sorties), phase="starting")
-        if cfg.overlay.enabled:
-            from groundstation.overlay import OverlayServer
-            from groundstation.overlay.access_log import ACCESS_LOG_NAME, AccessLog
-            from groundstation.overlay.tls import resolve_tls
-
-            tls = resolve_tls(
-                cfg.overlay.tls_cert,
-                cfg.overlay.tls_key,
-                folder=self.record_dir / "tls",
-                host=cfg.overlay.host,
-            )
-            self.server = OverlayServer(
-                self.hub,
-                host=cfg.overlay.host,
-                port=cfg.overlay.port,
-                token=cfg.overlay.token,
-                bind_hint="use --overlay-port or --no-overlay",
-                officers=cfg.overlay.officers,
-                basemap=cfg.overlay.basemap,
-                tls=tls,
-                access_log=AccessLog(self.record_dir / ACCESS_LOG_NAME),
-            ).start()
-            self.summary.overlay_url = self.server.url
-            self.console.line(f"live overlay: {self.server.url}")
+        self._start_overlay()
 
         self._open_source()
         home = {
@@ -553,6 +473,55 @@ class Patrol:
 
         self._load_detection()
         self._start_broadcast()
+
+    def _planning_config(self):
+        """The config to plan with: with SITL, sorties that fit the pack it really has."""
+        cfg = self.cfg
+        if self.sitl and cfg.sorties.endurance_min > cfg.sitl.endurance_min:
+            # plan from the pack the vehicle really has, not the embedded simulator's
+            self.console.line(
+                f"plan: SITL's battery ({cfg.sitl.battery_mah:g} mAh at about "
+                f"{cfg.sitl.flight_current_a:g} A in flight) lasts {cfg.sitl.endurance_min:.1f} "
+                f"min: sorties.endurance_min {cfg.sorties.endurance_min:g} -> "
+                f"{cfg.sitl.endurance_min:.1f}"
+            )
+            cfg = cfg.model_copy(
+                update={
+                    "sorties": cfg.sorties.model_copy(
+                        update={"endurance_min": round(cfg.sitl.endurance_min, 2)}
+                    )
+                }
+            )
+        return cfg
+
+    def _start_overlay(self) -> None:
+        """Serve the live overlay of ``self.hub`` when ``overlay.enabled``."""
+        cfg = self.cfg
+        if not cfg.overlay.enabled:
+            return
+        from groundstation.overlay import OverlayServer
+        from groundstation.overlay.access_log import ACCESS_LOG_NAME, AccessLog
+        from groundstation.overlay.tls import resolve_tls
+
+        tls = resolve_tls(
+            cfg.overlay.tls_cert,
+            cfg.overlay.tls_key,
+            folder=self.record_dir / "tls",
+            host=cfg.overlay.host,
+        )
+        self.server = OverlayServer(
+            self.hub,
+            host=cfg.overlay.host,
+            port=cfg.overlay.port,
+            token=cfg.overlay.token,
+            bind_hint="use --overlay-port or --no-overlay",
+            officers=cfg.overlay.officers,
+            basemap=cfg.overlay.basemap,
+            tls=tls,
+            access_log=AccessLog(self.record_dir / ACCESS_LOG_NAME),
+        ).start()
+        self.summary.overlay_url = self.server.url
+        self.console.line(f"live overlay: {self.server.url}")
 
     def _open_alert_store(self) -> None:
         """Share alerts and officers' acknowledgements through ``alerts.sqlite`` beside the
@@ -626,38 +595,45 @@ class Patrol:
                 raise InputError(
                     "detection.source 'sim' (the simulated camera) needs connection.url: sim or sitl"
                 )
-            from sim.camera import PinholeCamera, SceneRenderer
-            from sim.scene import Scene, person_sprites
-
-            sc = cfg.sim.scene
-            scene = Scene(sc, cfg.sim.home.lat_deg, cfg.sim.home.lon_deg)
-            person_sprites()
-            _ = scene.ground  # generated now (about a second), not during the flight
-            self._renderer = SceneRenderer(
-                scene,
-                PinholeCamera.from_settings(cfg.camera),
-                noise=sc.noise,
-                billboard=sc.billboard,
-                seed=sc.seed,
-            )
-            self.scene = scene
-            dressed = [p for p in scene.people if p.mask is not None]
-            self.faces_known = self._renderer.faces_available or not dressed
-            if dressed and not self._renderer.faces_available:
-                self.console.line(
-                    "warning: sim: no face-mask photos (sim.scene.faces_dir, or "
-                    "../shared/data/real/masks): people keep faces too small to judge; "
-                    "the close look is skipped"
-                )
-            groups = ", ".join(f"{g.name} ({g.count})" for g in sc.groups) or "no groups"
-            self.console.line(
-                f"video: simulated camera, {len(scene.people)} people in the scene ({groups})"
-            )
+            self._open_sim_camera()
             return  # the SimCamera needs the simulator: made in _connect
         from detection.sources import open_source
 
         self.source = open_source(spec)
         self.console.line(f"video: {self.source.name}")
+
+    def _open_sim_camera(self, scene=None) -> None:
+        """The simulated camera's renderer over ``scene`` (default: a new scene from ``sim.scene``
+        around ``sim.home``; a fleet passes one scene shared by every vehicle)."""
+        from sim.camera import PinholeCamera, SceneRenderer
+        from sim.scene import Scene, person_sprites
+
+        cfg = self.cfg
+        sc = cfg.sim.scene
+        if scene is None:
+            scene = Scene(sc, cfg.sim.home.lat_deg, cfg.sim.home.lon_deg)
+        person_sprites()
+        _ = scene.ground  # generated now (about a second), not during the flight
+        self._renderer = SceneRenderer(
+            scene,
+            PinholeCamera.from_settings(cfg.camera),
+            noise=sc.noise,
+            billboard=sc.billboard,
+            seed=sc.seed,
+        )
+        self.scene = scene
+        dressed = [p for p in scene.people if p.mask is not None]
+        self.faces_known = self._renderer.faces_available or not dressed
+        if dressed and not self._renderer.faces_available:
+            self.console.line(
+                "warning: sim: no face-mask photos (sim.scene.faces_dir, or "
+                "../shared/data/real/masks): people keep faces too small to judge; "
+                "the close look is skipped"
+            )
+        groups = ", ".join(f"{g.name} ({g.count})" for g in sc.groups) or "no groups"
+        self.console.line(
+            f"video: simulated camera, {len(scene.people)} people in the scene ({groups})"
+        )
 
     def _load_detection(self) -> None:
         if self.source_spec is None:
@@ -1015,9 +991,9 @@ class Patrol:
                     log.warning("%s did not stop within 15 s", t.name)
             if self.pipeline is not None:
                 self.pipeline.close()  # the crowd density worker
-            if self.announcer is not None:
+            if self.announcer is not None and not self.shared_services:
                 self.announcer.stop(timeout_s=10.0)
-            if self.synth is not None:
+            if self.synth is not None and not self.shared_services:
                 with contextlib.suppress(Exception):
                     self.synth.close()
             if self.vehicle is not None and self.recorder is not None:
@@ -1044,7 +1020,7 @@ class Patrol:
                 self.summary.alerts_by_kind = dict(self._alerts)
             if self.recorder is not None:
                 self.recorder.close(reason, self.summary.to_dict())
-            if self.server is not None:
+            if self.server is not None and not self.shared_services:
                 self.server.stop()
             if self._store_follower is not None:
                 self._store_follower.stop()
@@ -1315,9 +1291,13 @@ class Patrol:
 
     def _on_alert(self, alert) -> None:
         """A detection alert: record, show, then the policy decides."""
+        self._publish_alert(alert)
+        self._act_on_alert(alert)
+
+    def _act_on_alert(self, alert) -> None:
+        """Say an alert on the console and the overlay's log, and hand it to the policy."""
         from detection.alerts import AlertKind
 
-        self._publish_alert(alert)
         where = f" at {alert.lat_deg:.6f}, {alert.lon_deg:.6f}" if alert.lat_deg is not None else ""
         what = (
             f"{alert.count} people gathered"

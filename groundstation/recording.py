@@ -424,6 +424,9 @@ class FlightRecorder:
         video_fps: Nominal video frame rate.
         video: Record video at all.
         clock: UNIX time source.
+        folder: Write exactly this folder (created, must not exist) instead of a new dated one
+            under ``root``: a fleet's per-vehicle recording ``vehicles/<sysid>/``
+            (``docs/fleet.md``).
 
     Raises:
         InputError: The record directory cannot be created or written.
@@ -441,6 +444,7 @@ class FlightRecorder:
         video_fps: float = 10.0,
         video: bool = True,
         clock=time.time,
+        folder: str | os.PathLike | None = None,
     ) -> None:
         from groundstation.cli import __version__
 
@@ -453,12 +457,16 @@ class FlightRecorder:
         base = f"{stamp}-{name}" if name else stamp
         try:
             root.mkdir(parents=True, exist_ok=True)
-            folder = root / base
-            n = 1
-            while folder.exists():
-                n += 1
-                folder = root / f"{base}-{n}"
-            folder.mkdir()
+            if folder is not None:
+                folder = Path(folder)
+                folder.mkdir(parents=True)
+            else:
+                folder = root / base
+                n = 1
+                while folder.exists():
+                    n += 1
+                    folder = root / f"{base}-{n}"
+                folder.mkdir()
             for sub in ("video", "broadcasts", "plan"):
                 (folder / sub).mkdir()
             # alert snapshots keep faces: apart from the blurred material, owner-only
@@ -768,8 +776,11 @@ class Recording:
         return list(iter_jsonl(self.path("frames")))
 
     def alerts(self) -> list:
-        """Alerts as :class:`detection.alerts.Alert` (a cut last line is dropped)."""
+        """Alerts as :class:`detection.alerts.Alert` (a cut last line is dropped), one per id:
+        a fleet recording writes a merged alert again with each new sighting, the last line
+        for an id is the alert (``docs/fleet.md``)."""
         from detection.alerts import Alert
+        from groundstation.fleet_alerts import latest_by_id
 
         out = []
         for d in iter_jsonl(self.path("alerts")):
@@ -777,7 +788,7 @@ class Recording:
                 out.append(Alert.model_validate(d))
             except ValueError:
                 log.warning("%s: skipped an alert line that does not validate", self.folder)
-        return out
+        return latest_by_id(out)
 
     def segments(self) -> list[Path]:
         """Video segment files in order."""

@@ -153,6 +153,11 @@ def load_timeline(folder: str | os.PathLike) -> ReplayTimeline:
         if cut_last_line(rec.path(key)):
             tl.missing.append(f"{rec.path(key).name}: the last line was cut (skipped)")
 
+    from groundstation.report.fleet import fleet_vehicle_folders
+
+    subs = fleet_vehicle_folders(p)
+    if subs:  # a fleet (docs/fleet.md): every vehicle's states and log, the first one's video
+        _load_fleet(tl, subs)
     # vehicle states
     for r in iter_jsonl(rec.path("telemetry")):
         st = _state_from_telemetry(r)
@@ -233,6 +238,50 @@ _STATE_KEYS = (
     "sorties",
     "phase",
 )
+
+
+def _load_fleet(tl: ReplayTimeline, subs: list[Path]) -> None:
+    """Add a fleet's vehicles to ``tl``: each state tagged ``vehicle`` (its system id, pushed
+    with :meth:`OverlayHub.push_vehicle`), each event line prefixed ``drone N:``, and the video
+    of the first vehicle (the replay shows one vehicle's video)."""
+    from groundstation.recording import iter_jsonl
+    from groundstation.report.recording import event_severity, event_text
+
+    for k, sub in enumerate(subs):
+        vid = int(sub.name) if sub.name.isdigit() else k + 1
+        for r in iter_jsonl(sub / "telemetry.jsonl"):
+            st = _state_from_telemetry(r)
+            if st is not None:
+                st[1]["vehicle"] = vid
+                tl.states.append(st)
+        for e in iter_jsonl(sub / "events.jsonl"):
+            t = finite_number(e.get("t_s"))
+            if t is not None and e.get("kind") not in ("start", "stop"):
+                tl.logs.append((t, f"drone {vid}: {event_text(e)}", event_severity(e)))
+    first = subs[0]
+    tl.video_dir = first / "video"
+    existing = {p.name for p in tl.video_dir.glob("segment_*")} if tl.video_dir.is_dir() else set()
+    for f in iter_jsonl(first / "video" / "frames.jsonl"):
+        t = finite_number(f.get("t_s"))
+        seg = f.get("segment")
+        if t is None or seg not in existing:
+            continue
+        with contextlib.suppress(TypeError, ValueError):
+            tl.frames.append(
+                FrameRef(t, str(seg), int(f.get("segment_frame", 0)), int(f.get("frame_index", 0)))
+            )
+
+
+def _push_state(hub, st: dict) -> None:
+    """A state to the hub: a fleet vehicle's (tagged ``vehicle``) with ``push_vehicle``."""
+    if "vehicle" in st:
+        st = dict(st)
+        vid = st.pop("vehicle")
+        if hub.video_vehicle is None:
+            hub.video_vehicle = vid
+        hub.push_vehicle(vid, **st)
+    else:
+        hub.push_state(**st)
 
 
 def _state_from_telemetry(r: dict) -> tuple[float, dict] | None:
@@ -329,6 +378,13 @@ def _map_layers(rec, folder: Path) -> dict:
     route = read_route(plan / "route.geojson")
     if route:
         out["route"] = route
+    parts = sorted(plan.glob("part-*/route.geojson"), key=lambda f: f.parent.name)
+    if parts and not route:  # a fleet: each vehicle's routes, in its colour on the page
+        out["route"], out["route_owners"] = [], []
+        for k, f in enumerate(parts):
+            for r in read_route(f) or []:
+                out["route"].append(r)
+                out["route_owners"].append(k)
     risk_file = plan / "risk.geojson"
     if risk_file.is_file():
         from missions.risk import RiskMapError, load_risk_map
@@ -549,7 +605,11 @@ class RecordingReplay:
         """Install the replay controls in the hub and set the map (no thread; see :meth:`step`)."""
         self.hub.set_replay(self)
         if self.timeline.map:
-            self.hub.set_map(**self.timeline.map)
+            layers = dict(self.timeline.map)
+            owners = layers.pop("route_owners", None)
+            self.hub.set_map(**layers)
+            if owners:
+                self.hub.set_route_owners(owners)
         return self
 
     def start(self) -> RecordingReplay:
@@ -638,8 +698,9 @@ class RecordingReplay:
             # every position up to t: the path is the recorded one, not a decimated copy
             for _, st in past[:-1]:
                 if "lat_deg" in st:
-                    self.hub.push_state(lat_deg=st["lat_deg"], lon_deg=st["lon_deg"])
-            self.hub.push_state(**past[-1][1])
+                    pos = {k: st[k] for k in ("lat_deg", "lon_deg", "vehicle") if k in st}
+                    _push_state(self.hub, pos)
+            _push_state(self.hub, past[-1][1])
         self._cursor = t
         self._shown_frame = -1
 
@@ -647,7 +708,7 @@ class RecordingReplay:
         tl = self.timeline
         j = bisect.bisect_right(self._state_t, t)
         for _, st in tl.states[self._i_state : j]:
-            self.hub.push_state(**st)
+            _push_state(self.hub, st)
         self._i_state = j
         j = bisect.bisect_right(self._alert_t, t)
         for _, alert, snap in tl.alerts[self._i_alert : j]:

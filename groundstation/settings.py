@@ -1,5 +1,5 @@
 """Settings owned by the ground station (config sections ``connection``, ``policy``,
-``overlay``, ``recording``, ``display``, ``safety``)."""
+``overlay``, ``recording``, ``display``, ``safety``, ``fleet``)."""
 
 from __future__ import annotations
 
@@ -157,3 +157,47 @@ class SafetySettings(StrictModel):
     gcs_timeout_s: float = Field(default=5.0, ge=2, le=60)
     """FS_GCS_TIMEOUT written by ``gcs_failsafe: set``, seconds without this ground station's
     heartbeat before the vehicle returns."""
+
+
+class FleetVehicleSettings(StrictModel):
+    """One vehicle of a fleet (``fleet.vehicles``, ``docs/fleet.md``). Every key is optional:
+    with ``connection.url: sim`` or ``sitl`` the ground station starts the vehicle itself."""
+
+    url: str | None = None
+    """Connection of this vehicle (as ``connection.url``); default ``connection.url``."""
+    sysid: int | None = Field(default=None, ge=1, le=255)
+    """MAVLink system id; default 1, 2, 3... in list order (simulated vehicles get these)."""
+    video: str | None = None
+    """Its video source (as ``detection.source``); default ``detection.source``."""
+    camera: dict | None = None
+    """Keys of the ``camera`` section that differ on this vehicle (e.g. ``{hfov_deg: 60}``)."""
+    home: tuple[float, float] | None = None
+    """Take-off point ``[lat_deg, lon_deg]``; default: the planner's home of its part."""
+
+
+class FleetSettings(StrictModel):
+    """Several vehicles patrolling one district from this ground station (``docs/fleet.md``).
+
+    ``count: 1`` (the default) without ``vehicles`` is the single-vehicle patrol.
+    """
+
+    count: int = Field(default=1, ge=1, le=16)
+    """How many vehicles; with ``vehicles`` given, at most its length is used (0 = all listed)."""
+    vehicles: list[FleetVehicleSettings] = Field(default_factory=list)
+    """Per-vehicle settings, in order; vehicles beyond the list take the defaults."""
+    layer_separation_m: float = Field(default=10.0, ge=0)
+    """Vertical distance between the vehicles' transit altitude layers, metres."""
+    stagger_s: float = Field(default=20.0, ge=0)
+    """Take-off of vehicle k waits k times this long after vehicle 1's (vehicle clock), seconds."""
+    reassign: bool = False
+    """A vehicle that fails or lands early leaves its part uncovered; with ``reassign`` the
+    remaining sorties go to another vehicle after its own part (simulated vehicles only)."""
+    merge_radius_m: float = Field(default=15.0, gt=0)
+    """Alerts of the same kind from different vehicles within this distance are one alert."""
+    merge_window_s: float = Field(default=120.0, gt=0)
+    """... when seen within this long of each other (vehicle clock), seconds."""
+
+    @property
+    def size(self) -> int:
+        """The number of vehicles flown: ``count``, or the length of ``vehicles`` when longer."""
+        return max(self.count, len(self.vehicles))

@@ -118,7 +118,10 @@ def run(args: argparse.Namespace) -> int:
         "detection.remote": args.remote_detection,
     }
     cfg = config_from_args(args, overrides)
-    patrol = Patrol(cfg, record_dir=args.record_dir, name=args.name, force_unsafe=force)
+    from groundstation.fleet import FleetPatrol, is_fleet
+
+    kind = FleetPatrol if is_fleet(cfg) else Patrol  # fleet.count > 1: docs/fleet.md
+    patrol = kind(cfg, record_dir=args.record_dir, name=args.name, force_unsafe=force)
     from groundstation.cli.plan import envelope_hook
 
     envelope_hook(cfg)

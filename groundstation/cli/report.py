@@ -123,6 +123,10 @@ def run(args: argparse.Namespace) -> int:
     if many:
         return run_many(args, inputs)
     src = inputs[0]
+    from groundstation.report.fleet import is_fleet_recording
+
+    if is_fleet_recording(src):
+        return run_fleet(args, src)
     explicit_config = bool(getattr(args, "config", None) or getattr(args, "set_values", None))
     config = config_from_args(args) if explicit_config else None
     with _status(f"reading {src}"):
@@ -158,6 +162,30 @@ def run(args: argparse.Namespace) -> int:
         bits.insert(0, f"coverage {cov['coverage_pct']:.1f} %")
     partial = " (partial input)" if report.missing else ""
     print(f"wrote {out}{partial}: " + ", ".join(bits))
+    return 0
+
+
+def run_fleet(args: argparse.Namespace, src: Path) -> int:
+    """The report of a fleet recording: every vehicle's track and flight time, the district
+    covered by all, the merged alerts (``docs/fleet.md``)."""
+    from groundstation.report.fleet import build_fleet_report, render_fleet_html
+
+    with _status(f"reading {src}"):
+        rep = build_fleet_report(src, district=args.district)
+    if args.format == "json":
+        text = json.dumps(rep.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = render_fleet_html(rep)
+    given = getattr(args, "out", None)
+    out = Path(given) if given and given != "-" else None
+    if out is None and given != "-":
+        out = default_out(src, args.format)
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    _write(out, text)
+    cov = "" if rep.coverage_pct is None else f", district covered {rep.coverage_pct:.1f} %"
+    print(f"wrote {out}: fleet of {len(rep.vehicles)}{cov}, {len(rep.alerts)} alerts")
     return 0
 
 

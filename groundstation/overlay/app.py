@@ -21,6 +21,7 @@ Endpoints (all read the :class:`~groundstation.overlay.hub.OverlayHub`):
                                to every page as an ``ack`` event and kept with who and when
 ``GET /api/whoami``            ``{"officer": NAME | null, "verified": bool}`` (per-officer tokens)
 ``GET /api/tiles/{z}/{x}/{y}`` a base-map tile from ``overlay.basemap`` (MBTiles), 404 if absent
+``POST /api/video?vehicle=N`` a fleet: show vehicle N's video and status (docs/fleet.md)
 ``POST /api/replay/{action}``  ``play``, ``pause``, ``seek?t=UNIX_S``, ``speed?x=2`` (replay only)
 =============================  =====================================================================
 
@@ -266,10 +267,11 @@ def create_app(
                         else None
                     )
                     trail_n, points = hub.trail_since(trail_n)
-                    yield _sse(
-                        "state",
-                        {**state, "trail_point": trail_point, "trail_points": points},
-                    )
+                    msg = {**state, "trail_point": trail_point, "trail_points": points}
+                    fleet = hub.vehicle_positions()
+                    if fleet:  # a fleet: every vehicle's marker and trail (static/fleet.js)
+                        msg["vehicles"] = fleet
+                    yield _sse("state", msg)
                     last_sent = now
                 replay = hub.replay_status()
                 if replay is not None and replay != replay_sent:
@@ -407,6 +409,16 @@ def create_app(
             return Response(status_code=404)
         data, media_type = found
         return Response(data, media_type=media_type, headers={"Cache-Control": "max-age=3600"})
+
+    @app.post("/api/video")
+    async def video_vehicle(vehicle: int):
+        """``POST /api/video?vehicle=SYSID``: a fleet's page shows this vehicle's video and
+        status (404: no such vehicle)."""
+        try:
+            hub.select_video(vehicle)
+        except KeyError:
+            raise HTTPException(404, f"no vehicle {vehicle}") from None
+        return JSONResponse({"video_vehicle": hub.video_vehicle})
 
     @app.get("/api/replay/marks")
     async def replay_marks():

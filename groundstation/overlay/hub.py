@@ -131,6 +131,11 @@ class OverlayHub:
         self._ack_ids: set[int] = set()
         self._acks: dict[str, list[dict]] = {}
         self._local_ack_id = 0
+        # a fleet (groundstation.fleet): state and trail per vehicle, and the vehicle whose
+        # video the page shows; its state is also the hub's state (the status panel)
+        self._vehicles: dict[int, dict] = {}
+        self.video_vehicle: int | None = None
+        self._route_owners: list[int] = []
 
     def attach_store(self, store, *, recording: str | None = None) -> None:
         """Write alerts and acknowledgements through to ``store`` (a
@@ -199,6 +204,65 @@ class OverlayHub:
             if point is not None and (not self._trail or self._trail[-1] != point):
                 self._trail.append(point)
                 self._trail_total += 1
+
+    def push_vehicle(self, vehicle: int, **state: Any) -> None:
+        """Merge one fleet vehicle's state (keys as :meth:`push_state`) and add its position to
+        its own trail. The vehicle selected for video (:attr:`video_vehicle`) also sets the
+        hub's state, which the page's status panel shows."""
+        with self._lock:
+            v = self._vehicles.setdefault(vehicle, {"id": vehicle, "trail": []})
+            v.update({k: val for k, val in state.items() if k != "trail"})
+            lat, lon = state.get("lat_deg"), state.get("lon_deg")
+            if lat is not None and lon is not None:
+                point = [round(lat, 7), round(lon, 7)]
+                if not v["trail"] or v["trail"][-1] != point:
+                    v["trail"].append(point)
+                    if len(v["trail"]) > MAX_TRAIL:
+                        del v["trail"][: len(v["trail"]) - MAX_TRAIL]
+            self._state_version += 1
+        if vehicle == self.video_vehicle:
+            with self._lock:
+                self._state.update(state, vehicle=vehicle)
+                self._state_version += 1
+
+    def select_video(self, vehicle: int) -> None:
+        """Show this fleet vehicle's video (and its state in the status panel).
+
+        Raises:
+            KeyError: No such vehicle.
+        """
+        with self._lock:
+            if vehicle not in self._vehicles:
+                raise KeyError(vehicle)
+            self.video_vehicle = vehicle
+            self._state.update(
+                {k: v for k, v in self._vehicles[vehicle].items() if k not in ("trail", "id")},
+                vehicle=vehicle,
+            )
+            self._state_version += 1
+
+    def vehicles(self, trail_points: int = 2000) -> list[dict]:
+        """Each fleet vehicle's state with its latest ``trail_points`` trail points, by id."""
+        with self._lock:
+            return [
+                {**v, "trail": v["trail"][-trail_points:]}
+                for _, v in sorted(self._vehicles.items())
+            ]
+
+    def vehicle_positions(self) -> list[dict]:
+        """Each fleet vehicle's latest ``id``, position, heading, mode and phase (no trail): what
+        the page's ``state`` messages carry to move every vehicle's marker; [] for one vehicle."""
+        keys = ("id", "lat_deg", "lon_deg", "alt_m", "yaw_deg", "mode", "phase", "battery_pct")
+        with self._lock:
+            return [{k: v.get(k) for k in keys} for _, v in sorted(self._vehicles.items())]
+
+    def set_route_owners(self, owners: list[int]) -> None:
+        """For a fleet's map: the vehicle index (0, 1...) flying each route of :meth:`set_map`."""
+        with self._lock:
+            self._route_owners = [int(o) for o in owners]
+            self._map["route_owners"] = list(self._route_owners)
+            self._map_version += 1
+            self._post("map", {"version": self._map_version})
 
     def trail_since(self, n: int) -> tuple[int, list[tuple[float, float]]]:
         """Trail points appended after the first ``n`` (since the last reset).
@@ -374,6 +438,8 @@ class OverlayHub:
             self._trail.clear()
             self._trail_total = 0
             self._state = {}
+            for v in self._vehicles.values():
+                v["trail"] = []
             self._state_version += 1
             self._frame = None
             self._epoch += 1
@@ -422,7 +488,9 @@ class OverlayHub:
                 "epoch": self._epoch,
                 "map_version": self._map_version,
                 "frame_seq": self._frame.seq if self._frame else 0,
+                "video_vehicle": self.video_vehicle,
             }
+        out["vehicles"] = self.vehicles()
         out["replay"] = self.replay_status()
         return out
 

@@ -124,6 +124,7 @@ function drawMap(info) {
   if (info.tile_url) {
     view.baseLayers.push(L.tileLayer(info.tile_url, { maxZoom: 22, maxNativeZoom: 19, className: "xyz" }).addTo(map));
   }
+  if (typeof fleetMap === "function") fleetMap(info);
   drawTrail();
 }
 
@@ -276,6 +277,7 @@ function showState(s) {
   if (s.mission_seq != null) setText("st-item", s.mission_count ? `${s.mission_seq}/${s.mission_count}` : `${s.mission_seq}`);
   if (s.t_s != null) setText("st-time", fmtTime(s.t_s));
   moveVehicle(s);
+  if (s.vehicles && typeof fleetState === "function") fleetState(s.vehicles, s.vehicle);
   if (s.trail_points) {
     // every position the hub recorded since the last message (all telemetry at any speed)
     let added = false;
@@ -591,6 +593,7 @@ async function loadSnapshot() {
   $("alert-count").textContent = String(view.alerts.size);
   for (const e of snap.log) addLog(e);
   drawMap(await (await fetch("/api/map")).json());
+  if (typeof fleetLoad === "function") fleetLoad(snap);
   showState(snap.state || {});
   if (snap.replay) showReplay(snap.replay);
   if (view.selected && view.alerts.has(view.selected)) select(view.selected, false, false);
