@@ -173,6 +173,10 @@ def fit_patrol_plan(patrol) -> PackEndurance | None:
 
     Returns:
         The pack read (None when unknown: the plan stands as configured).
+
+    Raises:
+        PreflightError: A fleet vehicle (``patrol.part`` set) whose part has a sortie the pack
+            cannot fly (check ``battery``): its part is not re-planned apart from the fleet.
     """
     from groundstation.holds import Airspace
     from missions.formats import write_plan_outputs
@@ -189,6 +193,17 @@ def fit_patrol_plan(patrol) -> PackEndurance | None:
         endurance_min=round(pack.endurance_min, 2),
     )
     endurance = round(pack.endurance_min, 2)
+    if getattr(patrol, "part", None) is not None:
+        # a fleet vehicle flies its part as the fleet split it: check it, never re-plan alone
+        from groundstation.preflight import enforce
+
+        times = [s.flight_time_s for s in patrol.plan.sorties]
+        enforce(
+            sortie_findings(times, pack, cfg.sorties.reserve_pct),
+            patrol.force_unsafe,
+            patrol.console.line,
+        )
+        return pack
     if endurance >= cfg.sorties.endurance_min:
         patrol.console.line(f"plan: the vehicle's {pack.describe()}: the plan fits")
         return pack

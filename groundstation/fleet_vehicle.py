@@ -67,6 +67,11 @@ class VehicleHubView:
             return self.hub.push_frame(image, t_s, frame_index)
         return None
 
+    def watched(self, *args, **kwargs) -> bool:
+        """True while a page watches the video and this vehicle is the one selected for it
+        (:meth:`OverlayHub.watched`): the live video draws and encodes only then."""
+        return self.hub.video_vehicle == self.vehicle and self.hub.watched(*args, **kwargs)
+
     def push_log(self, text: str, *, level: str = "info", t_s: float | None = None) -> None:
         """A log line for the page, prefixed with the vehicle."""
         self.hub.push_log(f"{self.label}: {text}", level=level, t_s=t_s)
