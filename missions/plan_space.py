@@ -59,6 +59,8 @@ class PlanContext:
     clearance: float
     risk_regions: dict | None = None
     revisit_s: float | None = None
+    lead_m: float = 0.0
+    """Lead-in before each transect's start for a camera that looks ahead, metres (0: nadir)."""
     _routers: dict = field(default_factory=dict)
 
     @property
@@ -158,8 +160,13 @@ def make_context(area: Area, camera, survey, sorties, fence, home, home_source="
     turnaround = float(survey.turnaround_m)
     fly = tame(fly)
     transit = fly
-    if turnaround > 0:
-        band = area.polygon_local.buffer(turnaround, join_style="mitre").intersection(fence_inner)
+    # a camera that looks ahead sees the ground from ymin metres in front: each transect starts
+    # that far before the district's edge (a lead-in, inside the fence; missions.leg_order)
+    ymin = float(fp.corners[:, 1].min())
+    lead = ymin if ymin > 0.05 else 0.0
+    if max(turnaround, lead) > 0:
+        width = max(turnaround, lead)
+        band = area.polygon_local.buffer(width, join_style="mitre").intersection(fence_inner)
         transit = tame(band.difference(keepout) if not keepout.is_empty else band).union(fly)
     home_space = fence_inner.difference(keepout) if not keepout.is_empty else fence_inner
     home_space = tame(home_space).union(transit)
@@ -201,6 +208,7 @@ def make_context(area: Area, camera, survey, sorties, fence, home, home_source="
         corner_xy=corner_xy,
         warnings=warnings,
         clearance=clearance,
+        lead_m=lead,
     )
 
 

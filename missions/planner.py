@@ -4,20 +4,28 @@ What it guarantees (each is checked by property tests over random concave and ho
 
 * Transects are clipped to the district minus the no-fly holes (kept ``no_fly_clearance_m`` away
   from them): no transect crosses a hole or leaves the district, concave notches included (no
-  convex hull anywhere).
+  convex hull anywhere). Exceptions, both inside the fence and outside the holes: a positive
+  ``turnaround_m`` extends both ends, and for a camera that looks ahead each transect starts with
+  a lead-in as long as the footprint's near edge is ahead of the vehicle.
+* Transects are flown cell by cell (boustrophedon cells), cells ordered and oriented by a local
+  search that first avoids self-crossings of the survey route, then shortens it
+  (:mod:`missions.leg_order`; the measure is :mod:`missions.route_shape`).
 * Connections between transects are shortest paths inside the free area (visibility graph,
   :mod:`missions.routing`): they go around holes and along concave boundaries, never straight
   across them. Legs to and from home stay inside the fence and outside the holes too.
 * The camera footprint swept along the transects covers the free area; gaps left by concave
-  corners are filled with extra coverage segments (:mod:`missions.coverage` explains the measure).
+  corners are filled with extra coverage segments, each inserted where it adds no crossing when
+  there is such a place (:mod:`missions.coverage` explains the measure).
 * Every waypoint lies inside the inclusion fence (the district buffered by ``fence.margin_m``) and
   outside every exclusion zone.
 * Each sortie starts and ends at home and fits the battery: flight time (see
   :mod:`missions.flight_time`) ≤ endurance × (1 − reserve).
 
 Grid angle ``auto`` ranks every 10 degrees plus the directions of the district's long edges by a
-straight-line tour estimate, fully plans (routing, coverage repair, sorties) the best four and the
-winner's ±5 degree neighbours; the shortest total route wins and is reported as the chosen angle.
+straight-line tour estimate, plans (routing, coverage repair, sorties; no leg-order search) the
+best four and the winner's ±5 degree neighbours; the two shortest are planned again with the
+leg-order search and the 2-opt variant, and the route with the fewest self-crossings among those
+at most 5 % longer than the shortest wins and is reported as the chosen angle.
 
 The work is split in three modules: :mod:`missions.plan_space` (fence, flyable, transit and home
 spaces, flight model), :mod:`missions.route_order` (transect order, coverage repair, sorties) and

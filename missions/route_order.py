@@ -21,15 +21,26 @@ from missions.coverage import transects_coverage
 from missions.errors import PlanningError
 from missions.grid import (
     Segment,
+    _free_extension,
     apply_turnaround,
     boustrophedon_order,
+    cells,
     cheapest_insertion,
     direction,
     estimated_length,
     transect_lines,
     two_opt,
 )
+from missions.leg_order import (
+    MAX_EVALUATIONS,
+    cached,
+    chain_crossings,
+    chain_points,
+    insert_uncrossed,
+    order_cells,
+)
 from missions.plan_space import PlanContext
+from missions.route_shape import crossing_pairs, survey_span
 from missions.routing import Router, path_length
 from missions.shapes import polygons_of
 
@@ -37,7 +48,11 @@ ANGLE_STEP_DEG = 5.0
 """Coarse step of the automatic grid-angle search, degrees."""
 FULL_CANDIDATES = 4
 """Number of best-estimated angles that are fully planned when the angle is ``auto``."""
-UNCOVERED_GOAL = 0.002
+FINAL_CANDIDATES = 2
+"""Grid angles (shortest first) that get the leg-order search when the angle is ``auto``."""
+LENGTH_SLACK = 0.05
+"""A route with fewer self-crossings is preferred when at most this much longer (share)."""
+UNCOVERED_GOAL = 0.0005
 """Coverage repair stops once less than this share of the free area is uncovered."""
 REPAIR_ROUNDS = 4
 """Rounds of coverage repair (each adds segments through the largest uncovered pieces)."""
@@ -46,13 +61,13 @@ MIN_PARTIAL_M = 30.0
 
 
 def auto_angle(ctx: PlanContext):
-    """Grid angle with the shortest total route (see the module notes).
+    """Grid angle and its built route (see :mod:`missions.planner`'s notes).
 
     The total routed length is rugged in the angle (cells, sortie cuts and coverage repair change
     discretely), so a cheap estimate only preselects: every 10 degrees plus the directions of the
     district's long edges are ranked by a straight-line tour estimate, the best
-    :data:`FULL_CANDIDATES` are fully planned, the winner's ±5 degree neighbours too, and the
-    winner finally gets the 2-opt variant.
+    :data:`FULL_CANDIDATES` are planned without the leg-order search, the winner's ±5 degree
+    neighbours too, and the :data:`FINAL_CANDIDATES` shortest get :func:`build_best`.
     """
     ext = np.asarray(ctx.area.polygon_local.exterior.coords)
     edges = np.diff(ext, axis=0)
@@ -77,10 +92,11 @@ def auto_angle(ctx: PlanContext):
     built: dict[float, tuple] = {}
 
     def full(ang: float) -> float:
-        """Plan the whole patrol at grid angle ``ang`` (cached) and return its total time."""
+        """Plan the whole patrol at grid angle ``ang`` quickly (no leg-order search; cached) and
+        return its total length."""
         ang = round(ang % 180.0, 3)
         if ang not in built:
-            built[ang] = build_route(ctx, ang)
+            built[ang] = build_route(ctx, ang, search=0)
         return total_length(built[ang])
 
     for _, ang in scored[:FULL_CANDIDATES]:
@@ -88,42 +104,82 @@ def auto_angle(ctx: PlanContext):
     best = min(built, key=lambda a: total_length(built[a]))
     full(best - ANGLE_STEP_DEG)
     full(best + ANGLE_STEP_DEG)
-    best = min(built, key=lambda a: total_length(built[a]))
-    if not ctx.symmetric:
-        return best, built[best]
-    improved = build_route(ctx, best, improve=True)
-    if total_length(improved) < total_length(built[best]) - 1e-6:
-        return best, improved
-    return best, built[best]
+    # the two shortest angles get the leg-order search; fewest crossings, then shortest, wins
+    ranked = sorted(built, key=lambda a: total_length(built[a]))[:FINAL_CANDIDATES]
+    finals = [(ang, build_best(ctx, ang)) for ang in ranked]
+    return finals[_pick([f[1] for f in finals])]
 
 
 def total_length(built) -> float:
+    """Total routed length of a built route (``(sortie_segs, covered, sortie_paths)``), metres."""
     return sum(path_length(p) for p in built[2])
 
 
+def route_key(built) -> tuple[int, float]:
+    """(self-crossings of the sorties' survey parts, total length): smaller is better."""
+    crossings = 0
+    for segs, path in zip(built[0], built[2], strict=True):
+        if segs:
+            i0, i1 = survey_span(path, segs[0].a, segs[-1].b)
+            crossings += len(crossing_pairs(path, i0, i1))
+    return (crossings, total_length(built))
+
+
+def _pick(builts: list) -> int:
+    """Index of the preferred built route: the fewest crossings among those at most
+    :data:`LENGTH_SLACK` longer than the shortest, then the shortest."""
+    keys = [route_key(b) for b in builts]
+    shortest = min(k[1] for k in keys)
+    ok = [i for i, k in enumerate(keys) if k[1] <= (1.0 + LENGTH_SLACK) * shortest + 1e-6]
+    return min(ok, key=lambda i: keys[i])
+
+
 def build_best(ctx: PlanContext, angle: float):
-    """:func:`_build` with and without the 2-opt pass; the shorter routed total wins.
+    """:func:`build_route` with the leg-order search, without it, and with the 2-opt pass; the
+    fewest crossings among the nearly shortest wins (:func:`_pick`).
 
     A 2-opt pass over the transect order helps some layouts and hurts others once the route is
-    cut into sorties, so both are routed and compared.
+    cut into sorties, and the search minimises the crossings of one chain (the cut into sorties
+    adds home legs), so the variants are routed and compared.
     """
-    plain = build_route(ctx, angle)
-    if not ctx.symmetric:
-        return plain
-    improved = build_route(ctx, angle, improve=True)
-    return improved if total_length(improved) < total_length(plain) - 1e-6 else plain
+    cands = [build_route(ctx, angle), build_route(ctx, angle, search=0)]
+    if ctx.symmetric:
+        cands.append(build_route(ctx, angle, improve=True, search=0))
+    return cands[_pick(cands)]
 
 
-def build_route(ctx: PlanContext, angle: float, improve: bool = False):
-    """Transects → order → turnaround → coverage repair (→ 2-opt) → sorties, for one angle."""
+def build_route(
+    ctx: PlanContext, angle: float, improve: bool = False, search: int = MAX_EVALUATIONS
+):
+    """Transects → cells → leg order → coverage repair (→ 2-opt) → sorties, for one angle.
+
+    Args:
+        ctx: The planning context.
+        angle: Transect direction, degrees clockwise from north.
+        improve: Also run 2-opt over the order (a nadir camera only).
+        search: Candidate orders the leg-order search (:func:`missions.leg_order.order_cells`)
+            may evaluate; 0: nearest-neighbour order and cheapest insertion of repairs only (the
+            quick estimate used to rank grid angles).
+    """
     lines = transect_lines(ctx.fly, angle, ctx.spacing)
-    order = boustrophedon_order(lines, angle, ctx.home_xy, ctx.corner_xy)
-    if not order:
+    groups = [c for c in cells(lines, angle) if c]
+    if not groups:
         raise PlanningError(
             f"{ctx.area.source}: no transect fits in the district at angle {angle:g}"
         )
-    order = apply_turnaround(order, ctx.turnaround, ctx.transit)
-    order, covered = _repair_coverage(ctx, angle, order)
+    # turnaround extends both ends: the same whichever way a piece is flown
+    groups = [apply_turnaround(c, ctx.turnaround, ctx.transit) for c in groups]
+    ys = ctx.fp.corners[:, 1]
+    order = order_cells(
+        groups,
+        ctx.home_xy,
+        first_near=ctx.corner_xy,
+        extend=_lead_in(ctx) if ctx.lead_m > 0 else None,
+        repair_m=4.0 * float(ys.max() - ys.min()) + 4.0 * ctx.spacing,
+        connect=_search_connect(ctx),
+        max_evaluations=search,
+    )
+    order, covered = _repair_coverage(ctx, angle, order, uncross=search > 0)
     if ctx.risk_regions is not None:
         from missions.risk_plan import prioritise, with_revisits
 
@@ -139,8 +195,39 @@ def build_route(ctx: PlanContext, angle: float, improve: bool = False):
     return (sortie_segs, covered, sortie_paths)
 
 
-def _repair_coverage(ctx: PlanContext, angle: float, order: list[Segment]):
-    """Add segments through uncovered pieces (concave corners, spikes) until coverage is reached."""
+def _search_connect(ctx: PlanContext):
+    """Connections as the leg-order search sees them: routed in the transit space (cached per
+    run), straight where no route exists (those get the full treatment of :func:`_connect`)."""
+    got = ctx._routers.get("_search_connect")
+    if got is None:
+        got = cached(lambda a, b: ctx.router("transit").path(a, b))
+        ctx._routers["_search_connect"] = got
+    return got
+
+
+def _lead_in(ctx: PlanContext):
+    """The lead-in function of :func:`missions.leg_order.order_cells` for ``ctx``: a piece's start
+    moved back by up to ``ctx.lead_m`` inside the transit space; cut short when it meets a no-fly
+    zone or the fence (by more than 0.5 m)."""
+
+    def extend(s: Segment) -> tuple[Segment, bool]:
+        """The piece with its lead-in, and whether the lead-in is cut short."""
+        h = np.asarray(s.heading, float)
+        a = np.asarray(s.a, float)
+        e = _free_extension(a, -h, ctx.lead_m, ctx.transit)
+        na = a - e * h
+        return Segment(s.line, (float(na[0]), float(na[1])), s.b, s.heading), e < ctx.lead_m - 0.5
+
+    return extend
+
+
+def _repair_coverage(ctx: PlanContext, angle: float, order: list[Segment], uncross: bool = True):
+    """Add segments through uncovered pieces (concave corners, spikes) until coverage is reached.
+
+    With ``uncross`` each one goes where it adds no self-crossing (:func:`insert_uncrossed`),
+    a third of a spacing beside the piece when that avoids flying over a transect; without, at
+    the cheapest place (:func:`missions.grid.cheapest_insertion`).
+    """
     d = direction(angle)
     covered = transects_coverage([(s.a, s.b, s.heading) for s in order], ctx.fp)
     total = ctx.target.area
@@ -154,24 +241,53 @@ def _repair_coverage(ctx: PlanContext, angle: float, order: list[Segment]):
             break
         pieces = sorted(polygons_of(uncovered), key=lambda g: g.area, reverse=True)
         added = []
+        left = np.array([-d[1], d[0]])
+        connect = _search_connect(ctx)
         for q in pieces:
             if q.area < thr or len(added) >= 60:
                 break
-            # a piece out of reach (a pocket of a ragged boundary) is not worth a detour
-            seg, seen = _repair_segment(ctx, q, d, float(ys.min()), float(ys.max()))
-            if seg is not None and seen >= min(0.5 * q.area, thr):
-                added.append(seg)
+            # the pass goes through the piece; when that puts it on (or beside) a transect, where
+            # it would overlap it, a pass a third of a spacing to either side is tried
+            if not uncross:
+                seg, seen = _repair_segment(ctx, q, d, float(ys.min()), float(ys.max()))
+                if seg is not None and seen >= min(0.5 * q.area, thr):
+                    order = cheapest_insertion(order, seg, ctx.home_xy, allow_reverse=ctx.symmetric)
+                    added.append(seg)
+                continue
+            first, best = None, None
+            before = chain_crossings(order, connect)
+            for off in (0.0, ctx.spacing / 3.0, -ctx.spacing / 3.0):
+                seg, seen = _repair_segment(ctx, q, d, float(ys.min()), float(ys.max()), left * off)
+                # a piece out of reach (a pocket of a ragged boundary) is not worth a detour
+                if seg is None or seen < min(0.5 * q.area, thr):
+                    continue
+                cand = insert_uncrossed(
+                    order, seg, ctx.home_xy, allow_reverse=ctx.symmetric, connect=connect
+                )
+                if first is None:
+                    first = (cand, seg)
+                if chain_crossings(cand, connect) <= before:
+                    length = path_length(chain_points(cand, connect))
+                    if best is None or length < best[0]:
+                        best = (length, cand, seg)
+                    if off == 0.0:
+                        break  # through the piece itself, uncrossed: nothing better to try
+            if best is not None:
+                first = best[1:]
+            if first is not None:
+                order = first[0]
+                added.append(first[1])
         if not added:
             break
-        for seg in added:
-            order = cheapest_insertion(order, seg, ctx.home_xy, allow_reverse=ctx.symmetric)
         covered = shapely.union_all(
             [covered, transects_coverage([(s.a, s.b, s.heading) for s in added], ctx.fp)]
         )
     return order, covered
 
 
-def _repair_segment(ctx: PlanContext, q: Polygon, d: np.ndarray, ymin: float, ymax: float):
+def _repair_segment(
+    ctx: PlanContext, q: Polygon, d: np.ndarray, ymin: float, ymax: float, shift=(0.0, 0.0)
+):
     """A transect piece through the uncovered piece ``q``, and how much of ``q`` it sees (m²).
 
     The segment lies on the transect-direction line through a point of ``q`` (or the nearest
@@ -180,6 +296,7 @@ def _repair_segment(ctx: PlanContext, q: Polygon, d: np.ndarray, ymin: float, ym
     tried; they differ for a camera that looks ahead.
     """
     rp = q.representative_point()
+    rp = Point(rp.x + float(shift[0]), rp.y + float(shift[1]))
     if not ctx.fly.covers(rp):
         rp = nearest_points(ctx.fly_inner, rp)[0]
     p = np.array([rp.x, rp.y])

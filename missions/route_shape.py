@@ -7,8 +7,8 @@ legs", used by the planner's leg ordering, ``benchmarks/route_shape.py`` and ``b
   take-off leg → transects and the connections between them → return leg → home); legs shorter
   than 5 cm are ignored (a repeated point).
 * Two legs that are not neighbours in the path (neighbours share an end point by construction)
-  *cross* when they have any point in common: a proper crossing, one touching the other, or a
-  collinear overlap. The first and last legs of a closed path (both end at home) count as
+  *cross* when they come closer than :data:`NEAR_M` (25 cm): a proper crossing, one touching the
+  other, or a collinear overlap (also one flown a few millimetres beside the other). The first and last legs of a closed path (both end at home) count as
   neighbours.
 * The *survey part* of a sortie is everything between the end of the take-off leg and the start
   of the return leg: the ground the camera is meant to see. The take-off and return legs (with
@@ -19,8 +19,8 @@ legs", used by the planner's leg ordering, ``benchmarks/route_shape.py`` and ``b
   which the planner does not do; so crossings are reported separately for the survey part and for
   the home legs.
 
-Segment intersection is the orientation test (Cormen et al., *Introduction to Algorithms*, 3rd ed.,
-§33.1), vectorised over all pairs with a tolerance of 1 mm for touching and collinear cases.
+Distances (:func:`segment_distance`, checked against GEOS in the tests) are computed for the
+pairs whose bounding boxes overlap.
 """
 
 from __future__ import annotations
@@ -29,62 +29,74 @@ import numpy as np
 
 MIN_LEG_M = 0.05
 """Legs shorter than this are ignored (repeated points)."""
-TOUCH_M = 1e-3
-"""Two legs closer than this count as touching."""
+NEAR_M = 0.25
+"""Legs closer than this count as touching (a pass flown 1 cm beside another overlaps it)."""
 
 
-def _orient(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Twice the signed area of triangles (p, q, r), element-wise over (..., 2) arrays."""
-    return (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (
-        r[..., 0] - p[..., 0]
-    )
-
-
-def _on_segment(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """r lies within the bounding box of p–q (enlarged by the tolerance)."""
-    lo = np.minimum(p, q) - TOUCH_M
-    hi = np.maximum(p, q) + TOUCH_M
-    return np.all((r >= lo) & (r <= hi), axis=-1)
-
-
-def intersecting_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Which pairs of segments intersect (touching and collinear overlap included).
+def intersecting_pairs(a: np.ndarray, b: np.ndarray, skip_neighbours: bool = False) -> np.ndarray:
+    """Pairs of segments that intersect or nearly do (touching and collinear overlap included).
 
     Args:
         a: (N, 2) segment starts, metres.
         b: (N, 2) segment ends, metres.
+        skip_neighbours: Leave out the pairs (k, k+1).
 
     Returns:
-        (N, N) symmetric boolean matrix; the diagonal is False.
+        (K, 2) index pairs ``i < j`` of segments closer than :data:`NEAR_M`: bounding boxes
+        (enlarged by it) propose pairs, :func:`segment_distance` decides.
     """
     a = np.asarray(a, float).reshape(-1, 2)
     b = np.asarray(b, float).reshape(-1, 2)
     n = len(a)
     if n < 2:
-        return np.zeros((n, n), bool)
-    ai, bi = a[:, None, :], b[:, None, :]
-    aj, bj = a[None, :, :], b[None, :, :]
-    li = np.hypot(*(b - a).T)[:, None]
-    lj = np.hypot(*(b - a).T)[None, :]
-    o1 = _orient(ai, bi, aj)
-    o2 = _orient(ai, bi, bj)
-    o3 = _orient(aj, bj, ai)
-    o4 = _orient(aj, bj, bi)
-    # an orientation within TOUCH_M (as a distance from the other segment's line) counts as 0
-    t1 = np.abs(o1) <= TOUCH_M * li
-    t2 = np.abs(o2) <= TOUCH_M * li
-    t3 = np.abs(o3) <= TOUCH_M * lj
-    t4 = np.abs(o4) <= TOUCH_M * lj
-    proper = (o1 * o2 < 0) & (o3 * o4 < 0) & ~(t1 | t2 | t3 | t4)
-    touch = (
-        (t1 & _on_segment(ai, bi, aj))
-        | (t2 & _on_segment(ai, bi, bj))
-        | (t3 & _on_segment(aj, bj, ai))
-        | (t4 & _on_segment(aj, bj, bi))
+        return np.zeros((0, 2), int)
+    lo = np.minimum(a, b) - NEAR_M
+    hi = np.maximum(a, b) + NEAR_M
+    over = (
+        (lo[:, None, 0] <= hi[None, :, 0])
+        & (lo[None, :, 0] <= hi[:, None, 0])
+        & (lo[:, None, 1] <= hi[None, :, 1])
+        & (lo[None, :, 1] <= hi[:, None, 1])
     )
-    out = proper | touch
-    np.fill_diagonal(out, False)
-    return out | out.T
+    ii, jj = np.nonzero(np.triu(over, k=2 if skip_neighbours else 1))
+    if len(ii) == 0:
+        return np.zeros((0, 2), int)
+    near = segment_distance(a[ii], b[ii], a[jj], b[jj]) <= NEAR_M
+    return np.column_stack([ii[near], jj[near]])
+
+
+def _point_segment(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance of points p to segments a–b, element-wise over (K, 2) arrays."""
+    ab = b - a
+    den = np.einsum("ij,ij->i", ab, ab)
+    t = np.where(den > 0, np.einsum("ij,ij->i", p - a, ab) / np.where(den > 0, den, 1.0), 0.0)
+    t = np.clip(t, 0.0, 1.0)
+    return np.hypot(*(a + t[:, None] * ab - p).T)
+
+
+def segment_distance(a1, b1, a2, b2) -> np.ndarray:
+    """Distance between segments a1–b1 and a2–b2, element-wise over (K, 2) arrays, metres.
+
+    Zero when they cross (opposite orientations on both sides: Cormen et al., *Introduction to
+    Algorithms*, 3rd ed., §33.1); otherwise the least of the four end-point-to-segment distances.
+    """
+
+    def orient(p, q, r):
+        """Twice the signed area of the triangles (p, q, r)."""
+        return (q[:, 0] - p[:, 0]) * (r[:, 1] - p[:, 1]) - (q[:, 1] - p[:, 1]) * (r[:, 0] - p[:, 0])
+
+    cross = (orient(a1, b1, a2) * orient(a1, b1, b2) < 0) & (
+        orient(a2, b2, a1) * orient(a2, b2, b1) < 0
+    )
+    d = np.minimum.reduce(
+        [
+            _point_segment(a1, a2, b2),
+            _point_segment(b1, a2, b2),
+            _point_segment(a2, a1, b1),
+            _point_segment(b2, a1, b1),
+        ]
+    )
+    return np.where(cross, 0.0, d)
 
 
 def crossing_pairs(path, first: int = 0, last: int | None = None) -> list[tuple[int, int]]:
@@ -109,14 +121,15 @@ def crossing_pairs(path, first: int = 0, last: int | None = None) -> list[tuple[
     if len(legs) < 3:
         return []
     # neighbours: consecutive kept legs (skipped short legs join their neighbours' end points)
-    m = intersecting_pairs(p[legs], p[legs + 1])
-    k = np.arange(len(legs))
-    m[k[:-1], k[1:]] = m[k[1:], k[:-1]] = False
+    pairs = intersecting_pairs(p[legs], p[legs + 1], skip_neighbours=True)
     closed = float(np.hypot(*(p[0] - p[-1]))) < MIN_LEG_M
-    if closed and legs[0] == 0 and legs[-1] == n_legs - 1:
-        m[0, -1] = m[-1, 0] = False
-    ii, jj = np.nonzero(np.triu(m))
-    return [(int(legs[i]), int(legs[j])) for i, j in zip(ii, jj, strict=True)]
+    wrap = closed and legs[0] == 0 and legs[-1] == n_legs - 1
+    out = []
+    for i, j in pairs.tolist():
+        if j - i == 1 or (wrap and i == 0 and j == len(legs) - 1):
+            continue
+        out.append((int(legs[i]), int(legs[j])))
+    return sorted(out)
 
 
 def survey_span(path, first_xy, last_xy) -> tuple[int, int]:
