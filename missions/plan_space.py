@@ -160,15 +160,33 @@ def make_context(area: Area, camera, survey, sorties, fence, home, home_source="
     turnaround = float(survey.turnaround_m)
     fly = tame(fly)
     transit = fly
+    if turnaround > 0:
+        band = area.polygon_local.buffer(turnaround, join_style="mitre").intersection(fence_inner)
+        transit = tame(band.difference(keepout) if not keepout.is_empty else band).union(fly)
     # a camera that looks ahead sees the ground from ymin metres in front: each transect starts
-    # that far before the district's edge (a lead-in, inside the fence; missions.leg_order)
+    # that far before the district's edge (a lead-in, inside the fence; missions.leg_order), but
+    # never into a concave notch of the district (the notch is someone else's ground)
     ymin = float(fp.corners[:, 1].min())
     lead = ymin if ymin > 0.05 else 0.0
-    if max(turnaround, lead) > 0:
-        width = max(turnaround, lead)
-        band = area.polygon_local.buffer(width, join_style="mitre").intersection(fence_inner)
-        transit = tame(band.difference(keepout) if not keepout.is_empty else band).union(fly)
+    if lead > 0:
+        outer = area.polygon_local
+        band = outer.buffer(lead, join_style="mitre").intersection(fence_inner)
+        band = band.difference(outer.convex_hull.difference(outer.buffer(0.01)))
+        if not keepout.is_empty:
+            band = band.difference(keepout)
+        transit = tame(band).union(transit)
     home_space = fence_inner.difference(keepout) if not keepout.is_empty else fence_inner
+    # legs to and from home do not cut through the district's concave notches either (unless
+    # home is in one): the notch is someone else's ground, as for the lead-ins above
+    notches = [
+        g
+        for g in polygons_of(
+            area.polygon_local.convex_hull.difference(area.polygon_local.buffer(0.01))
+        )
+        if not g.buffer(clearance).covers(hp)
+    ]
+    if notches:
+        home_space = home_space.difference(shapely.union_all(notches))
     home_space = tame(home_space).union(transit)
     corner = survey.start_corner
     corner_xy = None
