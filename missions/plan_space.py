@@ -59,6 +59,9 @@ class PlanContext:
     clearance: float
     risk_regions: dict | None = None
     revisit_s: float | None = None
+    home_space_any: BaseGeometry | None = None
+    """The home space including the district's concave notches (None: the same as
+    ``home_space``): used only when no home leg exists without them."""
     lead_m: float = 0.0
     """Lead-in before each transect's start for a camera that looks ahead, metres (0: nadir)."""
     _routers: dict = field(default_factory=dict)
@@ -85,7 +88,9 @@ class PlanContext:
         """The cached :class:`Router` in the transit space (``transit``) or the home space."""
         r = self._routers.get(name)
         if r is None:
-            space = self.transit if name == "transit" else self.home_space
+            space = {"transit": self.transit, "home_any": self.home_space_any}.get(
+                name, self.home_space
+            )
             r = Router(
                 space, inset_m=min(0.5, self.clearance / 2), snap_m=max(25.0, self.clearance * 4)
             )
@@ -185,7 +190,9 @@ def make_context(area: Area, camera, survey, sorties, fence, home, home_source="
         )
         if not g.buffer(clearance).covers(hp)
     ]
+    home_space_any = None
     if notches:
+        home_space_any = tame(home_space).union(transit)
         home_space = home_space.difference(shapely.union_all(notches))
     home_space = tame(home_space).union(transit)
     corner = survey.start_corner
@@ -227,6 +234,7 @@ def make_context(area: Area, camera, survey, sorties, fence, home, home_source="
         warnings=warnings,
         clearance=clearance,
         lead_m=lead,
+        home_space_any=home_space_any,
     )
 
 

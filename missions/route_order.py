@@ -371,7 +371,11 @@ def _local_path(ctx: PlanContext, a, b):
 
 
 def _home_leg(ctx: PlanContext, a, b) -> list:
+    """A leg between home and the district inside the fence, outside the no-fly zones, and out
+    of the district's concave notches when that is possible."""
     path = ctx.router("home").path(a, b)
+    if path is None and ctx.home_space_any is not None:
+        path = ctx.router("home_any").path(a, b)
     if path is None:
         raise PlanningError(
             f"{ctx.area.source}: no path between home and the district inside the fence that "
