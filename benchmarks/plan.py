@@ -1,6 +1,13 @@
-"""Planning speed: the demo district, and concave districts with no-fly holes of 1, 10 and 50 km².
+"""Planning speed and route shape: the demo block, the demo district, and concave districts with
+no-fly holes of 1, 10 and 50 km².
 
-Prints figures; asserts nothing (speed targets are measured here, never in tests).
+Prints figures; asserts nothing (speed targets are measured here, never in tests). For the demo
+block (configs/demo.yaml) and the demo district it also prints the route's shape: its length
+against a plain lawnmower's lower bound over the same free area, and its self-crossings
+(:mod:`missions.route_shape`: pairs of non-neighbouring legs of one sortie that cross, touch or
+overlap; within the survey part, and with the take-off and return legs). The lower bound is the
+planner's own grid (same angle and spacing) clipped to the flyable region, its transects' total
+length plus one spacing per turn between lines; legs from and to home are not in it.
 
 Usage:
     python benchmarks/plan.py [--repeat N] [--alt M]
@@ -40,6 +47,30 @@ def _scaled_area(base, factor: float):
     for h, poly in zip(base.holes, base.holes_local, strict=True):
         raw.holes.append(Hole(h.name, Polygon(scale(poly).exterior), "scaled"))
     return build_area(raw)
+
+
+def lawnmower_bound_m(plan, cfg) -> float:
+    """Transects of the plan's grid over its flyable region plus one spacing per turn, metres."""
+    from missions.grid import transect_lines
+    from missions.plan_space import make_context
+
+    ctx = make_context(plan.area, cfg.camera, cfg.survey, cfg.sorties, cfg.fence, plan.home)
+    lines = [row for row in transect_lines(ctx.fly, plan.stats.angle_deg, ctx.spacing) if row]
+    total = sum(s.length for row in lines for s in row)
+    return total + ctx.spacing * max(0, len(lines) - 1)
+
+
+def shape(label: str, cfg, plan) -> None:
+    """Print the route-shape line of a plan (module notes)."""
+    from missions.route_shape import plan_crossings
+
+    bound = lawnmower_bound_m(plan, cfg)
+    c = plan_crossings(plan)
+    route = plan.stats.route_length_m
+    print(f"  {label}: route {route / 1000:.3f} km, lawnmower bound {bound / 1000:.3f} km "
+          f"(route/bound {route / bound:.2f}), crossings: {c['survey']} in the survey part, "
+          f"{c['all']} with the home legs; coverage {plan.stats.coverage_pct:.3f} %, "
+          f"{len(plan.sorties)} sortie(s), planned in {plan.stats.planning_time_s:.2f} s")  # fmt: skip
 
 
 def main(argv=None) -> int:
@@ -94,6 +125,16 @@ def main(argv=None) -> int:
 
     row("demo district", plan, times)
     print(f"  (area file load {load_s:.3f} s; first plan incl. warm-up {cold:.3f} s)")
+    from missions.planner import plan_from_config
+
+    block_cfg = load_config(REPO / "configs/demo.yaml")
+    t0 = time.perf_counter()
+    block = plan_from_config(block_cfg)
+    block_s = time.perf_counter() - t0
+    row("demo block (configs/demo.yaml)", block, [block_s])
+    print("route shape:")
+    shape("demo block", block_cfg, block)
+    shape("demo district", cfg, plan)
     base_km2 = demo.area_m2 / 1e6
     hx, hy = demo.frame.to_local(home.lat_deg, home.lon_deg)
     for target in (1.0, 10.0, 50.0):

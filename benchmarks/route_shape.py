@@ -3,7 +3,8 @@
 Officers see the planned route on the map first; a route that crosses itself looks wrong and is
 longer than it needs to be. For each config given (default: the demo block and the demo
 district), prints the route length of every sortie (take-off to landing, the planner's own
-``path_local``), how many pairs of non-adjacent legs cross, the transects' total length, and a
+``path_local``), how many pairs of non-adjacent legs cross (:mod:`missions.route_shape`; in
+the survey part, and with the take-off and return legs), the transects' total length, and a
 plain lawnmower estimate over the same block in the same run: the transects of the planner's
 own grid (``missions.grid.transect_lines``, same angle and spacing) flown in boustrophedon order
 with one spacing-long turn between neighbours, plus the legs from home and back.
@@ -23,21 +24,11 @@ sys.path.insert(0, str(REPO))
 
 
 def crossings(path) -> int:
-    """Pairs of non-adjacent legs of a polyline that intersect (shared end points excluded)."""
-    from shapely.geometry import LineString
+    """Pairs of non-neighbouring legs of a polyline that cross, touch or overlap
+    (:func:`missions.route_shape.crossing_pairs`, the planner's own measure)."""
+    from missions.route_shape import crossing_pairs
 
-    legs = [LineString([path[i], path[i + 1]]) for i in range(len(path) - 1)]
-    legs = [(i, g) for i, g in enumerate(legs) if g.length > 0.05]
-    n = 0
-    for a in range(len(legs)):
-        for b in range(a + 1, len(legs)):
-            i, g = legs[a]
-            j, h = legs[b]
-            if j - i < 2:
-                continue
-            if g.crosses(h) or (g.intersects(h) and g.intersection(h).length > 0.5):
-                n += 1
-    return n
+    return len(crossing_pairs(path))
 
 
 def main(argv=None) -> int:
@@ -57,11 +48,14 @@ def main(argv=None) -> int:
         plan = plan_from_config(cfg)
         paths = [[tuple(p) for p in s.path_local[:, :2]] for s in plan.sorties]
         route = sum(math.dist(a, b) for p in paths for a, b in zip(p, p[1:], strict=False))
-        cross = sum(crossings(p) for p in paths)
+        from missions.route_shape import plan_crossings
+
+        c = plan_crossings(plan)
+        cross = f"{c['survey']} in the survey part, {c['all']} with the home legs"
         angle, spacing = plan.stats.angle_deg, plan.stats.spacing_m
         trans = sum(math.dist(s.a, s.b) for s in plan.transects)
         line = f"{Path(path).name}: {plan.area.name}: {len(plan.sorties)} sortie(s), route {route:,.0f} m, "
-        line += f"{cross} crossing(s), transects flown {trans:,.0f} m"
+        line += f"crossings {cross}, transects flown {trans:,.0f} m"
         if spacing and angle is not None:
             lines = transect_lines(plan.area.polygon_local, float(angle), float(spacing))
             segs = [seg for row in lines for seg in row]

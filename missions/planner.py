@@ -4,20 +4,32 @@ What it guarantees (each is checked by property tests over random concave and ho
 
 * Transects are clipped to the district minus the no-fly holes (kept ``no_fly_clearance_m`` away
   from them): no transect crosses a hole or leaves the district, concave notches included (no
-  convex hull anywhere).
+  convex hull anywhere). Exceptions, both inside the fence and outside the holes: a positive
+  ``turnaround_m`` extends both ends, and for a camera that looks ahead each transect starts with
+  a lead-in as long as the footprint's near edge is ahead of the vehicle.
+* Transects are flown cell by cell (boustrophedon cells), cells ordered and oriented by a local
+  search that first avoids self-crossings of the survey route, then shortens it
+  (:mod:`missions.leg_order`; the measure is :mod:`missions.route_shape`).
 * Connections between transects are shortest paths inside the free area (visibility graph,
   :mod:`missions.routing`): they go around holes and along concave boundaries, never straight
   across them. Legs to and from home stay inside the fence and outside the holes too.
 * The camera footprint swept along the transects covers the free area; gaps left by concave
-  corners are filled with extra coverage segments (:mod:`missions.coverage` explains the measure).
+  corners are filled with extra coverage segments, each inserted where it adds no crossing when
+  there is such a place (:mod:`missions.coverage` explains the measure).
 * Every waypoint lies inside the inclusion fence (the district buffered by ``fence.margin_m``) and
   outside every exclusion zone.
 * Each sortie starts and ends at home and fits the battery: flight time (see
   :mod:`missions.flight_time`) ≤ endurance × (1 − reserve).
 
 Grid angle ``auto`` ranks every 10 degrees plus the directions of the district's long edges by a
-straight-line tour estimate, fully plans (routing, coverage repair, sorties) the best four and the
-winner's ±5 degree neighbours; the shortest total route wins and is reported as the chosen angle.
+straight-line tour estimate, plans (routing, coverage repair, sorties; no leg-order search) the
+best four and the winner's ±5 degree neighbours; the two shortest are planned again with the
+leg-order search and the 2-opt variant, and the route with the fewest self-crossings among those
+at most 5 % longer than the shortest wins and is reported as the chosen angle.
+
+The work is split in three modules: :mod:`missions.plan_space` (fence, flyable, transit and home
+spaces, flight model), :mod:`missions.route_order` (transect order, coverage repair, sorties) and
+this one (the public API, the results and their mission, fence and rally items).
 """
 
 from __future__ import annotations
@@ -25,55 +37,29 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import deque
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, MultiLineString, Point, Polygon
+from shapely.geometry import MultiLineString, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
 from missions.areas import Area
-from missions.camera import Footprint, footprint, transect_spacing
+from missions.camera import Footprint
 from missions.coverage import coverage_fraction, transects_coverage
-from missions.errors import AreaError, PlanningError
-from missions.flight_time import FlightModel
+from missions.errors import AreaError
 from missions.geo import LocalFrame
-from missions.grid import (
-    Segment,
-    apply_turnaround,
-    boustrophedon_order,
-    cheapest_insertion,
-    direction,
-    estimated_length,
-    transect_lines,
-    two_opt,
-)
+from missions.grid import Segment
 from missions.items import MissionItem
 from missions.mission_items import MAX_FENCE_VERTICES, fence_items, rally_items, sortie_items
-from missions.routing import Router, path_length
+from missions.plan_space import PlanContext, make_context
+from missions.route_order import auto_angle, build_best
+from missions.routing import path_length
 from missions.settings import GeoPoint
 from missions.shapes import geo_to_local, local_to_geo, polygons_of
 
 log = logging.getLogger(__name__)
-
-ANGLE_STEP_DEG = 5.0
-"""Coarse step of the automatic grid-angle search, degrees."""
-FULL_CANDIDATES = 4
-"""Number of best-estimated angles that are fully planned when the angle is ``auto``."""
-FENCE_MARGIN_M = 2.0
-"""Waypoints stay this far inside the inclusion fence (ArduPilot FENCE_MARGIN default, 2 m)."""
-UNCOVERED_GOAL = 0.002
-"""Coverage repair stops once less than this share of the free area is uncovered."""
-REPAIR_ROUNDS = 4
-"""Rounds of coverage repair (each adds segments through the largest uncovered pieces)."""
-ARDUPILOT_FENCE_ALT_MAX_M = 100.0
-"""ArduCopter FENCE_ALT_MAX default, metres above home."""
-MAX_SPACE_VERTICES = 800
-"""Flyable regions with more vertices are simplified inward for planning (see ``_tame``)."""
-MIN_PARTIAL_M = 30.0
-"""A sortie is filled up with part of the next transect when at least this much of it fits."""
 
 
 # --- results ------------------------------------------------------------------------------------------
@@ -233,67 +219,6 @@ class PatrolPlan:
         return local_to_geo(self.fence_local, self.frame)
 
 
-# --- the planner -----------------------------------------------------------------------------------------
-
-
-@dataclass
-class _Context:
-    area: Area
-    home: GeoPoint
-    home_xy: tuple[float, float]
-    fp: Footprint
-    spacing: float
-    turnaround: float
-    fence_local: Polygon
-    fly: BaseGeometry
-    transit: BaseGeometry
-    home_space: BaseGeometry
-    target: BaseGeometry
-    model: FlightModel
-    budget_s: float
-    corner_xy: tuple[float, float] | None
-    warnings: list[str]
-    clearance: float
-    risk_regions: dict | None = None
-    revisit_s: float | None = None
-    _routers: dict = field(default_factory=dict)
-
-    @property
-    def symmetric(self) -> bool:
-        """True when the footprint is centred on the vehicle along the track (a nadir camera):
-        then flying a transect either way sees the same ground."""
-        ys = self.fp.corners[:, 1]
-        return abs(float(ys.min() + ys.max())) < 1e-6
-
-    @property
-    def fly_inner(self) -> BaseGeometry:
-        """The flyable region shrunk by 5 cm (points strictly inside it), cached."""
-        got = self._routers.get("_fly_inner")
-        if got is None:
-            got = self.fly.buffer(-0.05)
-            if got.is_empty:
-                got = self.fly
-            self._routers["_fly_inner"] = got
-        return got
-
-    def router(self, name: str) -> Router:
-        """The cached :class:`Router` in the transit space (``transit``) or the home space."""
-        r = self._routers.get(name)
-        if r is None:
-            space = self.transit if name == "transit" else self.home_space
-            r = Router(
-                space, inset_m=min(0.5, self.clearance / 2), snap_m=max(25.0, self.clearance * 4)
-            )
-            self._routers[name] = r
-        return r
-
-    def warn(self, msg: str) -> None:
-        """Record a planning warning once and log it."""
-        if msg not in self.warnings:
-            self.warnings.append(msg)
-            log.warning("%s", msg)
-
-
 def plan_patrol(
     area: Area, camera, survey, sorties, fence, rally, home, *, home_source: str = "",
     risk_map=None, revisit_min: float | None = None, avoid=None,
@@ -328,15 +253,15 @@ def plan_patrol(
             a battery too small to reach the area and come back.
     """
     t0 = time.perf_counter()
-    ctx = _context(area, camera, survey, sorties, fence, home, home_source, avoid)
+    ctx = make_context(area, camera, survey, sorties, fence, home, home_source, avoid)
     if risk_map is not None:
         ctx.risk_regions = risk_map.regions_local(area.frame)
         ctx.revisit_s = 60.0 * revisit_min if revisit_min else None
     if survey.angle_deg == "auto":
-        angle, built = _auto_angle(ctx)
+        angle, built = auto_angle(ctx)
     else:
         angle = float(survey.angle_deg) % 180.0
-        built = _build_best(ctx, angle)
+        built = build_best(ctx, angle)
     segs, covered, sortie_paths = built
     plan = _assemble(ctx, survey, fence, rally, angle, segs, covered, sortie_paths)
     if risk_map is not None:
@@ -446,509 +371,8 @@ def choose_home(cfg, area: Area) -> tuple[GeoPoint, str]:
     )
 
 
-def _context(
-    area: Area, camera, survey, sorties, fence, home, home_source="", avoid=None
-) -> _Context:
-    warnings: list[str] = []
-    fp = footprint(camera, survey.alt_m)
-    spacing = transect_spacing(fp, survey.side_overlap, survey.spacing_m)
-    if spacing > fp.width_m + 1e-9:
-        warnings.append(
-            f"transect spacing {spacing:.1f} m is wider than the camera footprint "
-            f"{fp.width_m:.1f} m: strips between transects will not be seen"
-        )
-    if fence.enabled and survey.alt_m > ARDUPILOT_FENCE_ALT_MAX_M:
-        warnings.append(
-            f"survey altitude {survey.alt_m:g} m is above ArduCopter's default FENCE_ALT_MAX "
-            f"({ARDUPILOT_FENCE_ALT_MAX_M:g} m): raise FENCE_ALT_MAX on the vehicle or the fence "
-            "will trigger"
-        )
-    clearance = float(getattr(survey, "no_fly_clearance_m", 5.0))
-    hx, hy = area.frame.to_local(home.lat_deg, home.lon_deg)
-    home_xy = (float(hx), float(hy))
-    hp = Point(home_xy)
-    for h, poly in zip(area.holes, area.holes_local, strict=False):
-        if poly.contains(hp):
-            raise PlanningError(
-                f"home ({home.lat_deg:.6f}, {home.lon_deg:.6f}"
-                + (f", from {home_source}" if home_source else "")
-                + f") is inside the no-fly zone '{h.name}' ({h.where}): take off elsewhere"
-            )
-    target = area.free_local
-    if target.is_empty or target.area < 1.0:
-        if area.holes:
-            raise PlanningError(
-                f"{area.source}: nothing to cover: the no-fly zones cover the whole district"
-            )
-        raise PlanningError(
-            f"{area.source}: nothing to cover: the district's area is "
-            f"{area.polygon_local.area:.2g} m², less than 1 m²: check the file's coordinates"
-        )
-
-    fence_local = _fence_polygon(area, home_xy, float(fence.margin_m), warnings)
-    fence_inner = fence_local.buffer(-FENCE_MARGIN_M, join_style="mitre")
-    keepout = (
-        area.keepout_local.buffer(clearance, join_style="mitre", mitre_limit=2.0)
-        if area.holes
-        else Polygon()
-    )
-    fly = area.polygon_local.intersection(fence_inner)
-    if not keepout.is_empty:
-        fly = fly.difference(keepout)
-    if fly.is_empty:
-        raise PlanningError(
-            f"{area.source}: no room to fly: the district minus the no-fly zones "
-            f"(kept {clearance:g} m away) is empty"
-        )
-    turnaround = float(survey.turnaround_m)
-    fly = _tame(fly)
-    transit = fly
-    if turnaround > 0:
-        band = area.polygon_local.buffer(turnaround, join_style="mitre").intersection(fence_inner)
-        transit = _tame(band.difference(keepout) if not keepout.is_empty else band).union(fly)
-    if avoid is not None and not avoid.is_empty:
-        fly, transit = _tame(fly.difference(avoid)), _tame(transit.difference(avoid))
-        if fly.is_empty:
-            raise PlanningError(f"{area.source}: no room to fly outside the avoided region")
-    home_space = fence_inner.difference(keepout) if not keepout.is_empty else fence_inner
-    home_space = _tame(home_space).union(transit)
-    corner = survey.start_corner
-    corner_xy = None
-    if corner != "auto":
-        minx, miny, maxx, maxy = area.polygon_local.bounds
-        corner_xy = (minx if "w" in corner else maxx, miny if "s" in corner else maxy)
-    takeoff = survey.takeoff_alt_m if survey.takeoff_alt_m is not None else survey.alt_m
-    model = FlightModel(
-        speed_m_s=float(survey.speed_m_s),
-        alt_m=float(survey.alt_m),
-        takeoff_alt_m=float(takeoff),
-        climb_m_s=float(sorties.climb_m_s),
-        descent_m_s=float(sorties.descent_m_s),
-        accel_m_s2=float(getattr(sorties, "accel_m_s2", 2.5)),
-    )
-    budget = float(sorties.endurance_min) * 60.0 * (1.0 - float(sorties.reserve_pct) / 100.0)
-    if budget <= model.fixed_s:
-        raise PlanningError(
-            f"battery budget {budget / 60:.1f} min (endurance {sorties.endurance_min:g} min minus "
-            f"{sorties.reserve_pct:g}% reserve) does not even cover take-off and landing "
-            f"({model.fixed_s:.0f} s)"
-        )
-    return _Context(
-        area=area,
-        home=home,
-        home_xy=home_xy,
-        fp=fp,
-        spacing=spacing,
-        turnaround=turnaround,
-        fence_local=fence_local,
-        fly=fly,
-        transit=transit,
-        home_space=home_space,
-        target=target,
-        model=model,
-        budget_s=budget,
-        corner_xy=corner_xy,
-        warnings=warnings,
-        clearance=clearance,
-    )
-
-
-def _tame(geom: BaseGeometry, max_vertices: int = MAX_SPACE_VERTICES) -> BaseGeometry:
-    """A version of ``geom`` with at most ``max_vertices`` vertices that lies inside ``geom``.
-
-    Survey-grade or OSM boundaries can have thousands of vertices (or GPS noise) that make routing
-    slow and block visibility. The region is shrunk by a tolerance, simplified with the same
-    tolerance (Douglas-Peucker keeps every point within it), and clipped to the original, so the
-    result never reaches outside; the tolerance doubles until the vertex count fits.
-    """
-    if shapely.get_num_coordinates(geom) <= max_vertices:
-        return geom
-    tol = 0.5
-    out = geom
-    while tol < 1e4:
-        cand = geom.buffer(-tol, join_style="mitre").simplify(tol, preserve_topology=True)
-        cand = shapely.union_all([p for p in polygons_of(cand.intersection(geom)) if p.area > 1.0])
-        if cand.is_empty:
-            break
-        out = cand
-        if shapely.get_num_coordinates(out) <= max_vertices:
-            break
-        tol *= 2.0
-    return out
-
-
-def _fence_polygon(area: Area, home_xy, margin: float, warnings: list[str]) -> Polygon:
-    """Inclusion fence: the district buffered by the margin (plus a corridor to an outside home).
-
-    The result has at most 255 vertices and contains the buffered district (simplification is done
-    on a slightly larger polygon so that it never cuts into the area).
-    """
-    incl = area.polygon_local.buffer(margin, join_style="mitre", mitre_limit=2.0)
-    hp = Point(home_xy)
-    if not incl.buffer(-FENCE_MARGIN_M - 1.0).contains(hp):
-        near = nearest_points(area.polygon_local, hp)[0]
-        width = max(margin, 10.0)
-        corridor = LineString([home_xy, (near.x, near.y)]).buffer(width, join_style="mitre")
-        incl = shapely.union_all([incl, corridor, hp.buffer(width)])
-        dist = hp.distance(area.polygon_local)
-        warnings.append(
-            f"home is {dist:.0f} m outside the district: the fence includes a corridor from home "
-            "to the district"
-        )
-    incl = (
-        Polygon(polygons_of(incl)[0].exterior)
-        if not isinstance(incl, Polygon)
-        else Polygon(incl.exterior)
-    )
-    tol = 0.25
-    out = incl
-    while True:
-        cand = incl.buffer(tol, join_style="mitre").simplify(tol, preserve_topology=True)
-        cand = (
-            Polygon(cand.exterior)
-            if isinstance(cand, Polygon)
-            else Polygon(polygons_of(cand)[0].exterior)
-        )
-        out = cand
-        if len(out.exterior.coords) - 1 <= MAX_FENCE_VERTICES:
-            break
-        tol *= 2.0
-    return out
-
-
-def _auto_angle(ctx: _Context):
-    """Grid angle with the shortest total route (see the module notes).
-
-    The total routed length is rugged in the angle (cells, sortie cuts and coverage repair change
-    discretely), so a cheap estimate only preselects: every 10 degrees plus the directions of the
-    district's long edges are ranked by a straight-line tour estimate, the best
-    :data:`FULL_CANDIDATES` are fully planned, the winner's ±5 degree neighbours too, and the
-    winner finally gets the 2-opt variant.
-    """
-    ext = np.asarray(ctx.area.polygon_local.exterior.coords)
-    edges = np.diff(ext, axis=0)
-    lengths = np.hypot(edges[:, 0], edges[:, 1])
-    coarse = set(np.round(np.arange(0.0, 180.0, 2 * ANGLE_STEP_DEG), 6).tolist())
-    for k in np.argsort(lengths)[::-1][:6]:
-        coarse.add(round(math.degrees(math.atan2(edges[k, 0], edges[k, 1])) % 180.0, 3))
-    mrr = ctx.area.polygon_local.minimum_rotated_rectangle
-    if isinstance(mrr, Polygon):
-        c = np.asarray(mrr.exterior.coords)
-        for e in np.diff(c, axis=0)[:2]:
-            coarse.add(round(math.degrees(math.atan2(e[0], e[1])) % 180.0, 3))
-    scored = []
-    for ang in sorted(coarse):
-        lines = transect_lines(ctx.fly, ang, ctx.spacing)
-        order = boustrophedon_order(lines, ang, ctx.home_xy, ctx.corner_xy)
-        if order:
-            scored.append((estimated_length(order, ctx.home_xy), ang))
-    if not scored:
-        raise PlanningError(f"{ctx.area.source}: no transect fits in the district")
-    scored.sort()
-    built: dict[float, tuple] = {}
-
-    def full(ang: float) -> float:
-        """Plan the whole patrol at grid angle ``ang`` (cached) and return its total time."""
-        ang = round(ang % 180.0, 3)
-        if ang not in built:
-            built[ang] = _build(ctx, ang)
-        return _total(built[ang])
-
-    for _, ang in scored[:FULL_CANDIDATES]:
-        full(ang)
-    best = min(built, key=lambda a: _total(built[a]))
-    full(best - ANGLE_STEP_DEG)
-    full(best + ANGLE_STEP_DEG)
-    best = min(built, key=lambda a: _total(built[a]))
-    if not ctx.symmetric:
-        return best, built[best]
-    improved = _build(ctx, best, improve=True)
-    if _total(improved) < _total(built[best]) - 1e-6:
-        return best, improved
-    return best, built[best]
-
-
-def _total(built) -> float:
-    return sum(path_length(p) for p in built[2])
-
-
-def _build_best(ctx: _Context, angle: float):
-    """:func:`_build` with and without the 2-opt pass; the shorter routed total wins.
-
-    A 2-opt pass over the transect order helps some layouts and hurts others once the route is
-    cut into sorties, so both are routed and compared.
-    """
-    plain = _build(ctx, angle)
-    if not ctx.symmetric:
-        return plain
-    improved = _build(ctx, angle, improve=True)
-    return improved if _total(improved) < _total(plain) - 1e-6 else plain
-
-
-def _build(ctx: _Context, angle: float, improve: bool = False):
-    """Transects → order → turnaround → coverage repair (→ 2-opt) → sorties, for one angle."""
-    lines = transect_lines(ctx.fly, angle, ctx.spacing)
-    order = boustrophedon_order(lines, angle, ctx.home_xy, ctx.corner_xy)
-    if not order:
-        raise PlanningError(
-            f"{ctx.area.source}: no transect fits in the district at angle {angle:g}"
-        )
-    order = apply_turnaround(order, ctx.turnaround, ctx.transit)
-    order, covered = _repair_coverage(ctx, angle, order)
-    if ctx.risk_regions is not None:
-        from missions.risk_plan import prioritise, with_revisits
-
-        order, labels = prioritise(order, ctx.risk_regions, ctx.fp)
-        if ctx.revisit_s:
-            order, labels = with_revisits(
-                order, labels, ctx.revisit_s, ctx.model.speed_m_s, ctx.home_xy
-            )
-        improve = False  # 2-opt would mix the risk classes up
-    if improve and ctx.symmetric:  # 2-opt reverses segments: only for a direction-free camera
-        order = two_opt(order, ctx.home_xy, keep_first=ctx.corner_xy is not None)
-    sortie_paths, sortie_segs = _split_sorties(ctx, order)
-    return (sortie_segs, covered, sortie_paths)
-
-
-def _repair_coverage(ctx: _Context, angle: float, order: list[Segment]):
-    """Add segments through uncovered pieces (concave corners, spikes) until coverage is reached."""
-    d = direction(angle)
-    covered = transects_coverage([(s.a, s.b, s.heading) for s in order], ctx.fp)
-    total = ctx.target.area
-    # pieces smaller than 2 % of the footprint are slivers along a ragged boundary: not worth a
-    # detour each (they count against the coverage figure, which stays honest)
-    thr = max(1.0, total * 1e-5, 0.02 * float(ctx.fp.polygon.area))
-    ys = ctx.fp.corners[:, 1]
-    for _ in range(REPAIR_ROUNDS):
-        uncovered = ctx.target.difference(covered)
-        if uncovered.area <= UNCOVERED_GOAL * total:
-            break
-        pieces = sorted(polygons_of(uncovered), key=lambda g: g.area, reverse=True)
-        added = []
-        for q in pieces:
-            if q.area < thr or len(added) >= 60:
-                break
-            # a piece out of reach (a pocket of a ragged boundary) is not worth a detour
-            seg, seen = _repair_segment(ctx, q, d, float(ys.min()), float(ys.max()))
-            if seg is not None and seen >= min(0.5 * q.area, thr):
-                added.append(seg)
-        if not added:
-            break
-        for seg in added:
-            order = cheapest_insertion(order, seg, ctx.home_xy, allow_reverse=ctx.symmetric)
-        covered = shapely.union_all(
-            [covered, transects_coverage([(s.a, s.b, s.heading) for s in added], ctx.fp)]
-        )
-    return order, covered
-
-
-def _repair_segment(ctx: _Context, q: Polygon, d: np.ndarray, ymin: float, ymax: float):
-    """A transect piece through the uncovered piece ``q``, and how much of ``q`` it sees (m²).
-
-    The segment lies on the transect-direction line through a point of ``q`` (or the nearest
-    flyable point), clipped to the flyable region and to the positions from which the footprint
-    (``ymin``..``ymax`` metres ahead of the vehicle) reaches ``q``. Both directions of flight are
-    tried; they differ for a camera that looks ahead.
-    """
-    rp = q.representative_point()
-    if not ctx.fly.covers(rp):
-        rp = nearest_points(ctx.fly_inner, rp)[0]
-    p = np.array([rp.x, rp.y])
-    minx, miny, maxx, maxy = ctx.fly.bounds
-    big = math.hypot(maxx - minx, maxy - miny) + 10.0
-    ray = LineString([p - big * d, p + big * d])
-    piece = None
-    for part in shapely.get_parts(ray.intersection(ctx.fly)):
-        if part.geom_type == "LineString" and part.distance(Point(p)) < 1e-3:
-            piece = part
-            break
-    up = float(p @ d)
-    qu = np.asarray(q.exterior.coords) @ d
-    q0, q1 = float(qu.min()), float(qu.max())
-    lo, hi = (up, up) if piece is None else (float((np.asarray(piece.coords) @ d).min()),
-                                             float((np.asarray(piece.coords) @ d).max()))  # fmt: skip
-    best, best_seen = None, -1.0
-    # flying along +d the footprint covers u + [ymin, ymax]; along -d it covers u - [ymin, ymax]
-    for sign, s0, s1 in ((1.0, q0 - ymax, q1 - ymin), (-1.0, q0 + ymin, q1 + ymax)):
-        u0, u1 = max(lo, s0), min(hi, s1)
-        if u0 > u1:
-            u0 = u1 = min(max(up, lo), hi)
-        a = p + (u0 - up) * d
-        b = p + (u1 - up) * d
-        h = sign * d
-        if sign < 0:
-            a, b = b, a
-        seg = Segment(
-            -1, (float(a[0]), float(a[1])), (float(b[0]), float(b[1])), (float(h[0]), float(h[1]))
-        )
-        seen = transects_coverage([(seg.a, seg.b, seg.heading)], ctx.fp).intersection(q).area
-        if seen > best_seen:
-            best, best_seen = seg, float(seen)
-        if ctx.symmetric:
-            break
-    return best, best_seen
-
-
-def _connect(ctx: _Context, a, b) -> list:
-    path = ctx.router("transit").path(a, b)
-    if path is None:
-        path = _local_path(ctx, a, b)
-    if path is None:
-        path = ctx.router("home").path(a, b)
-        if path is None:
-            raise PlanningError(
-                f"{ctx.area.source}: part of the district cannot be reached without crossing a "
-                "no-fly zone or the fence (a no-fly zone cuts it off)"
-            )
-        ctx.warn(
-            "a no-fly zone cuts the district into separate parts: the route between them leaves "
-            "the district (inside the fence margin)"
-        )
-    return path
-
-
-def _local_path(ctx: _Context, a, b):
-    """Retry a failed transit route on the part of the space around a and b, at full detail.
-
-    The global graph thins its nodes on very detailed boundaries; around two points the local
-    graph is small enough to keep every reflex vertex.
-    """
-    pa, pb = Point(a), Point(b)
-    comps = polygons_of(ctx.transit)
-    ca = [c for c in comps if c.buffer(0.05).covers(pa)]
-    if not ca or not ca[0].buffer(0.05).covers(pb):
-        return None
-    d = pa.distance(pb)
-    window = LineString([a, b]).buffer(max(3.0 * d, 100.0))
-    local = ca[0].intersection(window)
-    return Router(local, inset_m=min(0.5, ctx.clearance / 2)).path(a, b)
-
-
-def _home_leg(ctx: _Context, a, b) -> list:
-    path = ctx.router("home").path(a, b)
-    if path is None:
-        raise PlanningError(
-            f"{ctx.area.source}: no path between home and the district inside the fence that "
-            "avoids the no-fly zones"
-        )
-    return path
-
-
-def _split_sorties(ctx: _Context, order: list[Segment], straight: bool = False):
-    """Cut the ordered transects into sorties that start and end at home and fit the battery.
-
-    With ``straight=True`` connections and home legs are straight lines (a fast estimate used to
-    rank grid angles); otherwise they are routed inside the free area and the fence.
-    """
-    home = ctx.home_xy
-    model, budget = ctx.model, ctx.budget_s
-    ret_cache: dict[tuple, list] = {}
-
-    def ret(p):
-        """The leg from ``p`` back home (straight, or routed and cached)."""
-        if straight:
-            return [p, home]
-        key = (round(p[0], 6), round(p[1], 6))
-        got = ret_cache.get(key)
-        if got is None:
-            got = _home_leg(ctx, p, home)
-            ret_cache[key] = got
-        return got
-
-    pending = deque(order)
-    paths: list[list] = []
-    seg_lists: list[list[Segment]] = []
-    while pending:
-        path = [home]
-        segs: list[Segment] = []
-        while pending:
-            s = pending[0]
-            if straight:
-                conn = [path[-1], s.a]
-            else:
-                conn = _home_leg(ctx, home, s.a) if not segs else _connect(ctx, path[-1], s.a)
-            cand = [*path, *conn[1:], s.b]
-            if model.sortie_s([*cand, *ret(s.b)[1:]]) <= budget:
-                path = cand
-                segs.append(s)
-                pending.popleft()
-                continue
-            # fly as much of the transect as the battery allows (fills the sortie)
-            f = _fit_fraction(ctx, cand[:-1], s, ret)
-            if segs and (f * s.length < MIN_PARTIAL_M or (1.0 - f) * s.length < 1.0):
-                break
-            if f * s.length < 1.0:
-                need = model.sortie_s([*cand[:-1], *ret(s.a)[1:]])
-                lat, lon = ctx.area.frame.to_geo(s.a[0], s.a[1])
-                dist_km = path_length(cand[:-1]) / 1000.0
-                raise PlanningError(
-                    f"the battery budget ({budget / 60:.1f} min after the reserve) cannot reach the "
-                    f"transect at {float(lat):.6f}, {float(lon):.6f} ({dist_km:.1f} km from home) "
-                    f"and come back: that alone takes {need / 60:.1f} min; raise "
-                    "sorties.endurance_min, lower sorties.reserve_pct or take off closer"
-                )
-            a, b = np.asarray(s.a), np.asarray(s.b)
-            m = tuple((a + f * (b - a)).tolist())
-            pending.popleft()
-            pending.appendleft(Segment(s.line, m, s.b, s.heading))
-            pending.appendleft(Segment(s.line, s.a, m, s.heading))
-        path = [*path, *ret(path[-1])[1:]]
-        paths.append(_dedup(path))
-        seg_lists.append(segs)
-    return paths, seg_lists
-
-
-def _fit_fraction(ctx: _Context, head: list, s: Segment, ret) -> float:
-    """Largest share f of segment s such that head + (s.a → s.a + f·(s.b − s.a)) + return fits.
-
-    Regula falsi with the Illinois modification on the time surplus (time grows almost linearly
-    along the segment), bracketed so it always returns a fitting fraction.
-    """
-    a, b = np.asarray(s.a), np.asarray(s.b)
-
-    def surplus(f: float) -> float:
-        """Sortie time over the budget when flying fraction ``f`` of ``s``, seconds."""
-        m = tuple((a + f * (b - a)).tolist())
-        return ctx.model.sortie_s([*head, m, *ret(m)[1:]]) - ctx.budget_s
-
-    lo, flo = 0.0, surplus(0.0)
-    if flo > 0:
-        return 0.0
-    hi, fhi = 1.0, surplus(1.0)
-    if fhi <= 0:
-        return 1.0
-    tol = 0.5 / max(s.length, 1.0)
-    side = 0
-    for _ in range(40):
-        if hi - lo <= tol or flo > -0.5:
-            break
-        f = (lo * fhi - hi * flo) / (fhi - flo)
-        f = min(max(f, lo + tol / 2), hi - tol / 2)
-        ft = surplus(f)
-        if ft <= 0:
-            lo, flo = f, ft
-            if side == -1:
-                fhi /= 2.0
-            side = -1
-        else:
-            hi, fhi = f, ft
-            if side == 1:
-                flo /= 2.0
-            side = 1
-    return lo
-
-
-def _dedup(path: list) -> list:
-    out = [tuple(map(float, path[0]))]
-    for p in path[1:]:
-        q = (float(p[0]), float(p[1]))
-        if math.hypot(q[0] - out[-1][0], q[1] - out[-1][1]) > 1e-6:
-            out.append(q)
-    return out
-
-
 def _assemble(
-    ctx: _Context, survey, fence, rally, angle, sortie_segs, covered, sortie_paths
+    ctx: PlanContext, survey, fence, rally, angle, sortie_segs, covered, sortie_paths
 ) -> PatrolPlan:
     area, frame, home = ctx.area, ctx.area.frame, ctx.home
     takeoff = survey.takeoff_alt_m if survey.takeoff_alt_m is not None else survey.alt_m
