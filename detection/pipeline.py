@@ -39,7 +39,13 @@ from detection.errors import ModelNotFoundError
 from detection.faces import FaceMaskDetector, MaskLabel, load_face_mask_detector
 from detection.gatherings import Gathering, GatheringDetector
 from detection.geometry import CameraIntrinsics, ground_offsets, gsd_cm_px
-from detection.masks import MaskVoter, could_show_face, find_faces
+from detection.masks import (
+    MAX_RUNS_PER_FRAME,
+    MaskVoter,
+    could_show_face,
+    faces_in_batch,
+    look_batches,
+)
 from detection.models import load_yolo
 from detection.persons import PersonDetector
 from detection.privacy import PrivacySettings, full_frame_faces, privacy_regions
@@ -597,9 +603,9 @@ class DetectionPipeline:
                 if could_show_face(xyxy[i], min_px)
                 and self.masks.needs_look(keys[i], frame_index, xyxy[i, 3] - xyxy[i, 1])
             ]
-            if look:
-                faces = find_faces(self.face_detector, image, xyxy[look])
-                for i, face in zip(look, faces, strict=False):
+            for idx in self._look_order(look, xyxy, image.shape):
+                faces = faces_in_batch(self.face_detector, image, xyxy[idx])
+                for i, face in zip(idx, faces, strict=True):
                     self.masks.add(keys[i], face, frame_index, xyxy[i, 3] - xyxy[i, 1])
                     if face is not None:
                         faces_by_index[i] = face.xyxy
@@ -661,6 +667,19 @@ class DetectionPipeline:
             privacy_xyxy=privacy_xyxy,
             privacy_style=self.privacy.style,
         )
+
+    def _look_order(self, look: list[int], xyxy: np.ndarray, shape) -> list[list[int]]:
+        """The persons the face-mask model looks at on this frame, one list per model run
+        (:func:`detection.masks.look_batches`): every batch for a photo, else the
+        :data:`~detection.masks.MAX_RUNS_PER_FRAME` batches of the tallest people."""
+        if not look:
+            return []
+        sub = xyxy[look]
+        batches = look_batches(sub, shape, self.face_detector.input_wh)
+        if not self.stills:
+            h = sub[:, 3] - sub[:, 1]
+            batches = sorted(batches, key=lambda b: -float(h[b].max()))[:MAX_RUNS_PER_FRAME]
+        return [[look[j] for j in b] for b in batches]
 
     def _privacy_regions(
         self, image: np.ndarray, raw: sv.Detections, faces_by_index: dict[int, np.ndarray]
