@@ -102,7 +102,9 @@ def look_batches(
         return []
     regions = np.array([head_region(b, image_shape) for b in person_xyxy], dtype=float)
     iw, ih = input_wh
-    own = [min(MAX_UPSCALE, iw / max(1.0, r[2] - r[0]), ih / max(1.0, r[3] - r[1])) for r in regions]
+    own = [
+        min(MAX_UPSCALE, iw / max(1.0, r[2] - r[0]), ih / max(1.0, r[3] - r[1])) for r in regions
+    ]
     batches: list[list[int]] = []
     box = None
     for i in np.argsort(regions[:, 0], kind="stable"):
