@@ -48,7 +48,13 @@ from detection.masks import (
 )
 from detection.models import load_yolo
 from detection.persons import PersonDetector
-from detection.privacy import PrivacySettings, full_frame_faces, privacy_regions
+from detection.privacy import (
+    FacePass,
+    PrivacySettings,
+    full_frame_faces,
+    head_boxes,
+    privacy_regions,
+)
 from detection.settings import DetectionSettings
 from missions.geo import LocalFrame, Pose
 
@@ -384,6 +390,7 @@ class DetectionPipeline:
             )
             self.face_detector.judge_incorrect = settings.mask.judge_incorrect
         self.privacy_faces = self._privacy_face_detector(face_detector)
+        self._face_pass: FacePass | None = None
         self.tracker = None
         if not stills:
             from detection.tracking import Tracker
@@ -472,6 +479,7 @@ class DetectionPipeline:
 
     def reset(self) -> None:
         """Forget tracks, gatherings and mask votes (a new flight or a jump in the video)."""
+        self._face_pass = None
         if self.tracker is not None:
             self.tracker.reset()
         self.gatherings.reset()
@@ -611,7 +619,7 @@ class DetectionPipeline:
                         faces_by_index[i] = face.xyxy
         t5 = time.perf_counter()
         timings["mask"] = (t5 - t4) * 1000
-        privacy_xyxy = self._privacy_regions(image, raw, faces_by_index)
+        privacy_xyxy = self._privacy_regions(image, raw, faces_by_index, frame_index)
         t5b = time.perf_counter()
         timings["privacy"] = (t5b - t5) * 1000
         t5 = t5b
@@ -682,16 +690,25 @@ class DetectionPipeline:
         return [[look[j] for j in b] for b in batches]
 
     def _privacy_regions(
-        self, image: np.ndarray, raw: sv.Detections, faces_by_index: dict[int, np.ndarray]
+        self,
+        image: np.ndarray,
+        raw: sv.Detections,
+        faces_by_index: dict[int, np.ndarray],
+        frame_index: int = 0,
     ) -> np.ndarray:
         """Regions to hide on this frame: heads (or whole boxes) of every raw person, faces the
         mask check found (after the check) and faces of the full-frame pass."""
         if self.privacy.blur == "off":
             return np.zeros((0, 4))
         faces = [np.asarray(f, dtype=float).reshape(4) for f in faces_by_index.values()]
-        if self.privacy_faces is not None:
-            faces += list(full_frame_faces(self.privacy_faces, image, self.privacy.face_pass_px))
         persons = raw.xyxy if len(raw) else np.zeros((0, 4))
+        if self.privacy_faces is not None and self.stills:
+            faces += list(full_frame_faces(self.privacy_faces, image, self.privacy.face_pass_px))
+        elif self.privacy_faces is not None:
+            if self._face_pass is None:
+                self._face_pass = FacePass(self.privacy_faces, self.privacy)
+            heads = head_boxes(persons)
+            faces += list(self._face_pass.faces(image, frame_index, heads))
         return privacy_regions(
             self.privacy.blur,
             persons,
