@@ -240,7 +240,7 @@ class FacePass:
             self._pass_index = frame_index
             faces = self._faces
         else:
-            faces = _grow(self._faces, step * (frame_index - self._pass_index))
+            faces = grow_boxes(self._faces, step * (frame_index - self._pass_index))
         heads = np.asarray(heads, dtype=float).reshape(-1, 4)
         lost = [
             (box, seen)
@@ -248,12 +248,16 @@ class FacePass:
             if 0 < frame_index - seen < self.every and not _centre_inside(box, heads)
         ]
         self._heads = [(h, frame_index) for h in heads] + lost
-        carried = [_grow(box[None], step * (frame_index - seen))[0] for box, seen in lost]
+        carried = [grow_boxes(box[None], step * (frame_index - seen))[0] for box, seen in lost]
         return np.concatenate([faces, np.array(carried).reshape(-1, 4)])
 
 
-def _grow(boxes: np.ndarray, px: float) -> np.ndarray:
-    """Boxes grown by ``px`` pixels on every side, shape (N, 4)."""
+def grow_boxes(boxes: np.ndarray, px: float) -> np.ndarray:
+    """Boxes grown by ``px`` pixels on every side, shape (N, 4).
+
+    For frames shown between two processed ones (a camera-rate live stream): hide the last
+    processed frame's ``FrameResult.privacy_xyxy`` grown by the motion since, with
+    ``anonymise(frame, grow_boxes(regions, px), style)``."""
     return np.asarray(boxes, dtype=float).reshape(-1, 4) + np.array([-px, -px, px, px])
 
 
