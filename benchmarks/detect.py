@@ -56,7 +56,7 @@ def main() -> int:
     )
     ap.add_argument(
         "--face-pass",
-        choices=["always", "stills", "never"],
+        choices=["always", "every", "stills", "never"],
         default=None,
         help="privacy.face_pass to measure (default: the config's)",
     )

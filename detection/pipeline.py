@@ -39,10 +39,22 @@ from detection.errors import ModelNotFoundError
 from detection.faces import FaceMaskDetector, MaskLabel, load_face_mask_detector
 from detection.gatherings import Gathering, GatheringDetector
 from detection.geometry import CameraIntrinsics, ground_offsets, gsd_cm_px
-from detection.masks import MaskVoter, could_show_face, find_faces
+from detection.masks import (
+    MAX_RUNS_PER_FRAME,
+    MaskVoter,
+    could_show_face,
+    faces_in_batch,
+    look_batches,
+)
 from detection.models import load_yolo
 from detection.persons import PersonDetector
-from detection.privacy import PrivacySettings, full_frame_faces, privacy_regions
+from detection.privacy import (
+    FacePass,
+    PrivacySettings,
+    full_frame_faces,
+    head_boxes,
+    privacy_regions,
+)
 from detection.settings import DetectionSettings
 from missions.geo import LocalFrame, Pose
 
@@ -378,6 +390,7 @@ class DetectionPipeline:
             )
             self.face_detector.judge_incorrect = settings.mask.judge_incorrect
         self.privacy_faces = self._privacy_face_detector(face_detector)
+        self._face_pass: FacePass | None = None
         self.tracker = None
         if not stills:
             from detection.tracking import Tracker
@@ -466,6 +479,7 @@ class DetectionPipeline:
 
     def reset(self) -> None:
         """Forget tracks, gatherings and mask votes (a new flight or a jump in the video)."""
+        self._face_pass = None
         if self.tracker is not None:
             self.tracker.reset()
         self.gatherings.reset()
@@ -597,15 +611,15 @@ class DetectionPipeline:
                 if could_show_face(xyxy[i], min_px)
                 and self.masks.needs_look(keys[i], frame_index, xyxy[i, 3] - xyxy[i, 1])
             ]
-            if look:
-                faces = find_faces(self.face_detector, image, xyxy[look])
-                for i, face in zip(look, faces, strict=False):
+            for idx in self._look_order(look, xyxy, image.shape):
+                faces = faces_in_batch(self.face_detector, image, xyxy[idx])
+                for i, face in zip(idx, faces, strict=True):
                     self.masks.add(keys[i], face, frame_index, xyxy[i, 3] - xyxy[i, 1])
                     if face is not None:
                         faces_by_index[i] = face.xyxy
         t5 = time.perf_counter()
         timings["mask"] = (t5 - t4) * 1000
-        privacy_xyxy = self._privacy_regions(image, raw, faces_by_index)
+        privacy_xyxy = self._privacy_regions(image, raw, faces_by_index, frame_index)
         t5b = time.perf_counter()
         timings["privacy"] = (t5b - t5) * 1000
         t5 = t5b
@@ -662,17 +676,39 @@ class DetectionPipeline:
             privacy_style=self.privacy.style,
         )
 
+    def _look_order(self, look: list[int], xyxy: np.ndarray, shape) -> list[list[int]]:
+        """The persons the face-mask model looks at on this frame, one list per model run
+        (:func:`detection.masks.look_batches`): every batch for a photo, else the
+        :data:`~detection.masks.MAX_RUNS_PER_FRAME` batches of the tallest people."""
+        if not look:
+            return []
+        sub = xyxy[look]
+        batches = look_batches(sub, shape, self.face_detector.input_wh)
+        if not self.stills:
+            h = sub[:, 3] - sub[:, 1]
+            batches = sorted(batches, key=lambda b: -float(h[b].max()))[:MAX_RUNS_PER_FRAME]
+        return [[look[j] for j in b] for b in batches]
+
     def _privacy_regions(
-        self, image: np.ndarray, raw: sv.Detections, faces_by_index: dict[int, np.ndarray]
+        self,
+        image: np.ndarray,
+        raw: sv.Detections,
+        faces_by_index: dict[int, np.ndarray],
+        frame_index: int = 0,
     ) -> np.ndarray:
         """Regions to hide on this frame: heads (or whole boxes) of every raw person, faces the
         mask check found (after the check) and faces of the full-frame pass."""
         if self.privacy.blur == "off":
             return np.zeros((0, 4))
         faces = [np.asarray(f, dtype=float).reshape(4) for f in faces_by_index.values()]
-        if self.privacy_faces is not None:
-            faces += list(full_frame_faces(self.privacy_faces, image, self.privacy.face_pass_px))
         persons = raw.xyxy if len(raw) else np.zeros((0, 4))
+        if self.privacy_faces is not None and self.stills:
+            faces += list(full_frame_faces(self.privacy_faces, image, self.privacy.face_pass_px))
+        elif self.privacy_faces is not None:
+            if self._face_pass is None:
+                self._face_pass = FacePass(self.privacy_faces, self.privacy)
+            heads = head_boxes(persons)
+            faces += list(self._face_pass.faces(image, frame_index, heads))
         return privacy_regions(
             self.privacy.blur,
             persons,

@@ -6,7 +6,8 @@ What is hidden (``privacy.blur``):
   tracking, so a person seen once is covered too), every face the face-mask check found (after
   the check: the check sees the clear frame, the outputs never do), and every face a full-frame
   pass of the project's face detector finds (:class:`detection.faces.FaceMaskDetector`, the
-  same weights as the mask check) on the frames ``privacy.face_pass`` says.
+  same weights as the mask check) on the frames ``privacy.face_pass`` says (by default every
+  third video frame, carried to the frames between: :class:`FacePass`).
 * ``persons``: every person box and every face found, whole.
 * ``off``: nothing; callers print a warning (:data:`OFF_WARNING`).
 
@@ -49,12 +50,19 @@ class PrivacySettings(StrictModel):
     ``off``: nothing (a warning is printed)."""
     style: Literal["blur", "pixelate"] = "blur"
     """supervision's BlurAnnotator (box filter) or PixelateAnnotator."""
-    face_pass: Literal["always", "stills", "never"] = "stills"
+    face_pass: Literal["always", "every", "stills", "never"] = "every"
     """Run the face detector on the whole frame to find faces of people the person detector
-    missed: on every frame, on photos only (default: on video the heads of detected persons
-    and the faces of the mask check are blurred, at almost no cost), or never. ``always``
-    costs one more face-detector run per frame (16-22 % of the frame rate on 2 cores,
-    ``benchmarks/detect.py --face-pass always``)."""
+    missed (a person cut by the frame's edge, body out of view): ``always`` on every frame
+    (one more face-detector run per frame: 16-22 % of the frame rate on 2 cores), ``every``
+    (default) on every ``face_pass_every``-th video frame with its faces carried, grown by the
+    expected motion, to the frames between (:class:`FacePass`), ``stills`` on photos only, or
+    ``never``. Photos always get the pass unless ``never``."""
+    face_pass_every: int = Field(default=3, ge=1)
+    """With ``face_pass: every``: the full-frame pass runs on one video frame in this many."""
+    face_pass_motion: float = Field(default=0.04, ge=0.0)
+    """With ``face_pass: every``: how far a carried face may have moved per frame since the
+    pass, as a fraction of the frame's long side (0.04 of 1280 px: 51 px per frame; the demo
+    patrol's ground moves about 30 px per processed frame near the bottom of the picture)."""
     face_pass_px: int = Field(default=640, ge=160)
     """Long side, pixels, the frame is scaled to for the full-frame face pass (faces smaller
     than about 10 px there are not found; heads of detected persons are covered anyway)."""
@@ -178,6 +186,91 @@ def full_frame_faces(detector, image: np.ndarray, long_side_px: int = 640) -> np
     if not faces:
         return np.zeros((0, 4))
     return np.array([f.xyxy for f in faces], dtype=float) / scale
+
+
+class FacePass:
+    """The full-frame face pass of a video: every ``face_pass_every``-th frame, carried between.
+
+    Faces found on a pass frame are hidden on the frames after it too, each grown by
+    ``face_pass_motion`` x the frame's long side x the frames since the pass (the picture moves
+    with the drone); so are the heads of people the person detector saw on the last
+    ``face_pass_every - 1`` frames and lost since (someone walking out of the frame's edge),
+    grown the same way. A face that comes into view between two passes with no person box is
+    the one not hidden, for at most ``face_pass_every - 1`` frames.
+
+    Args:
+        detector: A :class:`detection.faces.FaceMaskDetector` (the project's own: the mask
+            check's weights).
+        settings: The ``privacy`` section (``face_pass_every``, ``face_pass_motion``,
+            ``face_pass_px``).
+    """
+
+    def __init__(self, detector, settings: PrivacySettings) -> None:
+        self.detector = detector
+        self.every = settings.face_pass_every if settings.face_pass == "every" else 1
+        self.motion = settings.face_pass_motion
+        self.long_side_px = settings.face_pass_px
+        self._faces = np.zeros((0, 4))
+        self._pass_index: int | None = None
+        self._heads: list[tuple[np.ndarray, int]] = []
+
+    def due(self, frame_index: int) -> bool:
+        """Whether the full-frame pass runs on this frame."""
+        return (
+            self._pass_index is None
+            or frame_index - self._pass_index >= self.every
+            or frame_index < self._pass_index
+        )
+
+    def faces(self, image: np.ndarray, frame_index: int, heads: np.ndarray) -> np.ndarray:
+        """Face regions to hide on this frame (beyond the heads of this frame's persons).
+
+        Args:
+            image: BGR frame, shape (H, W, 3).
+            frame_index: The frame's index in its video (increasing).
+            heads: Head regions of this frame's persons (:func:`head_boxes`), shape (N, 4).
+
+        Returns:
+            Regions ``[x1, y1, x2, y2]`` pixels, shape (M, 4): the pass's faces (found now or
+            carried) and the carried heads of people lost since the last frames.
+        """
+        step = max(image.shape[:2]) * self.motion
+        if self.due(frame_index):
+            self._faces = full_frame_faces(self.detector, image, self.long_side_px)
+            self._pass_index = frame_index
+            faces = self._faces
+        else:
+            faces = grow_boxes(self._faces, step * (frame_index - self._pass_index))
+        heads = np.asarray(heads, dtype=float).reshape(-1, 4)
+        lost = [
+            (box, seen)
+            for box, seen in self._heads
+            if 0 < frame_index - seen < self.every and not _centre_inside(box, heads)
+        ]
+        self._heads = [(h, frame_index) for h in heads] + lost
+        carried = [grow_boxes(box[None], step * (frame_index - seen))[0] for box, seen in lost]
+        return np.concatenate([faces, np.array(carried).reshape(-1, 4)])
+
+
+def grow_boxes(boxes: np.ndarray, px: float) -> np.ndarray:
+    """Boxes grown by ``px`` pixels on every side, shape (N, 4).
+
+    For frames shown between two processed ones (a camera-rate live stream): hide the last
+    processed frame's ``FrameResult.privacy_xyxy`` grown by the motion since, with
+    ``anonymise(frame, grow_boxes(regions, px), style)``."""
+    return np.asarray(boxes, dtype=float).reshape(-1, 4) + np.array([-px, -px, px, px])
+
+
+def _centre_inside(box: np.ndarray, boxes: np.ndarray) -> bool:
+    """Whether ``box``'s centre lies in any of ``boxes`` (the same person seen again)."""
+    if not len(boxes):
+        return False
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return bool(
+        (
+            (boxes[:, 0] <= cx) & (cx <= boxes[:, 2]) & (boxes[:, 1] <= cy) & (cy <= boxes[:, 3])
+        ).any()
+    )
 
 
 SNAPSHOT_PAD = 0.2

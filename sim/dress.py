@@ -7,7 +7,8 @@ person is drawn from a *dressed* copy of its cut-out (:func:`dress_sprite`):
 * **Face**: a real face photo whose mask state is known, cut from the face-mask photos in
   ``<shared>/data/real/masks`` (``labels.csv`` gives each face's box and label: the Kaggle
   andrewmvd face-mask set's VOC boxes and the chandrikadeb7 single-face photos, see that folder's
-  SOURCES.md), pasted over the cut-out's head with a feathered elliptical edge. The photos are read
+  SOURCES.md), pasted over the cut-out's head with a feathered elliptical edge, covering the
+  cut-out's own face whole. The photos are read
   at run time and never copied into the repository; the detector that later looks at the rendered
   frame (the real face-mask model) decides the mask state, not the label used to pick the photo.
 * **Clothes**: the torso (20-52 % of the height from the top) and legs (52-96 %) of the cut-out
@@ -64,6 +65,11 @@ names as that word across the shading range kept from the photo)."""
 
 MIN_FACE_SRC_PX = 90
 """Faces smaller than this in their photo (box height, pixels) are not used: too little detail."""
+
+
+FACE_COVER = 0.12
+"""The pasted face covers the cut-out's head box grown by this fraction of its size on each
+side (:func:`dress_sprite`)."""
 
 
 def find_faces_dir() -> Path | None:
@@ -223,12 +229,15 @@ def dress_sprite(
     source = sprite.source
     if face is not None:
         x1, y1, x2, y2 = head_box(sprite)
-        fw, fh = x2 - x1, y2 - y1
-        # keep the photo's aspect: fit its height to the head, centre it
-        fh_src, fw_src = face.image.shape[:2]
-        fw = max(4, int(round(fh * fw_src / fh_src)))
-        cx = (x1 + x2) // 2
-        x1 = cx - fw // 2
+        # Cover the cut-out's own face whole: the photo is fitted to the head box grown by
+        # FACE_COVER on each side (stretched to it if its aspect differs), so the feathered edge
+        # falls outside the old face. Fitted by height alone, narrow photos left the cut-out's
+        # unmasked cheek and beard beside a pasted mask, and the model rightly read "unmasked".
+        gx, gy = FACE_COVER * (x2 - x1), FACE_COVER * (y2 - y1)
+        x1, x2 = int(round(x1 - gx)), int(round(x2 + gx))
+        y1 = max(0, int(round(y1 - gy)))
+        y2 = int(round(y2 + gy))
+        fw, fh = max(4, x2 - x1), max(4, y2 - y1)
         patch = cv2.resize(face.image, (fw, fh), interpolation=cv2.INTER_AREA)
         yy, xx = np.mgrid[0:fh, 0:fw].astype(np.float32)
         r = ((xx - (fw - 1) / 2) / (fw / 2)) ** 2 + ((yy - (fh - 1) / 2) / (fh / 2)) ** 2

@@ -85,3 +85,66 @@ def test_report_thumbnails_are_anonymised_like_frames():
     assert _detail(out[100:115, 62:75]) < 0.5 * _detail(img[100:115, 62:75])  # the face
     assert _detail(out[15:40, 20:60]) < 0.5 * _detail(img[15:40, 20:60])  # the subject's head
     assert np.array_equal(out[100:120, 0:40], img[100:120, 0:40])  # the rest is kept
+
+
+class _CountingDetector:
+    """A stand-in face detector: one fixed face per call, counting the calls."""
+
+    input_wh = (640, 480)
+
+    def __init__(self, box):
+        self.box = np.asarray(box, float)
+        self.calls = 0
+
+    def detect(self, image):
+        from detection.faces import FaceMask, MaskLabel
+
+        self.calls += 1
+        return [FaceMask(self.box.copy(), 0.9, MaskLabel.UNMASKED, 0.0)]
+
+
+def test_the_face_pass_runs_every_kth_frame_and_carries_its_faces_grown_by_the_motion():
+    from detection.privacy import FacePass, PrivacySettings
+
+    det = _CountingDetector([100, 100, 120, 124])
+    fp = FacePass(det, PrivacySettings(face_pass="every", face_pass_every=3, face_pass_px=640))
+    img = np.zeros((480, 640, 3), np.uint8)  # long side 640: no scaling, 0.04 -> 25.6 px/frame
+    out = [fp.faces(img, i, np.zeros((0, 4))) for i in range(7)]
+    assert det.calls == 3  # frames 0, 3, 6
+    np.testing.assert_allclose(out[0], [[100, 100, 120, 124]])
+    np.testing.assert_allclose(out[1], [[74.4, 74.4, 145.6, 149.6]])
+    np.testing.assert_allclose(out[2], [[48.8, 48.8, 171.2, 175.2]])
+    np.testing.assert_allclose(out[3], out[0])
+
+
+def test_always_runs_the_pass_on_every_frame():
+    from detection.privacy import FacePass, PrivacySettings
+
+    det = _CountingDetector([10, 10, 30, 30])
+    fp = FacePass(det, PrivacySettings(face_pass="always"))
+    for i in range(4):
+        fp.faces(np.zeros((100, 100, 3), np.uint8), i, np.zeros((0, 4)))
+    assert det.calls == 4
+
+
+def test_a_person_lost_between_passes_keeps_a_hidden_head_until_the_next_pass():
+    """Someone walking out of the bottom edge: the person detector loses the body on frame 1,
+    the face is still in view; the head seen on frame 0 stays hidden (grown) on frames 1-2."""
+    from detection.privacy import FacePass, PrivacySettings
+
+    class NoFaces(_CountingDetector):
+        def detect(self, image):
+            self.calls += 1
+            return []
+
+    fp = FacePass(NoFaces([0, 0, 0, 0]), PrivacySettings(face_pass="every", face_pass_every=3))
+    img = np.zeros((480, 640, 3), np.uint8)
+    head = np.array([[300, 400, 340, 470]], float)
+    assert len(fp.faces(img, 0, head)) == 0  # seen: its own head box hides it
+    f1 = fp.faces(img, 1, np.zeros((0, 4)))
+    np.testing.assert_allclose(f1, [[274.4, 374.4, 365.6, 495.6]])
+    assert len(fp.faces(img, 2, np.zeros((0, 4)))) == 1
+    assert len(fp.faces(img, 3, np.zeros((0, 4)))) == 0  # the pass's turn again
+    # a person still detected is not carried twice
+    fp.faces(img, 4, head)
+    assert len(fp.faces(img, 5, head + 5)) == 0
