@@ -53,7 +53,8 @@ from missions.areas import Area
 from missions.errors import PlanningError
 from missions.fleet_layers import apply_layer
 from missions.fleet_split import HOME_INSET_M, Strips, assign_homes, derived_home
-from missions.planner import ARDUPILOT_FENCE_ALT_MAX_M, PatrolPlan, plan_patrol
+from missions.plan_space import ARDUPILOT_FENCE_ALT_MAX_M
+from missions.planner import PatrolPlan, plan_patrol
 from missions.settings import GeoPoint
 from missions.shapes import local_to_geo
 

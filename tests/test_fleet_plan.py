@@ -2,9 +2,12 @@
 
 Demo block (configs/demo.yaml's area, 1.9 ha) and demo district (configs/districts/demo.geojson,
 2.3 km², two no-fly zones), 2 and 4 vehicles. Balance tolerances (max/min estimated flight
-time): the district <= 1.06; the block <= 1.15 for 2 vehicles and <= 1.25 for 4. The block's
-time is a step function of where a cut falls: each part holds only two to five 17 m transects, and
-one transect more is a fifth to a third of a part's time (measured: 1.088 and 1.137).
+time): the district <= 1.12 for 2 vehicles and <= 1.06 for 4; the block <= 1.15 for 2 vehicles
+and <= 1.25 for 4. The block's time is a step function of where a cut falls: each part holds only
+two to five 17 m transects, and one transect more is a fifth to a third of a part's time (measured:
+1.088 and 1.137). The district's is one of sorties: with the crossing-free route order (issue 12)
+its two halves need 5 and 6 sorties of at most 15 min (measured 4419 s vs 4908 s, 1.111; with the
+earlier route order 1.026), and no cut position gives both the same count.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from tests.missions.planning_helpers import make_area, settings
 
 BLOCK = "configs/demo.yaml"
 DISTRICT = "configs/districts/demo.geojson"
-TOLERANCE = {("block", 2): 1.15, ("block", 4): 1.25, ("district", 2): 1.06, ("district", 4): 1.06}
+TOLERANCE = {("block", 2): 1.15, ("block", 4): 1.25, ("district", 2): 1.12, ("district", 4): 1.06}
 
 
 def _cfg(which: str, repo_root):
