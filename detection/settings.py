@@ -19,8 +19,11 @@ class GatheringSettings(StrictModel):
     """Minimum number of people in a cluster (DBSCAN min_samples)."""
     persist_s: float = Field(default=10.0, ge=0)
     """A cluster must persist this long (frame time) before it becomes an alert."""
-    cooldown_s: float = Field(default=120.0, ge=0)
-    """The same gathering is not alerted again within this time."""
+    cooldown_s: float = Field(default=600.0, ge=0)
+    """The same gathering (the same place) is not alerted again within this time, seconds of
+    frame time: a drone passing the same crowd again later on its route (or a risk-map revisit
+    sooner than this) does not raise it twice. 10 min; the demo block's route passes its market
+    twice about 8 min apart."""
     gap_s: float = Field(default=3.0, ge=0)
     """A followed cluster may vanish this long (missed detections) and still count as persisting."""
 

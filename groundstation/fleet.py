@@ -387,10 +387,11 @@ class FleetPatrol(Patrol):
 
     def _set_fleet_map(self) -> None:
         """District, every vehicle's route (one colour per vehicle on the page), fence, homes."""
+        import shapely
         from shapely.geometry import Polygon, mapping
 
         parts = self.fleet_plan.parts
-        area = parts[0].plan.area
+        area = self.fleet_plan.area  # the whole district, not the first vehicle's part
         district = Polygon(
             area.polygon_geo.exterior.coords, [h.exterior.coords for h in area.holes_geo]
         )
@@ -401,7 +402,9 @@ class FleetPatrol(Patrol):
                     ll = p.plan.frame.to_geo_array(s.path_local)
                     routes.append([(float(a), float(b)) for a, b in ll])
                     owners.append(k)
-        fence = mapping(parts[0].plan.fence_geo) if self.cfg.fence.enabled else None
+        # each vehicle has its own part's fence: the page draws all of them
+        fences = shapely.union_all([p.plan.fence_geo for p in parts])
+        fence = mapping(fences) if self.cfg.fence.enabled else None
         self.hub.set_map(
             district=mapping(district),
             route=routes,

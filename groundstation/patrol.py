@@ -152,6 +152,7 @@ class Patrol(PatrolFlightMixin, PatrolDetectionMixin, PatrolEventsMixin):
         """False when the simulated people were meant to have real faces but none were found."""
         self._seen: list[tuple[float, float, float, str]] = []  # monotonic, lat, lon, mask
         self._last_look_wish: tuple[float, float, float] | None = None  # lat, lon, monotonic
+        self._group_places: list[tuple[float, float]] = []  # candidate gatherings seen (lat, lon)
         self._armed_since: float | None = None
         self._armed_s = 0.0
         self._distance_m = 0.0

@@ -13,6 +13,10 @@ import time
 from groundstation.patrol_frames import FramePrefetcher
 from groundstation.policy import PolicyRequest
 
+GROUP_CLEAR_M = 10.0
+"""No close look at a person within this of a candidate gathering (metres on the ground): at the
+edge of a group the detector half sees, a person looks alone in one frame."""
+
 log = logging.getLogger("groundstation.patrol")  # the name the patrol always logged under
 
 
@@ -114,6 +118,8 @@ class PatrolDetectionMixin:
         for p in look_wanted(result, min_face_px=det.mask.min_face_px, eps_m=det.gathering.eps_m):
             if self.alert_policy.close_look.seen_before(p.lat_deg, p.lon_deg):
                 continue
+            if self._near_group(p.lat_deg, p.lon_deg):
+                continue  # the edge of a group the detector half sees: the gathering hold's
             last = self._last_look_wish
             if last is not None and now - last[2] < 5.0:
                 from missions.geo import distance_m
@@ -131,6 +137,14 @@ class PatrolDetectionMixin:
             self.alert_policy.submit(
                 PolicyRequest("close_look", now, p.lat_deg, p.lon_deg, track_id=p.track_id)
             )
+
+    def _near_group(self, lat: float, lon: float) -> bool:
+        """True within :data:`GROUP_CLEAR_M` of a candidate gathering seen this patrol: a person
+        there is one of the group (its neighbours missed in this frame), not a person alone, and
+        a close look would spend the sortie's budget on the group the gathering hold handles."""
+        from missions.geo import distance_m
+
+        return any(distance_m(lat, lon, a, b) < GROUP_CLEAR_M for a, b in self._group_places)
 
     def mask_label_near(self, lat: float, lon: float, radius_m: float) -> str | None:
         """The settled mask label of a person seen in the last second within ``radius_m`` of a
@@ -164,6 +178,8 @@ class PatrolDetectionMixin:
         if found is None:
             return
         lat, lon, count = found
+        if not any(distance_m(lat, lon, a, b) < 1.0 for a, b in self._group_places[-50:]):
+            self._group_places = [*self._group_places[-49:], (lat, lon)]
         now = time.monotonic()
         last = self._last_candidate
         if last is not None and now - last[2] < 2.0 and distance_m(lat, lon, last[0], last[1]) < 15:

@@ -183,7 +183,10 @@ def render_fleet_html(rep: FleetReport) -> str:
         )
     alerts = []
     for a in rep.alerts:
-        seen = ", ".join(f"drone {s.get('vehicle')}" for s in a.sightings) or (
+        by: dict = {}  # vehicle -> sightings, in the order first seen
+        for sighting in a.sightings:
+            by[sighting.get("vehicle")] = by.get(sighting.get("vehicle"), 0) + 1
+        seen = ", ".join(f"drone {v}" + (f" ({n}x)" if n > 1 else "") for v, n in by.items()) or (
             f"drone {a.vehicle}" if a.vehicle is not None else ""
         )
         where = f"{a.lat_deg:.6f}, {a.lon_deg:.6f}" if a.lat_deg is not None else ""
@@ -208,6 +211,6 @@ end: {esc(str(rep.manifest.get("end_reason")))}</p>
 <h2>Alerts</h2>
 <table><tr><th>kind</th><th>people</th><th>where</th><th>seen by</th></tr>
 {"".join(alerts)}</table>
-<p>Each vehicle's own report: <code>dronepatrol report {name}/vehicles/SYSID</code>.</p>
+<p>Each vehicle's own report: <code>dronepatrol report {esc(str(rep.folder))}/vehicles/SYSID</code>.</p>
 </body></html>
 """

@@ -3,7 +3,8 @@
 // app.js calls fleetMap(info), fleetLoad(snapshot) and fleetState(vehicles); one vehicle: no-op.
 "use strict";
 
-const FLEET_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];
+// none of them red, orange, yellow or green: those are the no-fly zones, the risk map and the district
+const FLEET_COLOURS = ["#1f77b4", "#9467bd", "#17becf", "#e377c2", "#8c564b", "#393b79", "#7f7f7f", "#637939"];
 const fleetView = { ids: [], markers: new Map(), trails: new Map(), lines: new Map(), video: null };
 
 function fleetColour(id) {
