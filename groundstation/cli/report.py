@@ -147,14 +147,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         with _status("drawing the report"):
             text = render_html(report)
-    given = getattr(args, "out", None)  # absent unless --out was given
-    out = Path(given) if given and given != "-" else None
-    if out is None and given != "-":
-        out = default_out(src, args.format)
+    out = _emit(args, src, text)
     if out is None:
-        sys.stdout.write(text)
         return 0
-    _write(out, text)
     s = report.summary
     cov = s.get("coverage")
     bits = [f"{s['alerts']['count']} alerts", f"{s['broadcasts']['count']} reminders"]
@@ -176,14 +171,9 @@ def run_fleet(args: argparse.Namespace, src: Path) -> int:
         text = json.dumps(rep.to_dict(), ensure_ascii=False, indent=2) + "\n"
     else:
         text = render_fleet_html(rep)
-    given = getattr(args, "out", None)
-    out = Path(given) if given and given != "-" else None
-    if out is None and given != "-":
-        out = default_out(src, args.format)
+    out = _emit(args, src, text)
     if out is None:
-        sys.stdout.write(text)
         return 0
-    _write(out, text)
     cov = "" if rep.coverage_pct is None else f", district covered {rep.coverage_pct:.1f} %"
     print(f"wrote {out}: fleet of {len(rep.vehicles)}{cov}, {len(rep.alerts)} alerts")
     return 0
@@ -264,6 +254,20 @@ def is_dir_recording(p: Path) -> bool:
     from groundstation.archive import is_recording
 
     return is_recording(p)
+
+
+def _emit(args, src, text: str) -> Path | None:
+    """Write ``text`` to ``--out`` (default: beside ``src``, :func:`default_out`) or, with
+    ``--out -``, to stdout; returns the file written, None for stdout."""
+    given = getattr(args, "out", None)  # absent unless --out was given
+    out = Path(given) if given and given != "-" else None
+    if out is None and given != "-":
+        out = default_out(src, args.format)
+    if out is None:
+        sys.stdout.write(text)
+        return None
+    _write(out, text)
+    return out
 
 
 def _write(out: Path, text: str) -> None:
