@@ -20,6 +20,8 @@ Example:
 
 from __future__ import annotations
 
+import copy
+
 import logging
 import math
 import os
@@ -594,6 +596,9 @@ class DetectionPipeline:
             if self.local_frame is not None:
                 lat, lon = self.local_frame.to_geo(*g.centroid_xy)
                 g.centroid_lat_lon = (float(lat), float(lon))
+        # the detector goes on updating its candidates (member_index is into *this* frame's
+        # arrays): the result keeps copies, read later by other threads (live video, recorder)
+        current = [copy.copy(g) for g in current]
         t4 = time.perf_counter()
         timings["gather"] = (t4 - t3) * 1000
 

@@ -65,6 +65,7 @@ def fly_past(renderer, model, fps: float, tracker: str):
     last_px: dict[int, np.ndarray] = {}
     steps: list[float] = []
     widths: list[float] = []
+    kept = []
     for k in range(int(60.0 / SPEED_M_S * fps)):
         t = k / fps
         lat, lon = FRAME.to_geo(0.0, SPEED_M_S * t)
@@ -78,6 +79,7 @@ def fly_past(renderer, model, fps: float, tracker: str):
         )
         result = pipe.process(renderer.render(pose), T0 + t, pose, k)
         alerts += result.alerts
+        kept.append(result)
         # which person is which box: the scene's foot points projected into the frame
         feet_px, _ = renderer.project(pose, truth)
         visible = {i for i, _, _ in renderer.visible_people(pose)}
@@ -93,6 +95,12 @@ def fly_past(renderer, model, fps: float, tracker: str):
         for r, c in zip(rows, cols, strict=True):
             if cost[r, c] < 0.25 * (boxes[r, 3] - boxes[r, 1]):
                 ids.setdefault(int(c), []).append(result.persons[r].track_id)
+    # a result read after later frames (the live video draws it on newer camera frames) still
+    # describes its own frame: its gatherings' members index its own persons and their ids
+    for r in kept:
+        for g in r.gatherings:
+            assert all(0 <= i < len(r.persons) for i in g.member_index), (r.frame_index, g)
+            assert sorted(r.persons[i].track_id for i in g.member_index) == sorted(g.track_ids)
     return ids, alerts, float(np.median(steps)), float(np.median(widths))
 
 
