@@ -189,8 +189,8 @@ class CloseLook:
         return None
 
     def seen_before(self, lat: float, lon: float) -> bool:
-        """True when a close look was already made (or refused) within ``match_m`` of here."""
-        return any(distance_m(a, b, lat, lon) <= self.settings.match_m for a, b in self.places)
+        """True when a close look was already made (or refused) within ``once_m`` of here."""
+        return any(distance_m(a, b, lat, lon) <= self.settings.once_m for a, b in self.places)
 
     def run(self, req, s) -> str | None:
         """Fly one close look for ``req`` (a ``close_look`` request); returns the label decided

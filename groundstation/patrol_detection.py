@@ -124,7 +124,7 @@ class PatrolDetectionMixin:
             if last is not None and now - last[2] < 5.0:
                 from missions.geo import distance_m
 
-                if distance_m(p.lat_deg, p.lon_deg, last[0], last[1]) < cl.match_m:
+                if distance_m(p.lat_deg, p.lon_deg, last[0], last[1]) < cl.once_m:
                     continue
             self._last_look_wish = (p.lat_deg, p.lon_deg, now)
             self.recorder.event(

@@ -51,6 +51,11 @@ class CloseLookSettings(StrictModel):
     """No close look (and an ongoing one ends) at or below this remaining battery, percent."""
     match_m: float = Field(default=4.0, gt=0)
     """A person seen within this distance of the place looked at is the person looked at, m."""
+    once_m: float = Field(default=10.0, gt=0)
+    """One close look per place: no new look at a person geotagged within this distance of a
+    place looked at (or refused) before, metres. Larger than ``match_m`` because a person seen
+    from far ahead by the oblique camera is geotagged metres off (a CI run of the demo put one
+    person 7.8 m from where the look had found them, and spent the sortie's budget on it)."""
 
 
 class PolicySettings(StrictModel):

@@ -174,6 +174,10 @@ def test_one_look_per_place_and_a_budget_per_sortie():
     p = Patrol(max_per_sortie=1)
     policy = run(p)
     policy.handle(request(0.5, 0.5, track_id=6))  # the same person, another track: not again
+    # the same person geotagged 7.8 m off from further away (as in a CI run of the demo): not again
+    policy.handle(request(3.7, 6.9, track_id=None))
+    assert len([e for e in p.events if e[0] == "close_look"]) == 1
+    assert "close_look_skipped" not in dict(p.events)  # not refused by the budget: not looked at
     policy.handle(request(40, 0, track_id=7))  # somebody else: the budget is spent
     looks = [e for e in p.events if e[0] == "close_look"]
     assert len(looks) == 1
