@@ -21,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import copy
-
 import logging
 import math
 import os
