@@ -433,15 +433,23 @@ class _SegmentReader:
             self._pos = 0
         while self._pos < n:
             if not self._cap.grab():
-                self._readable[segment] = self._pos
+                self._cut(segment)
                 return None
             self._pos += 1
         ok, img = self._cap.read()
         if not ok:
-            self._readable[segment] = self._pos
+            self._cut(segment)
             return None
         self._pos += 1
         return img
+
+    def _cut(self, segment: str) -> None:
+        """The segment ended before frame ``self._pos``: a cut file (a recording killed while
+        writing). Its last decodable frame is not delivered either: the cut falls inside it and
+        the H.264 decoder conceals the missing macroblocks with what it has ("error while
+        decoding MB"; measured on a recording cut at a third: that frame's colour was 10 to 30
+        levels off, the frames before it 2 to 4)."""
+        self._readable[segment] = max(0, self._pos - 1)
 
     def _open_mjpeg(self, path: Path, segment: str) -> None:
         self.close()
