@@ -559,6 +559,8 @@ class RecordingReplay:
     def attach(self) -> RecordingReplay:
         """Install the replay controls in the hub and set the map (no thread; see :meth:`step`)."""
         self.hub.set_replay(self)
+        if self.timeline.videos and self.hub.video_vehicle is None:  # a fleet: the first one's
+            self.hub.video_vehicle = next(iter(self.timeline.videos))
         if self.timeline.map:
             layers = dict(self.timeline.map)
             owners = layers.pop("route_owners", None)
