@@ -34,6 +34,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
+from groundstation.fleet_recording import VEHICLES_DIR
 from groundstation.fleet_vehicle import FleetStopped, VehicleHubView, VehiclePatrol
 from groundstation.patrol import Patrol, PatrolSummary, _duration
 from missions.errors import InputError
@@ -344,7 +345,7 @@ class FleetPatrol(Patrol):
                 "vehicles": [
                     {
                         "sysid": vp.sysid,
-                        "folder": f"vehicles/{vp.sysid}",
+                        "folder": f"{VEHICLES_DIR}/{vp.sysid}",
                         "connection": vp.cfg.connection.url,
                         "home": [vp.plan.home.lat_deg, vp.plan.home.lon_deg],
                         "transit_alt_m": vp.part.transit_alt_m,

@@ -124,6 +124,7 @@ class VehiclePatrol(Patrol):
     def _prepare(self) -> None:
         if self._prepared:
             return
+        from groundstation.fleet_recording import vehicle_folder
         from groundstation.holds import Airspace
         from groundstation.recording import FlightRecorder
         from missions.formats import write_plan_outputs
@@ -156,7 +157,7 @@ class VehiclePatrol(Patrol):
         }
         self.recorder = FlightRecorder(
             fleet.recorder.folder,
-            folder=fleet.recorder.folder / "vehicles" / str(self.sysid),
+            folder=vehicle_folder(fleet.recorder.folder, self.sysid),
             config=cfg,
             connection=cfg.connection.url,
             home=home,

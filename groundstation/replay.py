@@ -9,7 +9,9 @@
   ``t_s <= t``, decoded from its segment (``segment``, ``segment_frame``) and pushed once;
 * alerts when their ``t_s`` is reached (with their snapshots), and log lines for recorder events
   and reminders broadcast;
-* the static map (district with no-fly holes, planned route, fence, home) from ``plan/``.
+* the static map (district with no-fly holes, planned route, fence, home) from ``plan/``;
+* a fleet recording: every vehicle, and the video of the vehicle the page selects
+  (:mod:`groundstation.replay_fleet`).
 
 It implements the hub's :class:`~groundstation.overlay.hub.ReplayControl` so the page shows
 play/pause, speed and a seek bar. A seek resets the hub and pushes again everything up to the new
@@ -68,8 +70,10 @@ class ReplayTimeline:
         alerts: ``(t_s, Alert, snapshot_path | None)``; the path is absolute, None when the
             alert names no snapshot or its file is missing.
         logs: ``(t_s, text, level)``.
-        frames: Indexed video frames (only those of existing segment files).
-        video_dir: The ``video/`` folder.
+        frames: Indexed video frames (only those of existing segment files); a fleet's first
+            vehicle's.
+        video_dir: The ``video/`` folder (a fleet's first vehicle's).
+        videos: A fleet's ``{sysid: (video_dir, frames)}`` per vehicle; empty for one vehicle.
         map: Keyword arguments of :meth:`OverlayHub.set_map`.
         missing: What the recording lacks (shown in the page log at start).
     """
@@ -80,6 +84,7 @@ class ReplayTimeline:
     logs: list[tuple[float, str, str]] = field(default_factory=list)
     frames: list[FrameRef] = field(default_factory=list)
     video_dir: Path | None = None
+    videos: dict = field(default_factory=dict)
     map: dict = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
 
@@ -98,8 +103,9 @@ class ReplayTimeline:
         for seq in (self.states, self.alerts, self.logs):
             if seq:
                 out += [seq[0][0], seq[-1][0]]
-        if self.frames:
-            out += [self.frames[0].t_s, self.frames[-1].t_s]
+        for frames in [self.frames] + [f for _, f in self.videos.values()]:
+            if frames:
+                out += [frames[0].t_s, frames[-1].t_s]
         return out
 
 
@@ -153,11 +159,12 @@ def load_timeline(folder: str | os.PathLike) -> ReplayTimeline:
         if cut_last_line(rec.path(key)):
             tl.missing.append(f"{rec.path(key).name}: the last line was cut (skipped)")
 
-    from groundstation.report.fleet import fleet_vehicle_folders
+    from groundstation.fleet_recording import fleet_vehicles
+    from groundstation.replay_fleet import load_fleet, read_frame_index
 
-    subs = fleet_vehicle_folders(p)
-    if subs:  # a fleet (docs/fleet.md): every vehicle's states and log, the first one's video
-        _load_fleet(tl, subs)
+    vehicles = fleet_vehicles(p)
+    if vehicles:  # a fleet (docs/fleet.md): every vehicle's states, log and video
+        load_fleet(tl, vehicles)
     # vehicle states
     for r in iter_jsonl(rec.path("telemetry")):
         st = _state_from_telemetry(r)
@@ -200,22 +207,10 @@ def load_timeline(folder: str | os.PathLike) -> ReplayTimeline:
         )
     tl.logs.sort(key=lambda x: x[0])
 
-    # video frames of existing segments
-    existing = {s.name for s in rec.segments()}
-    for f in iter_jsonl(rec.path("frames")):
-        t = finite_number(f.get("t_s"))
-        seg = f.get("segment")
-        if t is None or seg not in existing:
-            continue
-        try:
-            tl.frames.append(
-                FrameRef(t, str(seg), int(f.get("segment_frame", 0)), int(f.get("frame_index", 0)))
-            )
-        except (TypeError, ValueError):
-            continue
-    tl.frames.sort(key=lambda fr: fr.t_s)
-    if not tl.frames:
-        tl.missing.append("no video frames")
+    if not vehicles:  # video frames of existing segments (a fleet's: each vehicle's)
+        tl.frames = read_frame_index(rec)
+        if not tl.frames:
+            tl.missing.append("no video frames")
 
     tl.map = _map_layers(rec, p)
     if not (tl.states or tl.frames or tl.alerts):
@@ -238,50 +233,6 @@ _STATE_KEYS = (
     "sorties",
     "phase",
 )
-
-
-def _load_fleet(tl: ReplayTimeline, subs: list[Path]) -> None:
-    """Add a fleet's vehicles to ``tl``: each state tagged ``vehicle`` (its system id, pushed
-    with :meth:`OverlayHub.push_vehicle`), each event line prefixed ``drone N:``, and the video
-    of the first vehicle (the replay shows one vehicle's video)."""
-    from groundstation.recording import iter_jsonl
-    from groundstation.report.recording import event_severity, event_text
-
-    for k, sub in enumerate(subs):
-        vid = int(sub.name) if sub.name.isdigit() else k + 1
-        for r in iter_jsonl(sub / "telemetry.jsonl"):
-            st = _state_from_telemetry(r)
-            if st is not None:
-                st[1]["vehicle"] = vid
-                tl.states.append(st)
-        for e in iter_jsonl(sub / "events.jsonl"):
-            t = finite_number(e.get("t_s"))
-            if t is not None and e.get("kind") not in ("start", "stop"):
-                tl.logs.append((t, f"drone {vid}: {event_text(e)}", event_severity(e)))
-    first = subs[0]
-    tl.video_dir = first / "video"
-    existing = {p.name for p in tl.video_dir.glob("segment_*")} if tl.video_dir.is_dir() else set()
-    for f in iter_jsonl(first / "video" / "frames.jsonl"):
-        t = finite_number(f.get("t_s"))
-        seg = f.get("segment")
-        if t is None or seg not in existing:
-            continue
-        with contextlib.suppress(TypeError, ValueError):
-            tl.frames.append(
-                FrameRef(t, str(seg), int(f.get("segment_frame", 0)), int(f.get("frame_index", 0)))
-            )
-
-
-def _push_state(hub, st: dict) -> None:
-    """A state to the hub: a fleet vehicle's (tagged ``vehicle``) with ``push_vehicle``."""
-    if "vehicle" in st:
-        st = dict(st)
-        vid = st.pop("vehicle")
-        if hub.video_vehicle is None:
-            hub.video_vehicle = vid
-        hub.push_vehicle(vid, **st)
-    else:
-        hub.push_state(**st)
 
 
 def _state_from_telemetry(r: dict) -> tuple[float, dict] | None:
@@ -515,7 +466,12 @@ class RecordingReplay:
         self._state_t = [s[0] for s in tl.states]
         self._alert_t = [a[0] for a in tl.alerts]
         self._log_t = [x[0] for x in tl.logs]
-        self._frame_t = [f.t_s for f in tl.frames]
+        # video per key: None for one vehicle, each fleet vehicle's system id
+        videos = tl.videos or ({None: (tl.video_dir, tl.frames)} if tl.video_dir else {})
+        self._videos = {
+            k: (frames, [f.t_s for f in frames], _SegmentReader(d))
+            for k, (d, frames) in videos.items()
+        }
         self._cond = threading.Condition()
         self._speed = float(speed)
         self._paused = bool(paused)
@@ -526,8 +482,7 @@ class RecordingReplay:
         self._thread: threading.Thread | None = None
         self._cursor = tl.start_s
         self._i_state = self._i_alert = self._i_log = 0
-        self._shown_frame = -1
-        self._reader = _SegmentReader(tl.video_dir) if tl.video_dir else None
+        self._shown_frame: tuple | None = None  # (video key, frame) on the page
         self.frames_pushed = 0
         self.frames_unreadable = 0
         self.error: str | None = None
@@ -612,6 +567,8 @@ class RecordingReplay:
     def attach(self) -> RecordingReplay:
         """Install the replay controls in the hub and set the map (no thread; see :meth:`step`)."""
         self.hub.set_replay(self)
+        if self.timeline.videos and self.hub.video_vehicle is None:  # a fleet: the first one's
+            self.hub.video_vehicle = next(iter(self.timeline.videos))
         if self.timeline.map:
             layers = dict(self.timeline.map)
             owners = layers.pop("route_owners", None)
@@ -639,8 +596,8 @@ class RecordingReplay:
             if self._thread.is_alive():
                 log.warning("replay feeder did not stop within %.0f s", timeout_s)
             self._thread = None
-        if self._reader is not None:
-            self._reader.close()
+        for _, _, reader in self._videos.values():
+            reader.close()
 
     @property
     def running(self) -> bool:
@@ -690,6 +647,8 @@ class RecordingReplay:
                 self.hub.push_log(f"replay stopped: {self.error}", level="error")
 
     def _rebuild(self, t: float) -> None:
+        from groundstation.replay_fleet import push_state
+
         tl = self.timeline
         self.hub.reset()
         for line in tl.missing:
@@ -707,16 +666,18 @@ class RecordingReplay:
             for _, st in past[:-1]:
                 if "lat_deg" in st:
                     pos = {k: st[k] for k in ("lat_deg", "lon_deg", "vehicle") if k in st}
-                    _push_state(self.hub, pos)
-            _push_state(self.hub, past[-1][1])
+                    push_state(self.hub, pos)
+            push_state(self.hub, past[-1][1])
         self._cursor = t
-        self._shown_frame = -1
+        self._shown_frame = None
 
     def _advance(self, t: float) -> None:
+        from groundstation.replay_fleet import push_state
+
         tl = self.timeline
         j = bisect.bisect_right(self._state_t, t)
         for _, st in tl.states[self._i_state : j]:
-            _push_state(self.hub, st)
+            push_state(self.hub, st)
         self._i_state = j
         j = bisect.bisect_right(self._alert_t, t)
         for _, alert, snap in tl.alerts[self._i_alert : j]:
@@ -729,16 +690,22 @@ class RecordingReplay:
         self._cursor = t
 
     def _show_frame(self, t: float) -> None:
-        if self._reader is None or not self._frame_t:
+        """Push the frame of time ``t`` of the selected vehicle's video (a fleet's page switch
+        sets ``hub.video_vehicle``; one vehicle: its video), once per frame and vehicle."""
+        key = self.hub.video_vehicle
+        if key not in self._videos:  # one vehicle (key None), or none selected yet: the first
+            key = next(iter(self._videos), None)
+        if key not in self._videos or not self._videos[key][0]:
             return
-        i = bisect.bisect_right(self._frame_t, t) - 1
-        if i < 0 or i == self._shown_frame:
+        frames, times, reader = self._videos[key]
+        i = bisect.bisect_right(times, t) - 1
+        if i < 0 or (key, i) == self._shown_frame:
             return
-        self._shown_frame = i
+        self._shown_frame = (key, i)
         # a frame the (cut) video cannot deliver: show the last one before it that it can
         for j in range(i, max(-1, i - MAX_FRAME_FALLBACK), -1):
-            fr = self.timeline.frames[j]
-            img = self._reader.read(fr.segment, fr.segment_frame)
+            fr = frames[j]
+            img = reader.read(fr.segment, fr.segment_frame)
             if img is not None:
                 self.hub.push_frame(img, fr.t_s, fr.frame_index)
                 self.frames_pushed += 1

@@ -14,7 +14,13 @@ from groundstation.archive.index import (
     default_db_path,
     find_recordings,
 )
-from groundstation.archive.patrol import PatrolRecord, fingerprint, is_recording, read_patrol
+from groundstation.archive.patrol import (
+    PatrolRecord,
+    VehicleTrack,
+    fingerprint,
+    is_recording,
+    read_patrol,
+)
 
 __all__ = [
     "DEFAULT_DB_NAME",
@@ -22,6 +28,7 @@ __all__ = [
     "Archive",
     "PatrolRecord",
     "ScanResult",
+    "VehicleTrack",
     "default_db_path",
     "find_recordings",
     "fingerprint",

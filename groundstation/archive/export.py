@@ -11,6 +11,12 @@ format has properties):
 | gpx     | ``wpt`` per alert         | ``trk`` per patrol, a ``trkseg`` per continuous piece, with times and elevation | (GPX has no polygons) |
 | csv     | one row per alert, geometry in column ``WKT`` plus ``lat_deg``/``lon_deg`` | not exported | not exported |
 
+A fleet patrol (``docs/fleet.md``) gives one track per vehicle, each carrying its MAVLink system
+id (GeoJSON property ``vehicle``, KML data ``vehicle`` and name ``NAME drone N``, GPX ``trk``
+named ``NAME drone N`` with ``<number>`` N), one coverage (all its vehicles together) and its
+merged alerts, each with ``vehicle`` (who saw it first) and ``seen_by`` (every vehicle that saw
+it, space-separated). For one vehicle ``vehicle`` is null (empty in KML/CSV).
+
 Formats are written with libraries (``json`` + shapely's ``mapping`` for GeoJSON, simplekml,
 gpxpy, ``csv``), never string templates. Output is written to a temporary file and renamed, so a
 failed export leaves no half file.
@@ -52,6 +58,8 @@ CSV_COLUMNS = (
     "message",
     "risk",
     "snapshot",
+    "vehicle",
+    "seen_by",
 )
 """Columns of the CSV export (``WKT`` is the point geometry GDAL/QGIS read by default)."""
 
@@ -91,6 +99,22 @@ def track_geometry(track: np.ndarray) -> BaseGeometry | None:
     return pieces[0] if len(pieces) == 1 else MultiLineString(pieces)
 
 
+def _tracks(
+    p: PatrolRecord,
+) -> list[tuple[int | str | None, np.ndarray, float | None, float | None]]:
+    """``(sysid, track, flight_time_s, distance_m)`` per flown track of ``p``: one per fleet
+    vehicle (:meth:`PatrolRecord.tracks`), or ``(None, track, ...)`` with the patrol's figures."""
+    figures = {v.sysid: (v.flight_time_s, v.distance_m) for v in p.vehicles}
+    return [
+        (sysid, tr, *figures.get(sysid, (p.flight_time_s, p.distance_m)))
+        for sysid, tr in p.tracks()
+    ]
+
+
+def _track_name(p: PatrolRecord, sysid) -> str:
+    return p.name if sysid is None else f"{p.name} drone {sysid}"
+
+
 def _alert_props(p: PatrolRecord, a: dict, tz) -> dict:
     return {
         "layer": "alert",
@@ -105,6 +129,8 @@ def _alert_props(p: PatrolRecord, a: dict, tz) -> dict:
         "message": a.get("message") or "",
         "risk": a.get("risk") or "",  # the risk map's class where it happened (issue 18)
         "snapshot": a.get("snapshot") or "",
+        "vehicle": a.get("vehicle"),  # a fleet's: who saw it first (docs/fleet.md)
+        "seen_by": " ".join(dict.fromkeys(str(x.get("vehicle")) for x in a.get("sightings") or [])),
     }
 
 
@@ -115,7 +141,8 @@ def _located(alerts: list[dict]) -> list[dict]:
 def to_geojson(patrols: Sequence[PatrolRecord], tz=None) -> str:
     """A GeoJSON FeatureCollection (RFC 7946): alert points, track lines, coverage polygons.
 
-    Every feature has ``layer`` (``alert``, ``track``, ``coverage``) and ``recording``.
+    Every feature has ``layer`` (``alert``, ``track``, ``coverage``) and ``recording``; tracks
+    and alerts have ``vehicle`` (a fleet vehicle's system id, else null).
     """
     feats = []
     for p in patrols:
@@ -127,8 +154,10 @@ def to_geojson(patrols: Sequence[PatrolRecord], tz=None) -> str:
                     "properties": _alert_props(p, a, tz),
                 }
             )
-        line = track_geometry(p.track)
-        if line is not None:
+        for sysid, tr, flight_time_s, distance_m in _tracks(p):
+            line = track_geometry(tr)
+            if line is None:
+                continue
             feats.append(
                 {
                     "type": "Feature",
@@ -136,10 +165,11 @@ def to_geojson(patrols: Sequence[PatrolRecord], tz=None) -> str:
                     "properties": {
                         "layer": "track",
                         "recording": p.name,
-                        "start_utc": _utc(p.track[0, 0]),
-                        "end_utc": _utc(p.track[-1, 0]),
-                        "distance_m": p.distance_m,
-                        "flight_time_s": p.flight_time_s,
+                        "vehicle": sysid,
+                        "start_utc": _utc(tr[0, 0]),
+                        "end_utc": _utc(tr[-1, 0]),
+                        "distance_m": distance_m,
+                        "flight_time_s": flight_time_s,
                     },
                 }
             )
@@ -160,7 +190,8 @@ def to_geojson(patrols: Sequence[PatrolRecord], tz=None) -> str:
 
 
 def to_kml(patrols: Sequence[PatrolRecord], tz=None) -> str:
-    """A KML 2.2 document (simplekml) with folders ``Alerts``, ``Tracks`` and ``Coverage``."""
+    """A KML 2.2 document (simplekml) with folders ``Alerts``, ``Tracks`` (a placemark per
+    continuous piece of each patrol's or fleet vehicle's track) and ``Coverage``."""
     import simplekml
 
     kml = simplekml.Kml(name="dronepatrol export")
@@ -178,14 +209,17 @@ def to_kml(patrols: Sequence[PatrolRecord], tz=None) -> str:
             for k, v in props.items():
                 if k != "layer" and v is not None:
                     pt.extendeddata.newdata(name=k, value=str(v))
-        for idx in track_pieces(p.track):
-            tr = p.track[idx]
-            ls = f_tracks.newlinestring(
-                name=p.name, coords=[(float(r[2]), float(r[1])) for r in tr]
-            )
-            ls.timespan.begin, ls.timespan.end = _utc(tr[0, 0]), _utc(tr[-1, 0])
-            ls.style.linestyle.width = 3
-            ls.style.linestyle.color = simplekml.Color.red
+        for sysid, track, _, _ in _tracks(p):
+            for idx in track_pieces(track):
+                tr = track[idx]
+                ls = f_tracks.newlinestring(
+                    name=_track_name(p, sysid), coords=[(float(r[2]), float(r[1])) for r in tr]
+                )
+                ls.timespan.begin, ls.timespan.end = _utc(tr[0, 0]), _utc(tr[-1, 0])
+                ls.style.linestyle.width = 3
+                ls.style.linestyle.color = simplekml.Color.red
+                if sysid is not None:
+                    ls.extendeddata.newdata(name="vehicle", value=str(sysid))
         for poly in _polygons(p.covered_geo):
             pg = f_cov.newpolygon(
                 name=p.name,
@@ -206,7 +240,8 @@ def _polygons(geom: BaseGeometry) -> list:
 
 
 def to_gpx(patrols: Sequence[PatrolRecord], tz=None) -> str:
-    """GPX 1.1 (gpxpy): a waypoint per alert, a track per patrol (a segment per piece)."""
+    """GPX 1.1 (gpxpy): a waypoint per alert, a track per patrol or fleet vehicle (a segment
+    per piece)."""
     import gpxpy.gpx
 
     gpx = gpxpy.gpx.GPX()
@@ -224,24 +259,36 @@ def to_gpx(patrols: Sequence[PatrolRecord], tz=None) -> str:
                     type=str(a.get("kind")),
                 )
             )
-        pieces = track_pieces(p.track)
-        if not pieces:
-            continue
-        trk = gpxpy.gpx.GPXTrack(name=p.name)
-        for idx in pieces:
-            seg = gpxpy.gpx.GPXTrackSegment()
-            for t, lat, lon, alt in p.track[idx]:
-                seg.points.append(
-                    gpxpy.gpx.GPXTrackPoint(
-                        float(lat),
-                        float(lon),
-                        elevation=None if not np.isfinite(alt) else round(float(alt), 2),
-                        time=dt.datetime.fromtimestamp(float(t), dt.timezone.utc),
-                    )
-                )
-            trk.segments.append(seg)
-        gpx.tracks.append(trk)
+        for sysid, track, _, _ in _tracks(p):
+            trk = _gpx_track(p, sysid, track)
+            if trk is not None:
+                gpx.tracks.append(trk)
     return gpx.to_xml(version="1.1")
+
+
+def _gpx_track(p: PatrolRecord, sysid, track: np.ndarray):
+    """One GPX ``trk`` (a segment per continuous piece), or None for a track without one."""
+    import gpxpy.gpx
+
+    pieces = track_pieces(track)
+    if not pieces:
+        return None
+    trk = gpxpy.gpx.GPXTrack(name=_track_name(p, sysid))
+    if isinstance(sysid, int):
+        trk.number = sysid
+    for idx in pieces:
+        seg = gpxpy.gpx.GPXTrackSegment()
+        for t, lat, lon, alt in track[idx]:
+            seg.points.append(
+                gpxpy.gpx.GPXTrackPoint(
+                    float(lat),
+                    float(lon),
+                    elevation=None if not np.isfinite(alt) else round(float(alt), 2),
+                    time=dt.datetime.fromtimestamp(float(t), dt.timezone.utc),
+                )
+            )
+        trk.segments.append(seg)
+    return trk
 
 
 def to_csv(patrols: Sequence[PatrolRecord], tz=None) -> str:

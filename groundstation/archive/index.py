@@ -20,7 +20,14 @@ degrees, geometries WKB in (lon, lat)):
 * ``reminders``: ``recording_id``, ``seq``, ``t_s``, ``alert_id``, ``text``, ``language``,
   ``played``, ``data`` (the ``broadcasts.jsonl`` record as JSON).
 * ``track``: ``recording_id``, ``t_s``, ``lat_deg``, ``lon_deg``, ``alt_m`` (every sample the
-  report's reader took).
+  report's reader took), ``vehicle`` (a fleet vehicle's system id; null for one vehicle).
+* ``vehicles`` (a fleet recording, ``docs/fleet.md``): ``recording_id``, ``sysid``,
+  ``flight_time_s``, ``distance_m``, ``coverage_pct``, ``covered_wkb``: each vehicle once; the
+  recording's row holds their sums (flight time, distance) and union (coverage).
+
+Version 1 indexes are upgraded in place (``track.vehicle`` added, ``vehicles`` created); a
+fleet recording indexed by version 1 (its top level only) has another fingerprint now and is
+read again by the next scan.
 
 Example:
     >>> from groundstation.archive import Archive
@@ -44,12 +51,18 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
-from groundstation.archive.patrol import PatrolRecord, fingerprint, is_recording, read_patrol
+from groundstation.archive.patrol import (
+    PatrolRecord,
+    VehicleTrack,
+    fingerprint,
+    is_recording,
+    read_patrol,
+)
 from missions.errors import DronePatrolError, InputError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """``PRAGMA user_version`` of the schema this module writes."""
 
 DEFAULT_DB_NAME = "archive.sqlite"
@@ -110,9 +123,19 @@ CREATE TABLE IF NOT EXISTS track (
     t_s REAL NOT NULL,
     lat_deg REAL NOT NULL,
     lon_deg REAL NOT NULL,
-    alt_m REAL
+    alt_m REAL,
+    vehicle
 );
 CREATE INDEX IF NOT EXISTS track_recording ON track(recording_id, t_s);
+CREATE TABLE IF NOT EXISTS vehicles (
+    recording_id INTEGER NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
+    sysid NOT NULL,
+    flight_time_s REAL,
+    distance_m REAL,
+    coverage_pct REAL,
+    covered_wkb BLOB,
+    PRIMARY KEY (recording_id, sysid)
+);
 """
 
 
@@ -209,6 +232,9 @@ class Archive:
                     f"reads ({SCHEMA_VERSION})"
                 )
             self.db.executescript(_SCHEMA)
+            cols = [r[1] for r in self.db.execute("PRAGMA table_info(track)")]
+            if "vehicle" not in cols:  # a version 1 index
+                self.db.execute("ALTER TABLE track ADD COLUMN vehicle")
             self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self.db.commit()
         except sqlite3.DatabaseError as exc:
@@ -343,14 +369,31 @@ class Archive:
                     for i, b in enumerate(rec.broadcasts)
                 ],
             )
-            tr = rec.track
-            if len(tr):
+            for sysid, tr in rec.tracks():
                 alt = np.where(np.isfinite(tr[:, 3]), tr[:, 3], np.nan)
                 rows = [
-                    (rid, float(t), float(la), float(lo), None if np.isnan(a) else float(a))
+                    (rid, float(t), float(la), float(lo), None if np.isnan(a) else float(a), sysid)
                     for t, la, lo, a in zip(tr[:, 0], tr[:, 1], tr[:, 2], alt, strict=True)
                 ]
-                db.executemany("INSERT INTO track VALUES (?,?,?,?,?)", rows)
+                db.executemany(
+                    "INSERT INTO track (recording_id, t_s, lat_deg, lon_deg, alt_m, vehicle) "
+                    "VALUES (?,?,?,?,?,?)",
+                    rows,
+                )
+            db.executemany(
+                "INSERT INTO vehicles VALUES (?,?,?,?,?,?)",
+                [
+                    (
+                        rid,
+                        v.sysid,
+                        v.flight_time_s,
+                        v.distance_m,
+                        v.coverage_pct,
+                        shapely.to_wkb(v.covered_geo),
+                    )
+                    for v in rec.vehicles
+                ],
+            )
 
     # -- querying ---------------------------------------------------------------------------------
 
@@ -425,15 +468,7 @@ class Archive:
             broadcasts = [
                 json.loads(x[0]) for x in self.db.execute(b_sql + " ORDER BY t_s, seq", b_args)
             ]
-            track = np.zeros((0, 4))
-            if with_track:
-                pts = self.db.execute(
-                    "SELECT t_s, lat_deg, lon_deg, coalesce(alt_m, 'nan') FROM track "
-                    "WHERE recording_id = ? ORDER BY t_s",
-                    (rid,),
-                ).fetchall()
-                if pts:
-                    track = np.array(pts, dtype=float)
+            track, vehicles = self._tracks(rid, with_track)
             out.append(
                 PatrolRecord(
                     path=Path(r["path"]),
@@ -452,9 +487,38 @@ class Archive:
                     target_geo=_geom(r["target_wkb"]),
                     covered_geo=_geom(r["covered_wkb"]),
                     missing=json.loads(r["missing"] or "[]"),
+                    vehicles=vehicles,
                 )
             )
         return out
+
+    def _tracks(self, rid: int, with_track: bool) -> tuple[np.ndarray, list[VehicleTrack]]:
+        """Recording ``rid``'s track (one vehicle) or its fleet vehicles with theirs (empty
+        tracks when not ``with_track``)."""
+        vehicles = [
+            VehicleTrack(sysid, ft, d, c, covered_geo=_geom(w))
+            for sysid, ft, d, c, w in self.db.execute(
+                "SELECT sysid, flight_time_s, distance_m, coverage_pct, covered_wkb FROM vehicles "
+                "WHERE recording_id = ? ORDER BY sysid",
+                (rid,),
+            )
+        ]
+        track = np.zeros((0, 4))
+        if not with_track:
+            return track, vehicles
+        pts: dict = {}
+        for t, la, lo, a, v in self.db.execute(
+            "SELECT t_s, lat_deg, lon_deg, coalesce(alt_m, 'nan'), vehicle FROM track "
+            "WHERE recording_id = ? ORDER BY t_s",
+            (rid,),
+        ):
+            pts.setdefault(v, []).append((t, la, lo, a))
+        for v in vehicles:
+            if pts.get(v.sysid):
+                v.track = np.array(pts[v.sysid], dtype=float)
+        if not vehicles and pts.get(None):
+            track = np.array(pts[None], dtype=float)
+        return track, vehicles
 
     def failures(self) -> list[tuple[str, str]]:
         """``(path, message)`` of indexed folders that could not be read."""

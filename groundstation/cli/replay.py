@@ -137,8 +137,10 @@ def run(args: argparse.Namespace) -> int:
         length = timeline.end_s - timeline.start_s
         for line in timeline.missing:
             print(f"warning: partial recording: {line}", file=sys.stderr)
+        n_frames = sum(len(f) for _, f in timeline.videos.values()) or len(timeline.frames)
+        fleet = f", {len(timeline.videos)} vehicles" if timeline.videos else ""
         print(
-            f"replaying {timeline.name} ({length:.0f} s, {len(timeline.frames)} video frames, "
+            f"replaying {timeline.name} ({length:.0f} s{fleet}, {n_frames} video frames, "
             f"{len(timeline.alerts)} alerts) at {args.speed:g}x on {server.url}",
             flush=True,
         )

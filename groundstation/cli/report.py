@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     if many:
         return run_many(args, inputs)
     src = inputs[0]
-    from groundstation.report.fleet import is_fleet_recording
+    from groundstation.fleet_recording import is_fleet_recording
 
     if is_fleet_recording(src):
         return run_fleet(args, src)

@@ -17,24 +17,12 @@ from pathlib import Path
 import shapely
 from shapely.geometry import Polygon
 
+from groundstation.fleet_recording import (  # noqa: F401 (re-exported: older callers)
+    fleet_vehicle_folders,
+    fleet_vehicles,
+    is_fleet_recording,
+)
 from missions.errors import InputError
-
-
-def fleet_vehicle_folders(folder: str | os.PathLike) -> list[Path]:
-    """The per-vehicle recordings of a fleet recording (``vehicles/<sysid>/``), by system id;
-    empty for a single-vehicle recording."""
-    root = Path(folder) / "vehicles"
-    if not root.is_dir():
-        return []
-    subs = [p for p in root.iterdir() if p.is_dir() and (p / "manifest.json").is_file()]
-    return sorted(
-        subs, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0)
-    )
-
-
-def is_fleet_recording(folder: str | os.PathLike) -> bool:
-    """Whether ``folder`` is a fleet recording (it holds ``vehicles/<sysid>/`` recordings)."""
-    return Path(folder).is_dir() and bool(fleet_vehicle_folders(folder))
 
 
 @dataclass
@@ -99,7 +87,7 @@ def build_fleet_report(folder: str | os.PathLike, *, district=None) -> FleetRepo
     from missions.areas import load_area
 
     folder = Path(folder)
-    subs = fleet_vehicle_folders(folder)
+    subs = fleet_vehicles(folder)
     if not subs:
         raise InputError(f"{folder}: not a fleet recording (no vehicles/<sysid>/ recordings)")
     rec = Recording.open(folder)
@@ -107,9 +95,9 @@ def build_fleet_report(folder: str | os.PathLike, *, district=None) -> FleetRepo
     area = load_area(dpath) if dpath.is_file() else None
     rep = FleetReport(folder=folder, area=area, manifest=rec.manifest, alerts=rec.alerts())
     pieces = []
-    for sub in subs:
+    for sysid, sub in subs:
         r = build_report(sub, district=dpath if area is not None else None)
-        rep.vehicles.append((int(sub.name) if sub.name.isdigit() else sub.name, r))
+        rep.vehicles.append((sysid, r))
         if r.coverage is not None and not r.coverage.covered_local.is_empty:
             pieces.append(r.coverage.covered_local)
     if area is not None:

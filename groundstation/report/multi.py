@@ -4,7 +4,9 @@ Built from the archive's :class:`~groundstation.archive.PatrolRecord` objects (s
 the single-recording report's figure of that patrol): alerts by day and by hour of day in the
 display time zone, an alert heat map over the district with the part no patrol covered hatched,
 coverage per patrol and in total (union of the covered areas over the district minus holes),
-reminders spoken and patrols flown.
+reminders spoken and patrols flown. A fleet patrol (``docs/fleet.md``) is one patrol: its flight
+time and distance are its vehicles' sums (each vehicle counted once), its coverage what they
+covered together, its alerts the merged ones; the patrols table lists its vehicles under it.
 
 Areas are geodesic (WGS-84, pyproj ``Geod.geometry_area_perimeter``), m².
 """
@@ -251,6 +253,19 @@ def _heatmap(rep: MultiReport, dist: dict) -> str:
     return plots.png_data_uri(fig)
 
 
+def _vehicle_rows(p: PatrolRecord) -> str:
+    """A fleet patrol's rows under its own: each vehicle's flight time, distance and share of
+    the district (the patrol's row holds their sums and the union); "" for one vehicle."""
+    return "".join(
+        f'<tr class="vehicle" data-recording="{esc(p.name)}" data-vehicle="{esc(str(v.sysid))}">'
+        f"<td>&nbsp;&nbsp;drone {esc(str(v.sysid))}</td><td></td>"
+        f"<td>{esc(fmt_duration(v.flight_time_s))}</td><td>{esc(fmt_m(v.distance_m))}</td>"
+        f"<td>{'' if v.coverage_pct is None else f'{v.coverage_pct:.1f} %'}</td>"
+        "<td></td><td></td><td></td></tr>"
+        for v in p.vehicles
+    )
+
+
 def render_multi_html(rep: MultiReport) -> str:
     """The multi-patrol report as one self-contained HTML page (figures embedded as PNG)."""
     from groundstation.cli import __version__
@@ -331,7 +346,7 @@ def render_multi_html(rep: MultiReport) -> str:
             f"<td>{esc(fmt_duration(p.flight_time_s))}</td><td>{esc(fmt_m(p.distance_m))}</td>"
             f"<td>{'' if p.coverage_pct is None else f'{p.coverage_pct:.1f} %'}</td>"
             f"<td>{len(p.alerts)}</td><td>{p.reminders}</td>"
-            f"<td>{'' if p.complete else 'cut (partial)'}</td></tr>"
+            f"<td>{'' if p.complete else 'cut (partial)'}</td></tr>" + _vehicle_rows(p)
             for p in rep.patrols
         )
         + "</tbody></table>"
@@ -345,7 +360,8 @@ def render_multi_html(rep: MultiReport) -> str:
     parts.append(
         f"<footer>Made by dronepatrol {esc(__version__)} on {esc(rep.generated_utc)}. Flight "
         "time: armed and more than 1 m above home, ground-station clock (as each patrol's own "
-        f"report). Times in {esc(tzl)}; the JSON output keeps UTC.</footer>"
+        "report; a fleet's: the sum over its vehicles). "
+        f"Times in {esc(tzl)}; the JSON output keeps UTC.</footer>"
     )
     return Template(TEMPLATE.read_text(encoding="utf-8")).safe_substitute(
         title=esc(title), version=esc(__version__), body="\n".join(parts)
