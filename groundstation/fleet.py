@@ -22,8 +22,9 @@ services:
 With ``connection.url: sim`` each vehicle is an embedded simulator of its own (system id 1, 2...,
 home = its part's home), and each has its own simulated camera over one shared scene. With
 ``sitl``, SITL instances ``-I 0``, ``-I 1``... Take-offs are staggered by ``fleet.stagger_s``
-(vehicle clock). A vehicle that fails or lands early leaves the sorties it did not finish
-reported as uncovered in the summary and the manifest.
+(vehicle clock). A vehicle that fails or lands early leaves a remainder, measured from the
+mission items it reached and reported; with ``fleet.reassign`` it is planned for and flown by
+another vehicle after that vehicle's current sortie (:mod:`groundstation.fleet_reassign`).
 """
 
 from __future__ import annotations
