@@ -117,13 +117,18 @@ class FleetSummary(PatrolSummary):
                 "or another vehicle)"
             )
         for v in self.vehicles:
-            unc = (
-                f", NOT covered: sortie(s) {', '.join(map(str, v.uncovered_sorties))}"
-                if v.uncovered_sorties
-                else ""
-            )
-            if v.uncovered_sorties and v.remainder_m2 is not None:
-                unc += f" ({v.remainder_m2:,.0f} m² left)"
+            unc = ""
+            if v.uncovered_sorties:
+                nums = ", ".join(map(str, v.uncovered_sorties))
+                left = "" if v.remainder_m2 is None else f" ({v.remainder_m2:,.0f} m² left)"
+                to = [r["to"] for r in self.reassignments if r["from"] == v.sysid == r["origin"]]
+                if v.remainder_m2 is None or any(u["origin"] == v.sysid for u in self.uncovered):
+                    unc = f", NOT covered: sortie(s) {nums}{left}"
+                elif to:
+                    by = ", ".join(f"drone {t}" for t in to)
+                    unc = f", sortie(s) {nums} unfinished{left}: re-assigned to {by}"
+                else:
+                    unc = f", sortie(s) {nums} unfinished{left}: nothing worth a flight"
             extra = (
                 f" + {v.extra_completed} of {v.extra_sorties} re-assigned sortie(s) (from "
                 f"{', '.join(f'drone {s}' for s in v.extra_from)})"

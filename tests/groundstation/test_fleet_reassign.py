@@ -110,6 +110,9 @@ def test_the_remainder_of_a_vehicle_that_lands_early_is_flown_by_the_other(tmp_p
     assert summary.uncovered == [] and summary.end_reason == "landed", text
     assert "re-assigned to drone 1" in text
     assert "drone 1          landed: 1 of 1 sortie(s) completed + " in summary.format()
+    assert "sortie(s) 1 unfinished (" in summary.format()
+    assert "m² left): re-assigned to drone 1" in summary.format()
+    assert "NOT covered" not in summary.format()
 
     # --- the recording says the same
     folder = tmp_path / next(p.name for p in tmp_path.iterdir() if p.is_dir() and p.name[0] == "2")
