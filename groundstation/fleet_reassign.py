@@ -253,7 +253,8 @@ class Reassigner:
             try:
                 plan = self._plan_for(target, vp, job, rem, todo)
             except PlanningError as exc:
-                last_error = f"drone {target.sysid} cannot fly it: {exc}"
+                why = str(exc).removeprefix(f"drone {target.sysid}: ")
+                last_error = f"drone {target.sysid} cannot fly it: {why}"
                 self.fleet.log(last_error, level="warning")
                 continue
             with self.cond:
