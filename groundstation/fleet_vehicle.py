@@ -278,7 +278,6 @@ class VehiclePatrol(Patrol):
             PreflightError, MissionTransferError, GeofenceError: As for its own first sortie.
         """
         from groundstation.holds import Airspace
-        from groundstation.preflight import vehicle_home
         from missions.formats import write_plan_outputs
 
         job.started = True
@@ -286,13 +285,7 @@ class VehiclePatrol(Patrol):
             self.plan, fence_items=job.plan.fence_items, fence_local=job.plan.fence_local
         )
         self.airspace = Airspace.from_plan(self.plan, use_fence=self.cfg.fence.enabled)
-        for k, sortie in enumerate(job.plan.sorties, 1):
-            self.preflight.mission(
-                sortie.items,
-                fence=self.plan.fence_items,
-                home=vehicle_home(self.vehicle),
-                where=f"{job.label}, sortie {k}",
-            )
+        self._check_sorties(job.plan.sorties, f"{job.label}, sortie")
         self.log(
             f"{job.label}: {len(job.plan.sorties)} extra sortie(s); the fence now holds its part "
             "and the remainder"

@@ -45,18 +45,29 @@ class PatrolFlightMixin:
             PreflightError: A check failed (and was not forced).
         """
         from groundstation.battery_budget import fit_patrol_plan
-        from groundstation.preflight import Preflight, vehicle_home
+        from groundstation.preflight import Preflight
 
         self.pack = fit_patrol_plan(self)  # the vehicle's BATT_CAPACITY, before any check
         self.preflight = Preflight(self.cfg.safety, self.force_unsafe, self.log)
-        for i, sortie in enumerate(self.plan.sorties, 1):
+        self._check_sorties(self.plan.sorties, "sortie")
+        self.preflight.gcs_failsafe(self.vehicle, embedded=self.embedded)
+
+    def _check_sorties(self, sorties, where: str) -> None:
+        """Pre-flight mission checks of ``sorties`` against the plan's fence and the vehicle's
+        home (``where``: ``"sortie"`` -> ``"sortie 2"`` in messages).
+
+        Raises:
+            PreflightError: A check failed (and was not forced).
+        """
+        from groundstation.preflight import vehicle_home
+
+        for i, sortie in enumerate(sorties, 1):
             self.preflight.mission(
                 sortie.items,
                 fence=self.plan.fence_items,
                 home=vehicle_home(self.vehicle),
-                where=f"sortie {i}",
+                where=f"{where} {i}",
             )
-        self.preflight.gcs_failsafe(self.vehicle, embedded=self.embedded)
 
     def _between_sorties(self, i: int, n: int) -> None:
         swap = getattr(self.sim, "swap_battery", None) if self.sim is not None else None

@@ -356,16 +356,11 @@ def joint_fence(plans, district: Area) -> tuple[Polygon, list]:
         the plans' fences do not touch) and the fence mission items (mission_type FENCE:
         inclusion, exclusions, circles, return point).
     """
-    from missions.planner import _fence_safe
+    from missions.planner import fence_exclusions
 
     frame = district.frame
     fence_local = _outer(shapely.union_all([p.fence_local for p in plans]))
-    exclusions, circles = [], []
-    for h in district.holes:
-        if h.circle is not None:
-            circles.append(h.circle)
-        else:
-            exclusions.append(_fence_safe(h.polygon_geo, frame))
+    exclusions, circles = fence_exclusions(district)
     rp = district.return_point
     if rp is not None and math.isfinite(rp[0]):
         x, y = frame.to_local(rp[0], rp[1])

@@ -14,11 +14,10 @@ import io
 import json
 
 import pytest
+from _fleet_runs import demo_fleet_config, weak_second_battery
 from shapely.geometry import Point, Polygon, shape
-from testkit import REPO_ROOT
 
 from groundstation import mission_transfer
-from groundstation.config import load_config
 from groundstation.fleet import FleetPatrol
 from groundstation.patrol import Console
 from groundstation.recording import Recording
@@ -33,22 +32,6 @@ pytestmark = pytest.mark.slow
 SURVEY_ALT = 18.0
 SPEEDUP = 40
 """Vehicle clock over wall clock: high, nothing here is timed (detection is off)."""
-
-
-def weak_second_battery(monkeypatch):
-    original = FleetPatrol._vehicle_configs
-
-    def configs(self, n):
-        out = original(self, n)
-        sysid, c = out[1]
-        battery = c.sim.battery.model_copy(update={"initial_remaining": 0.3})
-        out[1] = (
-            sysid,
-            c.model_copy(update={"sim": c.sim.model_copy(update={"battery": battery})}),
-        )
-        return out
-
-    monkeypatch.setattr(FleetPatrol, "_vehicle_configs", configs)
 
 
 def spy_uploads(monkeypatch) -> list[dict]:
@@ -82,17 +65,7 @@ def part_area(folder, k: int):
 def test_the_remainder_of_a_vehicle_that_lands_early_is_flown_by_the_other(tmp_path, monkeypatch):
     weak_second_battery(monkeypatch)
     uploads = spy_uploads(monkeypatch)
-    cfg = load_config(
-        REPO_ROOT / "configs" / "demo-fleet.yaml",
-        {
-            "detection.source": "none",
-            "broadcast.enabled": False,
-            "overlay.enabled": False,
-            "recording.video": False,
-            "sim.speedup": SPEEDUP,
-            "fleet.reassign": True,
-        },
-    )
+    cfg = demo_fleet_config(**{"sim.speedup": SPEEDUP, "fleet.reassign": True})
     out = io.StringIO()
     summary = FleetPatrol(cfg, record_dir=tmp_path, console=Console(out, tty=False)).run()
     text = out.getvalue()
@@ -198,17 +171,8 @@ def test_without_a_healthy_vehicle_the_remainder_stays_uncovered_with_the_reason
         original(self)
 
     monkeypatch.setattr(VehiclePatrol, "_connect", failing)
-    cfg = load_config(
-        REPO_ROOT / "configs" / "demo-fleet.yaml",
-        {
-            "detection.source": "none",
-            "broadcast.enabled": False,
-            "overlay.enabled": False,
-            "recording.video": False,
-            "sim.speedup": SPEEDUP,
-            "fleet.reassign": True,
-            "fleet.stagger_s": 0.0,
-        },
+    cfg = demo_fleet_config(
+        **{"sim.speedup": SPEEDUP, "fleet.reassign": True, "fleet.stagger_s": 0.0}
     )
     out = io.StringIO()
     summary = FleetPatrol(cfg, record_dir=tmp_path, console=Console(out, tty=False)).run()
