@@ -22,8 +22,9 @@ services:
 With ``connection.url: sim`` each vehicle is an embedded simulator of its own (system id 1, 2...,
 home = its part's home), and each has its own simulated camera over one shared scene. With
 ``sitl``, SITL instances ``-I 0``, ``-I 1``... Take-offs are staggered by ``fleet.stagger_s``
-(vehicle clock). A vehicle that fails or lands early leaves the sorties it did not finish
-reported as uncovered in the summary and the manifest.
+(vehicle clock). A vehicle that fails or lands early leaves a remainder, measured from the
+mission items it reached and reported; with ``fleet.reassign`` it is planned for and flown by
+another vehicle after that vehicle's current sortie (:mod:`groundstation.fleet_reassign`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
+from groundstation.fleet_reassign import Reassigner
 from groundstation.fleet_recording import VEHICLES_DIR
 from groundstation.fleet_vehicle import FleetStopped, VehicleHubView, VehiclePatrol
 from groundstation.patrol import Patrol, PatrolSummary, _duration
@@ -63,12 +65,16 @@ class VehicleResult:
         end_reason: Its patrol's end (``landed``, ``interrupted``, ``error: ...``).
         sorties_planned, sorties_completed: Its part's sorties; completed = flown past the last
             survey waypoint.
-        uncovered_sorties: Sorties of its part not completed (their ground is not covered).
+        uncovered_sorties: Sorties of its part it did not complete.
         flight_time_s: Time armed, vehicle clock, seconds.
         airborne_s: Airborne time as the report counts it, ground-station clock, seconds.
         distance_m: Distance flown, metres.
         frames: Frames analysed by its detection.
         recording: Its folder inside the fleet's recording (``vehicles/<sysid>``).
+        remainder_m2: Ground of its part it left uncovered, m² (None: it completed its part).
+        extra_sorties, extra_completed: Sorties of other vehicles' remainders handed to it,
+            and how many of them it completed.
+        extra_from: System ids of the vehicles whose remainders it was given.
     """
 
     sysid: int
@@ -81,15 +87,23 @@ class VehicleResult:
     distance_m: float = 0.0
     frames: int = 0
     recording: str = ""
+    remainder_m2: float | None = None
+    extra_sorties: int = 0
+    extra_completed: int = 0
+    extra_from: list[int] = field(default_factory=list)
 
 
 @dataclass
 class FleetSummary(PatrolSummary):
-    """A fleet patrol's summary: the totals of :class:`PatrolSummary` plus one
-    :class:`VehicleResult` per vehicle and the alerts' sightings."""
+    """A fleet patrol's summary: the totals of :class:`PatrolSummary`, one
+    :class:`VehicleResult` per vehicle, the alerts' sightings, and the ground handed over or
+    left uncovered (:class:`groundstation.fleet_reassign.Reassigner`: ``reassignments``,
+    ``uncovered``)."""
 
     vehicles: list[VehicleResult] = field(default_factory=list)
     sightings_merged: int = 0
+    reassignments: list[dict] = field(default_factory=list)
+    uncovered: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-ready dict (the fleet manifest's ``summary``)."""
@@ -104,15 +118,40 @@ class FleetSummary(PatrolSummary):
                 "or another vehicle)"
             )
         for v in self.vehicles:
-            unc = (
-                f", NOT covered: sortie(s) {', '.join(map(str, v.uncovered_sorties))}"
-                if v.uncovered_sorties
+            unc = ""
+            if v.uncovered_sorties:
+                nums = ", ".join(map(str, v.uncovered_sorties))
+                left = "" if v.remainder_m2 is None else f" ({v.remainder_m2:,.0f} m² left)"
+                to = [r["to"] for r in self.reassignments if r["from"] == v.sysid == r["origin"]]
+                if v.remainder_m2 is None or any(u["origin"] == v.sysid for u in self.uncovered):
+                    unc = f", NOT covered: sortie(s) {nums}{left}"
+                elif to:
+                    by = ", ".join(f"drone {t}" for t in to)
+                    unc = f", sortie(s) {nums} unfinished{left}: re-assigned to {by}"
+                else:
+                    unc = f", sortie(s) {nums} unfinished{left}: nothing worth a flight"
+            extra = (
+                f" + {v.extra_completed} of {v.extra_sorties} re-assigned sortie(s) (from "
+                f"{', '.join(f'drone {s}' for s in v.extra_from)})"
+                if v.extra_sorties
                 else ""
             )
             lines.append(
                 f"  drone {v.sysid:<3}        {v.end_reason}: {v.sorties_completed} of "
-                f"{v.sorties_planned} sortie(s) completed, {v.distance_m:,.0f} m, "
+                f"{v.sorties_planned} sortie(s) completed{extra}, {v.distance_m:,.0f} m, "
                 f"{_duration(v.airborne_s)} airborne, {v.frames} frames{unc}"
+            )
+        for r in self.reassignments:
+            by = "" if r["from"] == r["origin"] else f" (left by drone {r['from']})"
+            lines.append(
+                f"  re-assigned       {r['area_m2']:,.0f} m² of drone {r['origin']}'s part{by} "
+                f"to drone {r['to']}: {r['sorties']} sortie(s), {r['status']}"
+            )
+        for u in self.uncovered:
+            area = "ground" if u.get("area_m2") is None else f"{u['area_m2']:,.0f} m²"
+            by = "" if u["vehicle"] == u["origin"] else f" (left by drone {u['vehicle']})"
+            lines.append(
+                f"  NOT covered       {area} of drone {u['origin']}'s part{by}: {u['reason']}"
             )
         return "\n".join(lines)
 
@@ -134,6 +173,7 @@ class FleetPatrol(Patrol):
         self.fleet_plan = None
         self.vehicles: list[VehiclePatrol] = []
         self.merger = None
+        self.reassigner = None
         self.aborting = threading.Event()
         self.takeoff_events: list[threading.Event] = []
         self.ended_events: list[threading.Event] = []
@@ -294,8 +334,8 @@ class FleetPatrol(Patrol):
         self.merger = AlertMerger(fl.merge_radius_m, fl.merge_window_s)
         if fl.reassign:
             self.console.line(
-                "warning: fleet.reassign is not implemented yet: the part a vehicle leaves "
-                "unfinished is reported as not covered, not handed to another vehicle"
+                "fleet.reassign: a vehicle's unfinished part goes to the healthy vehicle that "
+                "reaches it first, after that vehicle's current sortie"
             )
         self.summary.sorties_planned = sum(len(p.plan.sorties) for p in parts)
         for p in parts:
@@ -332,10 +372,12 @@ class FleetPatrol(Patrol):
         for p in parts:
             write_plan_outputs(p.plan, self.recorder.plan_dir / f"part-{p.index + 1}")
         self._start_broadcast()
+        self.reassigner = Reassigner(self)
         for k, (sysid, vcfg) in enumerate(vcfgs):
             vp = VehiclePatrol(vcfg, self, k, sysid, parts[k])
             self.vehicles.append(vp)
             vp._prepare()
+            self.reassigner.register(vp)
         self.hub.video_vehicle = self.vehicles[0].sysid
         self.recorder.update(
             speedup=self.scale,
@@ -356,6 +398,7 @@ class FleetPatrol(Patrol):
                 ],
                 "merge_radius_m": fl.merge_radius_m,
                 "merge_window_s": fl.merge_window_s,
+                "reassign": fl.reassign,
             },
         )
 
@@ -397,14 +440,16 @@ class FleetPatrol(Patrol):
             area.polygon_geo.exterior.coords, [h.exterior.coords for h in area.holes_geo]
         )
         routes, owners = [], []
-        for k, p in enumerate(parts):
-            for s in p.plan.sorties:
+        plans = [(k, p.plan) for k, p in enumerate(parts)]
+        plans += [(vp.index, j.plan) for vp in self.vehicles for j in list(vp.jobs)[1:]]
+        for k, plan in plans:
+            for s in plan.sorties:
                 if len(s.path_local):
-                    ll = p.plan.frame.to_geo_array(s.path_local)
+                    ll = plan.frame.to_geo_array(s.path_local)
                     routes.append([(float(a), float(b)) for a, b in ll])
                     owners.append(k)
-        # each vehicle has its own part's fence: the page draws all of them
-        fences = shapely.union_all([p.plan.fence_geo for p in parts])
+        # each vehicle has its own part's fence (and remainders': joint fences): draw all
+        fences = shapely.union_all([plan.fence_geo for _, plan in plans])
         fence = mapping(fences) if self.cfg.fence.enabled else None
         self.hub.set_map(
             district=mapping(district),
@@ -414,6 +459,12 @@ class FleetPatrol(Patrol):
             tile_url=self.cfg.overlay.tile_url,
         )
         self.hub.set_route_owners(owners)
+
+    def refresh_routes(self) -> None:
+        """Redraw the page's map after a remainder was handed to a vehicle (its route and
+        fence join the map in that vehicle's colour)."""
+        with contextlib.suppress(Exception):  # the map is a view: never stop the hand-over
+            self._set_fleet_map()
 
     # -- flying ------------------------------------------------------------------------------------------
 
@@ -453,7 +504,9 @@ class FleetPatrol(Patrol):
                     self.log(f"{', '.join(late)} did not end in time", level="error")
             for t in threads:
                 t.join(5.0)
-        done = all(len(vp.completed_sorties) == len(vp.plan.sorties) for vp in self.vehicles)
+        r = self.reassigner
+        # landed: every part covered, by its vehicle or by the vehicle a remainder went to
+        done = not r.uncovered and all(x["status"] == "flown" for x in r.reassignments)
         return "landed" if done else "incomplete"
 
     def took_off(self, index: int) -> None:
@@ -471,31 +524,45 @@ class FleetPatrol(Patrol):
             log.debug("vehicle %s failed", vp.sysid, exc_info=True)
         finally:
             self.took_off(vp.index)  # never hold the next vehicle
-            self.ended_events[vp.index].set()
+            try:  # what it left unfinished: measured, handed over or reported
+                interrupted = self.aborting.is_set() or vp.summary.end_reason == "interrupted"
+                self.reassigner.vehicle_ended(vp, interrupted)
+            except Exception:
+                log.exception("vehicle %s: remainder not handled", vp.sysid)
+            finally:
+                self.ended_events[vp.index].set()
 
     def _abort_all(self) -> None:
         self.aborting.set()
 
     def _collect(self) -> None:
-        """Fill the fleet summary from the vehicles' summaries."""
+        """Fill the fleet summary from the vehicles' summaries and the re-assigner's records."""
         s = self.summary
+        r = self.reassigner
         total_flown = 0
+        left = {x["vehicle"]: x["area_m2"] for x in (r.remainders if r else []) if x["job"] == 0}
         for vp in self.vehicles:
             vs = vp.summary
-            planned = len(vp.plan.sorties) if vp.plan is not None else 0
-            uncovered = [i for i in range(1, planned + 1) if i not in vp.completed_sorties]
+            own = vp.part.plan.sorties
+            extra = list(vp.jobs[1:])
             s.vehicles.append(
                 VehicleResult(
                     sysid=vp.sysid,
                     end_reason=vs.end_reason,
-                    sorties_planned=planned,
+                    sorties_planned=len(own),
                     sorties_completed=len(vp.completed_sorties),
-                    uncovered_sorties=uncovered,
+                    uncovered_sorties=[
+                        i for i in range(1, len(own) + 1) if i not in vp.completed_sorties
+                    ],
                     flight_time_s=round(vs.flight_time_s, 1),
                     airborne_s=vs.airborne_s,
                     distance_m=round(vs.distance_m, 1),
                     frames=vs.frames,
                     recording=f"vehicles/{vp.sysid}",
+                    remainder_m2=left.get(vp.sysid),
+                    extra_sorties=sum(len(j.plan.sorties) for j in extra),
+                    extra_completed=sum(len(j.completed) for j in extra),
+                    extra_from=sorted({j.source for j in extra}),
                 )
             )
             total_flown += vs.sorties_flown
@@ -505,12 +572,14 @@ class FleetPatrol(Patrol):
             s.frames += vs.frames
             s.holds += vs.holds
         s.sorties_flown = total_flown
+        s.sorties_planned = sum(len(vp.plan.sorties) for vp in self.vehicles)  # extras too
+        if r is None:
+            return
+        s.reassignments = [dict(x) for x in r.reassignments]
+        s.uncovered = [dict(x) for x in r.uncovered]
         if self.recorder is not None:
-            for v in s.vehicles:
-                if v.uncovered_sorties:
-                    self.recorder.event(
-                        "part_uncovered", vehicle=v.sysid, sorties=v.uncovered_sorties
-                    )
+            for u in s.uncovered:
+                self.recorder.event("part_uncovered", **u)
 
     def _shutdown(self, reason: str) -> None:
         # the single patrol's shutdown writes its own counters into the summary: the totals

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 
+from groundstation.fleet_reassign import Job
 from groundstation.patrol import Console, Patrol
 from missions.errors import DronePatrolError, InputError
 
@@ -114,10 +116,23 @@ class VehiclePatrol(Patrol):
         self.label = label
         self.part = part
         self.shared_services = True
-        self.completed_sorties: list[int] = []
+        own = Job(0, sysid, sysid, part.plan, part.plan.area.free_local)
+        self.jobs: list[Job] = [own]
+        """What it flies: its own part (job 0), then remainders handed to it."""
+        self.queue: list[tuple[Job, int]] = [(own, k) for k in range(1, len(part.plan.sorties) + 1)]
+        """Sorties not begun, in flight order: ``(job, 1-based sortie number in the job)``;
+        changed only under the fleet's :class:`~groundstation.fleet_reassign.Reassigner` lock."""
+        self.current: tuple[Job, int] | None = None
+        self._flown_order: list = []
         self._max_seq = -1
+        self._leg_xy: tuple[float, float] | None = None
         self._prepared = False
         self.error: BaseException | None = None
+
+    @property
+    def completed_sorties(self) -> list[int]:
+        """Sortie numbers of its own part it completed (flown past the last survey waypoint)."""
+        return sorted(self.jobs[0].completed)
 
     # -- setup (on the fleet's main thread, before anything flies) -------------------------------------
 
@@ -131,7 +146,9 @@ class VehiclePatrol(Patrol):
 
         cfg, fleet = self.cfg, self.fleet
         plan = self.part.plan
-        self.plan = plan
+        # its own copy: the sorties list is its flight order (extra sorties join it), the fence
+        # grows when a remainder is handed to it; the part's plan stays as planned
+        self.plan = replace(plan, sorties=list(plan.sorties))
         self.summary.sorties_planned = len(plan.sorties)
         self.airspace = Airspace.from_plan(plan, use_fence=cfg.fence.enabled)
         self.hub = VehicleHubView(fleet.hub, self.sysid, self.label)
@@ -204,7 +221,86 @@ class VehiclePatrol(Patrol):
                 self.fleet.took_off(self.index)
 
         self.vehicle.start_mission = staggered
-        super()._fly()
+        self._preflight_checks()
+        reassigner = self.fleet.reassigner
+        i = 0
+        while True:
+            nxt = reassigner.next_sortie(self)
+            if nxt is None:
+                return
+            job, k = nxt
+            i += 1
+            n = i + len(self.queue)
+            if i > 1:
+                self._between_sorties(i, n)
+            if job.id and not job.started:
+                self._start_job(job)
+            self.current = (job, k)
+            self._flown_order.append(job.plan.sorties[k - 1])
+            if job.id:
+                self.log(f"sortie {i}/{n}: {job.label}, its sortie {k} of {len(job.plan.sorties)}")
+            self._fly_sortie(i, n, job.plan.sorties[k - 1])
+
+    def accept(self, job: Job) -> None:
+        """Take a remainder handed over (called under the re-assigner's lock, any thread): its
+        sorties join the queue after the sortie in flight and any remainder taken before, and
+        its plan gets the fence this vehicle flies it under: one inclusion polygon holding its
+        own part's fence and the remainder's, with the district's no-fly zones
+        (:func:`missions.fleet_remainder.joint_fence`)."""
+        from missions.fleet_remainder import joint_fence
+
+        if self.cfg.fence.enabled:
+            local, items = joint_fence([self.part.plan, job.plan], self.fleet.fleet_plan.area)
+            job.plan = replace(job.plan, fence_local=local, fence_items=items)
+        else:
+            job.plan = replace(job.plan, fence_items=[])
+        self.jobs.append(job)
+        at = 0
+        while at < len(self.queue) and self.queue[at][0].id != 0:
+            at += 1
+        self.queue[at:at] = [(job, k) for k in range(1, len(job.plan.sorties) + 1)]
+        self.plan.sorties[:] = self._flown_order + [j.plan.sorties[k - 1] for j, k in self.queue]
+
+    def remaining_flight_s(self) -> float:
+        """Estimated flight time left in its queue (the sortie in flight counted whole, as it
+        is not known how far it is), seconds; read under the re-assigner's lock."""
+        left = sum(j.plan.sorties[k - 1].flight_time_s for j, k in self.queue)
+        if self.current is not None:
+            job, k = self.current
+            if k not in job.completed and job.progress is None:
+                left += job.plan.sorties[k - 1].flight_time_s
+        return float(left)
+
+    def _start_job(self, job: Job) -> None:
+        """Before the first sortie of a remainder: check its sorties against the new fence,
+        upload the fence (and rally) with verification and enable it, record its plan.
+
+        Raises:
+            PreflightError, MissionTransferError, GeofenceError: As for its own first sortie.
+        """
+        from groundstation.holds import Airspace
+        from missions.formats import write_plan_outputs
+
+        job.started = True
+        self.plan = replace(
+            self.plan, fence_items=job.plan.fence_items, fence_local=job.plan.fence_local
+        )
+        self.airspace = Airspace.from_plan(self.plan, use_fence=self.cfg.fence.enabled)
+        self._check_sorties(job.plan.sorties, f"{job.label}, sortie")
+        self.log(
+            f"{job.label}: {len(job.plan.sorties)} extra sortie(s); the fence now holds its part "
+            "and the remainder"
+        )
+        self.recorder.event(
+            "reassigned_job",
+            job=job.id,
+            origin=job.origin,
+            source=job.source,
+            sorties=len(job.plan.sorties),
+            fence_items=len(job.plan.fence_items),
+        )
+        write_plan_outputs(job.plan, self.recorder.plan_dir / f"reassigned-{job.id}")
+        self._upload_fence_rally()
 
     def _wait_turn(self) -> None:
         """Wait until the vehicle before this one has taken off (or given up) and then
@@ -231,12 +327,21 @@ class VehiclePatrol(Patrol):
                 raise KeyboardInterrupt
 
     def _fly_sortie(self, i: int, n: int, sortie) -> None:
+        job, k = self.current
         self._max_seq = -1
-        super()._fly_sortie(i, n, sortie)
+        self._leg_xy = None
+        try:
+            super()._fly_sortie(i, n, sortie)
+        except BaseException:
+            job.progress = (k, self._max_seq, self._leg_xy)  # what it reached before the end
+            raise
         last_survey = self.alert_policy.survey_seqs[1]
         if self._max_seq > last_survey >= 0:  # past the last survey waypoint: RTL item
-            self.completed_sorties.append(i)
+            job.completed.add(k)
+            if job.id and job.done:
+                self.fleet.reassigner.job_flown(self, job)
         else:
+            job.progress = (k, self._max_seq, self._leg_xy)
             self.log(
                 f"sortie {i}/{n} ended before its last survey waypoint (reached item "
                 f"{self._max_seq} of {last_survey}): its part is not covered",
@@ -254,6 +359,11 @@ class VehiclePatrol(Patrol):
             raise KeyboardInterrupt
         if s.mission_seq is not None:
             self._max_seq = max(self._max_seq, int(s.mission_seq))
+            if s.mode == "AUTO" and s.mission_seq == self._max_seq and s.pose is not None:
+                # its last position on the leg to the highest item reported: how far a
+                # transect it was flying was flown (missions.fleet_remainder.flown_transects)
+                x, y = self.plan.frame.to_local(s.pose.lat_deg, s.pose.lon_deg)
+                self._leg_xy = (float(x), float(y))
         super()._update_phase(s)
 
     # -- alerts ------------------------------------------------------------------------------------------

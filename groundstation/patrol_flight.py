@@ -30,25 +30,44 @@ class PatrolFlightMixin:
     # -- flying -----------------------------------------------------------------------------------------
 
     def _fly(self) -> None:
-        from groundstation.battery_budget import fit_patrol_plan
-        from groundstation.preflight import Preflight, vehicle_home
-
-        self.pack = fit_patrol_plan(self)  # the vehicle's BATT_CAPACITY, before any check
         n = len(self.plan.sorties)
-        # pre-flight checks on every sortie before anything is uploaded, then the GCS failsafe
-        self.preflight = Preflight(self.cfg.safety, self.force_unsafe, self.log)
-        for i, sortie in enumerate(self.plan.sorties, 1):
-            self.preflight.mission(
-                sortie.items,
-                fence=self.plan.fence_items,
-                home=vehicle_home(self.vehicle),
-                where=f"sortie {i}",
-            )
-        self.preflight.gcs_failsafe(self.vehicle, embedded=self.embedded)
+        self._preflight_checks()
         for i, sortie in enumerate(self.plan.sorties, 1):
             if i > 1:
                 self._between_sorties(i, n)
             self._fly_sortie(i, n, sortie)
+
+    def _preflight_checks(self) -> None:
+        """Fit the plan to the vehicle's pack, check every sortie before anything is uploaded
+        (:class:`groundstation.preflight.Preflight`), then the GCS failsafe.
+
+        Raises:
+            PreflightError: A check failed (and was not forced).
+        """
+        from groundstation.battery_budget import fit_patrol_plan
+        from groundstation.preflight import Preflight
+
+        self.pack = fit_patrol_plan(self)  # the vehicle's BATT_CAPACITY, before any check
+        self.preflight = Preflight(self.cfg.safety, self.force_unsafe, self.log)
+        self._check_sorties(self.plan.sorties, "sortie")
+        self.preflight.gcs_failsafe(self.vehicle, embedded=self.embedded)
+
+    def _check_sorties(self, sorties, where: str) -> None:
+        """Pre-flight mission checks of ``sorties`` against the plan's fence and the vehicle's
+        home (``where``: ``"sortie"`` -> ``"sortie 2"`` in messages).
+
+        Raises:
+            PreflightError: A check failed (and was not forced).
+        """
+        from groundstation.preflight import vehicle_home
+
+        for i, sortie in enumerate(sorties, 1):
+            self.preflight.mission(
+                sortie.items,
+                fence=self.plan.fence_items,
+                home=vehicle_home(self.vehicle),
+                where=f"{where} {i}",
+            )
 
     def _between_sorties(self, i: int, n: int) -> None:
         swap = getattr(self.sim, "swap_battery", None) if self.sim is not None else None
@@ -106,16 +125,7 @@ class PatrolFlightMixin:
         self.set_phase("upload")
         link = self.link
         if i == 1:
-            for what, items, mtype in (
-                ("fence", plan.fence_items, 1),
-                ("rally", plan.rally_items, 2),
-            ):
-                if items:
-                    mt.upload_and_verify(link, items, mtype)
-                    self.recorder.event("mission_uploaded", mission_type=what, count=len(items))
-                    self.log(f"{what}: {len(items)} items uploaded and verified")
-            if plan.fence_items:
-                self._configure_geofence()
+            self._upload_fence_rally()
         onboard = mt.upload_and_verify(link, sortie.items, 0)
         if self.preflight is not None:
             from groundstation.preflight import vehicle_home
@@ -167,6 +177,25 @@ class PatrolFlightMixin:
         self.set_phase("landed")
         self.log(f"sortie {i}/{n}: landed and disarmed")
         self._battery_advice(i, start_pct, t_start)
+
+    def _upload_fence_rally(self) -> None:
+        """Upload the plan's fence and rally points with verification (download and compare),
+        then enable the fence on the vehicle (:meth:`_configure_geofence`).
+
+        Raises:
+            MissionTransferError: An upload failed or the vehicle holds something else.
+            GeofenceError: A fence parameter was refused.
+        """
+        from groundstation import mission_transfer as mt
+
+        plan = self.plan
+        for what, items, mtype in (("fence", plan.fence_items, 1), ("rally", plan.rally_items, 2)):
+            if items:
+                mt.upload_and_verify(self.link, items, mtype)
+                self.recorder.event("mission_uploaded", mission_type=what, count=len(items))
+                self.log(f"{what}: {len(items)} items uploaded and verified")
+        if plan.fence_items:
+            self._configure_geofence()
 
     def _battery_advice(self, i: int, start_pct: float | None, t_start: float) -> None:
         """Say what sortie ``i`` took from the pack and whether the next one fits at that rate

@@ -195,8 +195,9 @@ class FleetSettings(StrictModel):
     stagger_s: float = Field(default=20.0, ge=0)
     """Take-off of vehicle k waits k times this long after vehicle 1's (vehicle clock), seconds."""
     reassign: bool = False
-    """A vehicle that fails or lands early leaves its part uncovered; with ``reassign`` the
-    remaining sorties go to another vehicle after its own part (simulated vehicles only)."""
+    """A vehicle that fails or lands early leaves its remainder uncovered (reported); with
+    ``reassign`` the transects it did not fly go to the healthy vehicle that would reach them
+    first, as extra sorties after its current one (:mod:`groundstation.fleet_reassign`)."""
     merge_radius_m: float = Field(default=15.0, gt=0)
     """Alerts of the same kind from different vehicles within this distance are one alert."""
     merge_window_s: float = Field(default=120.0, gt=0)

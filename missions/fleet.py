@@ -51,7 +51,7 @@ from shapely.geometry import Point, Polygon
 
 from missions.areas import Area
 from missions.errors import PlanningError
-from missions.fleet_layers import apply_layer
+from missions.fleet_layers import _With, plan_layered
 from missions.fleet_split import HOME_INSET_M, Strips, assign_homes, derived_home
 from missions.plan_space import ARDUPILOT_FENCE_ALT_MAX_M
 from missions.planner import PatrolPlan, plan_patrol
@@ -207,18 +207,6 @@ class FleetPlan:
             "parts": [p.to_dict() for p in self.parts],
             "warnings": list(self.warnings),
         }
-
-
-class _With:
-    """A settings object with some attributes overridden (duck-typed settings stay duck-typed)."""
-
-    def __init__(self, base, **over):
-        self._base, self._over = base, over
-
-    def __getattr__(self, name):
-        if name in self.__dict__.get("_over", {}):
-            return self._over[name]
-        return getattr(self._base, name)
 
 
 # --- the fleet planner ------------------------------------------------------------------------------
@@ -449,7 +437,8 @@ def _plan_parts(job: _Job, strips, avoids) -> tuple[list[VehiclePart], list[int]
 
     Returns:
         Parts by vehicle index, the strip index of each vehicle, and each vehicle's fixed time
-        (seconds that do not scale with its area; see :func:`apply_layer`).
+        (seconds that do not scale with its area; see
+        :func:`missions.fleet_layers.apply_layer`).
     """
     area, survey, sorties, n = job.area, job.survey, job.sorties, len(strips)
     if job.homes is None:
@@ -461,9 +450,6 @@ def _plan_parts(job: _Job, strips, avoids) -> tuple[list[VehiclePart], list[int]
     else:
         order = assign_homes(area, strips, job.homes)
         hs = list(job.homes)
-    climb, descent = float(sorties.climb_m_s), float(sorties.descent_m_s)
-    keep = 1.0 - float(sorties.reserve_pct) / 100.0
-    budget = float(sorties.endurance_min) * 60.0 * keep
     parts, fixed = [], []
     for k in range(n):
         strip, avoid = strips[order[k]], avoids[order[k]]
@@ -474,27 +460,10 @@ def _plan_parts(job: _Job, strips, avoids) -> tuple[list[VehiclePart], list[int]
             frame=area.frame, coord_order=area.coord_order,
         )  # fmt: skip
         rally = _With(job.rally, points=[p for p in job.rally.points if _near(area, strip, p, job)])
-        dz = layer_alt - float(survey.alt_m)
-        over = 2.0 * (dz / climb + dz / descent)  # layer climbs and descents per sortie
-        for _attempt in range(4):
-            sp = _With(sorties, endurance_min=float(sorties.endurance_min) - over / (60.0 * keep))
-            try:
-                plan = plan_patrol(sub, job.camera, survey, sp, job.fence, rally, hs[k],
-                                   home_source=f"vehicle {k + 1}", risk_map=job.risk_map,
-                                   revisit_min=job.revisit_min, avoid=avoid)  # fmt: skip
-            except PlanningError as exc:
-                raise PlanningError(f"vehicle {k + 1}: {exc}") from None
-            plan.stats.sortie_budget_s = budget
-            total, fx = apply_layer(plan, avoid, float(survey.alt_m), layer_alt, sorties)
-            worst = max(s.flight_time_s for s in plan.sorties)
-            if worst <= budget + 1e-6:
-                break
-            over += worst - budget + 1.0  # a connection lifted to the layer: plan with less
-        else:
-            raise PlanningError(
-                f"vehicle {k + 1}: a sortie with its transit layer at {layer_alt:g} m does not "
-                "fit the battery: lower fleet layer separation or raise sorties.endurance_min"
-            )
+        plan, total, fx = plan_layered(
+            sub, job.camera, survey, sorties, job.fence, rally, hs[k], layer_alt, avoid,
+            who=f"vehicle {k + 1}", risk_map=job.risk_map, revisit_min=job.revisit_min,
+        )  # fmt: skip
         parts.append(VehiclePart(k, local_to_geo(strip, area.frame), _geopoint(hs[k]), plan,
                                  layer_alt, total))  # fmt: skip
         fixed.append(fx)

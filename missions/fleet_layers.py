@@ -13,8 +13,81 @@ from dataclasses import replace
 import numpy as np
 import shapely
 
+from missions.errors import PlanningError
 from missions.flight_time import FlightModel
 from missions.items import MAV_CMD_NAV_WAYPOINT, MAV_FRAME_GLOBAL_RELATIVE_ALT, MissionItem
+
+
+class _With:
+    """A settings object with some attributes overridden (duck-typed settings stay duck-typed)."""
+
+    def __init__(self, base, **over):
+        self._base, self._over = base, over
+
+    def __getattr__(self, name):
+        if name in self.__dict__.get("_over", {}):
+            return self._over[name]
+        return getattr(self._base, name)
+
+
+def plan_layered(
+    area, camera, survey, sorties, fence, rally, home, layer_alt: float, avoid, *, who: str,
+    risk_map=None, revisit_min: float | None = None, planner=None,
+) -> tuple:  # fmt: skip
+    """Plan ``area`` for one fleet vehicle with its transit layer, every sortie in the battery.
+
+    :func:`missions.planner.plan_patrol` with the endurance shortened by the layer climbs and
+    descents of a sortie, then :func:`apply_layer`; when a sortie still exceeds the budget
+    (endurance minus reserve: a connection lifted to the layer), planned again with less, at
+    most four times.
+
+    Args:
+        area: The :class:`~missions.areas.Area` to cover (a part, or a re-assigned remainder).
+        camera, survey, sorties, fence, rally: As :func:`missions.planner.plan_patrol`.
+        home: The vehicle's home (``lat_deg``, ``lon_deg``, ``alt_m`` AMSL).
+        layer_alt: Its transit altitude above home, metres (>= ``survey.alt_m``).
+        avoid: Local-metre geometry its survey-altitude legs stay out of (None: nothing).
+        who: The vehicle, for messages (``"vehicle 2"``).
+        risk_map, revisit_min: Passed to :func:`~missions.planner.plan_patrol`.
+        planner: Instead of :func:`~missions.planner.plan_patrol`, a callable
+            ``planner(sorties) -> PatrolPlan`` given the shortened ``sorties`` settings (the
+            re-assigned remainder's route, :func:`missions.fleet_remainder.plan_remainder`).
+
+    Returns:
+        ``(plan, total_s, fixed_s)``: the layered plan, its flight time and the part of it that
+        does not scale with the area (see :func:`apply_layer`), seconds.
+
+    Raises:
+        PlanningError: The planner's error, or a layered sortie that never fits the battery,
+            prefixed with ``who``.
+    """
+    from missions.planner import plan_patrol
+
+    climb, descent = float(sorties.climb_m_s), float(sorties.descent_m_s)
+    keep = 1.0 - float(sorties.reserve_pct) / 100.0
+    budget = float(sorties.endurance_min) * 60.0 * keep
+    dz = layer_alt - float(survey.alt_m)
+    over = 2.0 * (dz / climb + dz / descent)  # layer climbs and descents per sortie
+    for _attempt in range(4):
+        sp = _With(sorties, endurance_min=float(sorties.endurance_min) - over / (60.0 * keep))
+        try:
+            if planner is not None:
+                plan = planner(sp)
+            else:
+                plan = plan_patrol(area, camera, survey, sp, fence, rally, home, home_source=who,
+                                   risk_map=risk_map, revisit_min=revisit_min, avoid=avoid)  # fmt: skip
+        except PlanningError as exc:
+            raise PlanningError(f"{who}: {exc}") from None
+        plan.stats.sortie_budget_s = budget
+        total, fx = apply_layer(plan, avoid, float(survey.alt_m), layer_alt, sorties)
+        worst = max(s.flight_time_s for s in plan.sorties)
+        if worst <= budget + 1e-6:
+            return plan, total, fx
+        over += worst - budget + 1.0  # a connection lifted to the layer: plan with less
+    raise PlanningError(
+        f"{who}: a sortie with its transit layer at {layer_alt:g} m does not fit the battery: "
+        "lower fleet layer separation or raise sorties.endurance_min"
+    )
 
 
 def layer_overhead_s(model: FlightModel, layer_m: float) -> float:

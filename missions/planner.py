@@ -395,12 +395,7 @@ def _assemble(
         )
     fence_list: list[MissionItem] = []
     if fence.enabled:
-        exclusions, circles = [], []
-        for h in area.holes:
-            if h.circle is not None:
-                circles.append(h.circle)
-            else:
-                exclusions.append(_fence_safe(h.polygon_geo, frame))
+        exclusions, circles = fence_exclusions(area)
         rp = area.return_point
         if rp is not None:
             x, y = frame.to_local(rp[0], rp[1])
@@ -456,6 +451,18 @@ def _assemble(
         stats=stats,
         warnings=list(ctx.warnings),
     )
+
+
+def fence_exclusions(area: Area) -> tuple[list[Polygon], list[tuple[float, float, float]]]:
+    """The fence's exclusion zones of ``area``'s no-fly zones: polygons (lon, lat) of at most
+    255 vertices that contain each hole, and circles ``(lat, lon, radius_m)``."""
+    exclusions, circles = [], []
+    for h in area.holes:
+        if h.circle is not None:
+            circles.append(h.circle)
+        else:
+            exclusions.append(_fence_safe(h.polygon_geo, area.frame))
+    return exclusions, circles
 
 
 def _fence_safe(poly_geo: Polygon, frame: LocalFrame) -> Polygon:

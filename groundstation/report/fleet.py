@@ -48,13 +48,27 @@ class FleetReport:
     alerts: list = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
 
+    @property
+    def reassignments(self) -> list[dict]:
+        """Remainders handed from a vehicle to another (the manifest's
+        ``summary.reassignments``: ``from``, ``to``, ``origin``, ``area_m2``, ``sorties``,
+        ``status``...)."""
+        return list((self.manifest.get("summary") or {}).get("reassignments") or [])
+
+    @property
+    def uncovered(self) -> list[dict]:
+        """Ground left uncovered, with the reason (the manifest's ``summary.uncovered``)."""
+        return list((self.manifest.get("summary") or {}).get("uncovered") or [])
+
     def to_dict(self) -> dict:
-        """JSON-ready figures: coverage, per-vehicle flight times, alerts."""
+        """JSON-ready figures: coverage, per-vehicle flight times, alerts, re-assignments."""
         out = {
             "folder": str(self.folder),
             "coverage_pct": None if self.coverage_pct is None else round(self.coverage_pct, 2),
             "vehicles": [],
             "alerts": [a.model_dump(mode="json") for a in self.alerts],
+            "reassignments": self.reassignments,
+            "uncovered": self.uncovered,
         }
         for sysid, rep in self.vehicles:
             s = rep.summary
@@ -152,9 +166,15 @@ def _tracks_svg(rep: FleetReport) -> str:
     return text[text.index("<svg") :]
 
 
+def fmt_area(m2) -> str:
+    """``"5,057 m²"`` (empty for None)."""
+    return "" if m2 is None else f"{float(m2):,.0f} m²"
+
+
 def render_fleet_html(rep: FleetReport) -> str:
     """A self-contained HTML page: coverage by all vehicles, a row per vehicle (flight time,
-    distance, its coverage), every track on one map, and the merged alerts with their sightings."""
+    distance, its coverage), the unfinished parts (re-assigned to whom, or not covered and why),
+    every track on one map, and the merged alerts with their sightings."""
     from groundstation.report.html import fmt_duration, fmt_m
 
     esc = html.escape
@@ -182,6 +202,24 @@ def render_fleet_html(rep: FleetReport) -> str:
             f"<tr><td>{esc(a.kind.value)}</td><td>{a.count}</td><td>{esc(where)}</td>"
             f"<td>{esc(seen)}</td></tr>"
         )
+    handed = [
+        f"<tr><td>drone {esc(str(r.get('origin')))}</td><td>drone {esc(str(r.get('from')))}</td>"
+        f"<td>drone {esc(str(r.get('to')))}</td><td>{fmt_area(r.get('area_m2'))}</td>"
+        f"<td>{esc(str(r.get('sorties')))}</td><td>{esc(str(r.get('status')))}</td></tr>"
+        for r in rep.reassignments
+    ] + [
+        f"<tr><td>drone {esc(str(u.get('origin')))}</td><td>drone {esc(str(u.get('vehicle')))}"
+        f"</td><td>nobody</td><td>{fmt_area(u.get('area_m2'))}</td><td></td>"
+        f"<td>NOT covered: {esc(str(u.get('reason')))}</td></tr>"
+        for u in rep.uncovered
+    ]
+    handed_html = (
+        "<h2>Unfinished parts: re-assigned or not covered</h2><table><tr><th>part of</th>"
+        "<th>left by</th><th>re-assigned to</th><th>ground left</th><th>extra sorties</th>"
+        f"<th>status</th></tr>{''.join(handed)}</table>"
+        if handed
+        else ""
+    )
     cov = "not computed (no district)" if rep.coverage_pct is None else f"{rep.coverage_pct:.1f} %"
     name = esc(rep.manifest.get("name") or rep.folder.name)
     return f"""<!doctype html>
@@ -195,6 +233,7 @@ end: {esc(str(rep.manifest.get("end_reason")))}</p>
 <table><tr><th>vehicle</th><th>flight time (log clock)</th><th>flight time (vehicle clock)</th>
 <th>distance</th><th>district covered by it</th><th>recording</th></tr>
 {"".join(rows)}</table>
+{handed_html}
 <h2>Tracks</h2>{_tracks_svg(rep)}
 <h2>Alerts</h2>
 <table><tr><th>kind</th><th>people</th><th>where</th><th>seen by</th></tr>

@@ -189,3 +189,46 @@ def _demo_block():
     from testkit import REPO_ROOT
 
     return REPO_ROOT / "configs" / "districts" / "demo-block.geojson"
+
+
+def test_reassignment_goes_to_the_vehicle_that_reaches_the_remainder_first():
+    """The policy: least flight time left in its queue plus the transit from its home."""
+    import threading
+    from types import SimpleNamespace
+
+    from shapely.geometry import box
+
+    from groundstation.fleet_reassign import IDLE, Reassigner
+    from missions.geo import LocalFrame
+    from missions.settings import GeoPoint
+
+    frame = LocalFrame(LAT, LON)
+
+    def vehicle(sysid, x, left_s):
+        lat, lon = frame.to_geo(x, 0.0)
+        return SimpleNamespace(
+            sysid=sysid,
+            index=sysid - 1,
+            plan=SimpleNamespace(frame=frame, home=GeoPoint(lat_deg=lat, lon_deg=lon, alt_m=0)),
+            cfg=SimpleNamespace(survey=SimpleNamespace(speed_m_s=5.0)),
+            remaining_flight_s=lambda: left_s,
+            queue=[],
+            log=lambda text: None,
+        )
+
+    fleet = SimpleNamespace(
+        cfg=SimpleNamespace(fleet=SimpleNamespace(reassign=True)), aborting=threading.Event()
+    )
+    r = Reassigner(fleet)
+    rem = SimpleNamespace(ground_local=box(0, -10, 20, 10))  # centred at x = 10 m
+    near_busy = vehicle(1, 10.0, 600.0)  # 600 s left, at the remainder
+    far_free = vehicle(2, 1010.0, 0.0)  # idle, 1000 m away: 200 s at 5 m/s
+    far_busy = vehicle(3, 1010.0, 100.0)
+    assert r._choose([near_busy, far_free, far_busy], rem) is far_free
+    assert r._choose([near_busy, far_busy], rem) is far_busy
+    assert r._choose([near_busy], rem) is near_busy and r._choose([], rem) is None
+    # a vehicle done with its queue waits while another flies, and ends when nobody does
+    r.state = {1: IDLE, 2: IDLE}
+    assert r.next_sortie(far_free) is None and r.state[2] == "done"
+    far_free.queue.append(("job", 1))
+    assert r.next_sortie(far_free) == ("job", 1) and r.state[2] == "flying"

@@ -6,9 +6,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from testkit import REPO_ROOT
+from _fleet_runs import demo_fleet_config, weak_second_battery
 
-from groundstation.config import load_config
 from groundstation.fleet import FleetPatrol
 from groundstation.patrol import Console
 from groundstation.recording import Recording
@@ -17,36 +16,14 @@ pytestmark = pytest.mark.slow
 
 
 def fleet(tmp_path, **overrides):
-    cfg = load_config(
-        REPO_ROOT / "configs" / "demo-fleet.yaml",
-        {
-            "detection.source": "none",
-            "broadcast.enabled": False,
-            "overlay.enabled": False,
-            "recording.video": False,
-            "sim.speedup": 20,
-            **overrides,
-        },
-    )
     out = io.StringIO()
+    cfg = demo_fleet_config(**overrides)
     return FleetPatrol(cfg, record_dir=tmp_path, console=Console(out, tty=False)), out
 
 
 def test_a_vehicle_that_lands_early_leaves_its_part_uncovered(tmp_path, monkeypatch):
     """Vehicle 2 starts with a 30 % battery: battery_low (20 %) sends it home mid-survey."""
-    original = FleetPatrol._vehicle_configs
-
-    def weak_second_battery(self, n):
-        out = original(self, n)
-        sysid, c = out[1]
-        battery = c.sim.battery.model_copy(update={"initial_remaining": 0.3})
-        out[1] = (
-            sysid,
-            c.model_copy(update={"sim": c.sim.model_copy(update={"battery": battery})}),
-        )
-        return out
-
-    monkeypatch.setattr(FleetPatrol, "_vehicle_configs", weak_second_battery)
+    weak_second_battery(monkeypatch)
     patrol, out = fleet(tmp_path)
     summary = patrol.run()
     text = out.getvalue()
