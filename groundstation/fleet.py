@@ -558,7 +558,7 @@ class FleetPatrol(Patrol):
                     airborne_s=vs.airborne_s,
                     distance_m=round(vs.distance_m, 1),
                     frames=vs.frames,
-                    recording=f"vehicles/{vp.sysid}",
+                    recording=f"{VEHICLES_DIR}/{vp.sysid}",
                     remainder_m2=left.get(vp.sysid),
                     extra_sorties=sum(len(j.plan.sorties) for j in extra),
                     extra_completed=sum(len(j.completed) for j in extra),
