@@ -9,6 +9,7 @@ the embedded simulator is ``test_close_look_on_the_sim`` below and the demo patr
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 
@@ -185,6 +186,30 @@ def test_one_look_per_place_and_a_budget_per_sortie():
     policy.close_look.new_sortie()
     policy.handle(request(80, 0, track_id=8))
     assert len([e for e in p.events if e[0] == "close_look"]) == 2
+
+
+def test_a_person_seen_during_a_look_is_looked_at_after_it():
+    p = Patrol()
+    policy = AlertPolicy(p, p.cfg.policy)
+    policy.survey_seqs = (3, 20)
+    policy.survey_speed_m_s = 3.0
+    # seen from the look point while the drone watches the first person (the demo's case)
+    other = request(40, 0, track_id=9)
+    policy.requests.put(other)
+    policy.handle(request())
+    assert len([e for e in p.events if e[0] == "close_look"]) == 1
+    # its age counts from the end of the look, not from when it was seen (a real look lasts
+    # longer than the 10 s freshness limit)
+    req = policy.next_request(0.0)
+    assert req is not None and time.monotonic() - req.t_mono < 1.0
+    other.t_mono -= 60.0  # as if seen a minute before the look ended
+    policy.deferred.insert(0, other)
+    policy._restamp_deferred_looks()
+    req = policy.next_request(0.0)
+    assert req is not None and req.kind == "close_look" and req.track_id == 9
+    policy.handle(req)
+    looks = [kw for k, kw in p.events if k == "close_look"]
+    assert [kw["track_id"] for kw in looks] == [5, 9]
 
 
 def test_battery_at_the_reserve_means_no_look():
