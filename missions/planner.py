@@ -51,6 +51,7 @@ from missions.coverage import coverage_fraction, transects_coverage
 from missions.errors import AreaError
 from missions.geo import LocalFrame
 from missions.grid import Segment
+from missions.home_legs import uncross_sorties
 from missions.items import MissionItem
 from missions.mission_items import MAX_FENCE_VERTICES, fence_items, rally_items, sortie_items
 from missions.plan_space import PlanContext, make_context
@@ -263,6 +264,7 @@ def plan_patrol(
         angle = float(survey.angle_deg) % 180.0
         built = build_best(ctx, angle)
     segs, covered, sortie_paths = built
+    sortie_paths = uncross_sorties(ctx, segs, sortie_paths)
     plan = _assemble(ctx, survey, fence, rally, angle, segs, covered, sortie_paths)
     if risk_map is not None:
         from missions.risk_plan import risk_stats
