@@ -25,7 +25,13 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-from missions.route_shape import MIN_LEG_M, NEAR_M, intersecting_pairs, segment_distance
+from missions.route_shape import (
+    MIN_LEG_M,
+    NEAR_M,
+    intersecting_pairs,
+    maybe_near,
+    segment_distance,
+)
 
 
 class ChainCounter:
@@ -58,6 +64,15 @@ class ChainCounter:
             len(intersecting_pairs(a, b, skip_neighbours=True)) if len(a) >= 3 else 0
         )
 
+    def piece(self, points) -> tuple:
+        """Register a polyline as a piece keyed by its points in a canonical direction (a piece
+        flown backwards crosses the same legs, so it shares the key); returns the key."""
+        p = np.asarray(points, float).reshape(-1, 2)
+        fwd = tuple(map(tuple, p.tolist()))
+        key = min(fwd, fwd[::-1])
+        self.add(key, p)
+        return key
+
     def empty(self, key: Hashable) -> bool:
         """True when the piece has no leg of at least :data:`MIN_LEG_M`."""
         return len(self._legs[key][0]) == 0
@@ -88,6 +103,8 @@ class ChainCounter:
                 & (lo_v[None, :, 1] <= hi_u[:, None, 1])
             )
             ii, jj = np.nonzero(over)
+            keep = maybe_near(au[ii], bu[ii], av[jj], bv[jj])
+            ii, jj = ii[keep], jj[keep]
             if len(ii):
                 got = int((segment_distance(au[ii], bu[ii], av[jj], bv[jj]) <= NEAR_M).sum())
         self._cross[key] = got
@@ -139,6 +156,8 @@ class ChainCounter:
                 & (lo[None, :, 1] <= hi_u[:, None, 1])
             )
             ii, jj = np.nonzero(over)
+            keep = maybe_near(au[ii], bu[ii], ca[jj], cb[jj])
+            ii, jj = ii[keep], jj[keep]
             if len(ii):
                 near = segment_distance(au[ii], bu[ii], ca[jj], cb[jj]) <= NEAR_M
                 got = np.bincount(self._chain_owner[jj[near]], minlength=len(key))

@@ -379,21 +379,54 @@ def insert_uncrossed(
     *,
     allow_reverse: bool = True,
     connect: Connect | None = None,
+    counter: ChainCounter | None = None,
 ) -> list[Segment]:
     """Insert ``seg`` where it lengthens the straight tour least without adding a crossing.
 
     Like :func:`missions.grid.cheapest_insertion`, but positions are tried cheapest first and the
     first one that adds no self-crossing to the chain of legs (:func:`chain_crossings`) is taken;
     when every position adds one, the position adding fewest wins (then the cheapest).
+    :func:`insert_counted` also returns the crossings added.
+    """
+    return insert_counted(
+        order, seg, home_xy, allow_reverse=allow_reverse, connect=connect, counter=counter
+    )[0]
+
+
+def chain_keys(counter: ChainCounter, segs: list[Segment], connect: Connect | None) -> list:
+    """The pieces (:mod:`missions.chain_count`) of a chain: each segment and each connection."""
+    keys = []
+    for k, s in enumerate(segs):
+        if k:
+            a, b = segs[k - 1].b, s.a
+            mid = connect(a, b)[1:-1] if connect is not None else []
+            keys.append(counter.piece([a, *mid, b]))
+        keys.append(counter.piece([s.a, s.b]))
+    return keys
+
+
+def insert_counted(
+    order: list[Segment],
+    seg: Segment,
+    home_xy,
+    *,
+    allow_reverse: bool = True,
+    connect: Connect | None = None,
+    counter: ChainCounter | None = None,
+) -> tuple[list[Segment], int]:
+    """:func:`insert_uncrossed`, and the number of self-crossings the insertion adds.
+
+    Args:
+        counter: Pieces and counts shared between calls (a new one when None).
     """
     home = np.asarray(home_xy, float)
-    if order:
-        a = np.array([s.a for s in order], float)
-        b = np.array([s.b for s in order], float)
-        outs = np.vstack([home[None, :], b])
-        ins = np.vstack([a, home[None, :]])
-    else:
-        return [seg]
+    if not order:
+        return [seg], 0
+    counter = counter if counter is not None else ChainCounter()
+    a = np.array([s.a for s in order], float)
+    b = np.array([s.b for s in order], float)
+    outs = np.vstack([home[None, :], b])
+    ins = np.vstack([a, home[None, :]])
     base = np.hypot(*(ins - outs).T)
     cands = []
     for cand in (seg, seg.reversed()) if allow_reverse else (seg,):
@@ -401,15 +434,27 @@ def insert_uncrossed(
         cost = np.hypot(*(outs - ca).T) + cand.length + np.hypot(*(ins - cb).T) - base
         cands.extend((float(c), i, cand) for i, c in enumerate(cost))
     cands.sort(key=lambda t: t[0])
-    before = chain_crossings(order, connect)
+    cur = chain_keys(counter, order, connect)
+    n = len(order)
     best = None
     for k, (_cost, i, cand) in enumerate(cands):
+        new_keys = chain_keys(
+            counter, [x for x in (order[i - 1] if i else None, cand, order[i] if i < n else None)
+                      if x is not None], connect,
+        )  # fmt: skip
+        # the pieces between order[i - 1] and order[i]: the connection there is replaced
+        if i == 0:
+            keys = [*new_keys[:-1], *cur]
+        elif i == n:
+            keys = [*cur, *new_keys[1:]]
+        else:
+            keys = [*cur[: 2 * i - 1], *new_keys[1:-1], *cur[2 * i :]]
+        added = counter.delta(cur, keys)
         new = [*order[:i], cand, *order[i:]]
-        added = chain_crossings(new, connect) - before
         if added <= 0:
-            return new
+            return new, added
         if best is None or added < best[0]:
             best = (added, new)
         if k >= 15:  # the cheapest 16 positions tried: take the least crossing of them
             break
-    return best[1]
+    return best[1], best[0]

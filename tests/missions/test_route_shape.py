@@ -16,7 +16,13 @@ from shapely.geometry import box
 
 from groundstation.config import REPO_ROOT, load_config
 from missions.planner import plan_from_config, plan_patrol
-from missions.route_shape import crossing_pairs, plan_crossings, segment_distance, sortie_crossings
+from missions.route_shape import (
+    crossing_pairs,
+    maybe_near,
+    plan_crossings,
+    segment_distance,
+    sortie_crossings,
+)
 
 
 def test_an_x_crosses_and_neighbours_do_not():
@@ -54,6 +60,9 @@ def test_segment_distance_agrees_with_geos():
         shapely.linestrings(np.stack([a1, b1], 1)), shapely.linestrings(np.stack([a2, b2], 1))
     )
     np.testing.assert_allclose(got, geos, atol=1e-9)
+    # the cheap filter only drops pairs that are really apart
+    far = ~maybe_near(a1, b1, a2, b2, near=0.5)
+    assert far.any() and (geos[far] > 0.5).all()
 
 
 @pytest.fixture(scope="module")
