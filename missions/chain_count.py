@@ -10,8 +10,9 @@ routed connection, a home leg), and its count is
     Σ internal(p) + Σ over pairs of pieces cross(p, q) − (number of consecutive pieces),
 
 where ``internal`` is the count within one piece (neighbours skipped),
-``cross`` counts every pair of legs of two pieces closer than :data:`NEAR_M` (the same test as
-:func:`missions.route_shape.intersecting_pairs`), and consecutive pieces share an end point, so
+``cross`` counts every pair of legs of two pieces closer than :data:`NEAR_M` (GEOS distances,
+as :func:`missions.route_shape.segment_distance` computes them; a piece's legs are queried in a
+shapely ``STRtree`` of the whole chain's legs), and consecutive pieces share an end point, so
 their touching end legs (neighbours in the whole chain) are taken off again. Legs shorter than
 :data:`MIN_LEG_M` are left out as :mod:`missions.route_shape` does. The value equals
 ``len(crossing_pairs(points of the chain))`` (checked in the tests); ``cross`` is cached per pair
@@ -24,13 +25,12 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 
 import numpy as np
+import shapely
 
 from missions.route_shape import (
     MIN_LEG_M,
     NEAR_M,
     intersecting_pairs,
-    maybe_near,
-    segment_distance,
 )
 
 
@@ -41,6 +41,8 @@ class ChainCounter:
         self._legs: dict[Hashable, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._internal: dict[Hashable, int] = {}
         self._cross: dict[tuple, int] = {}
+        self._geoms: dict[Hashable, np.ndarray] = {}
+        self._empties: set = set()
         self._chain_key: tuple | None = None
         self._rows: dict[Hashable, int] = {}
 
@@ -58,6 +60,11 @@ class ChainCounter:
                 [np.minimum(a, b).min(0) - NEAR_M, np.maximum(a, b).max(0) + NEAR_M]
             )
         self._legs[key] = (a, b, box)
+        if not len(a):
+            self._empties.add(key)
+        self._geoms[key] = (
+            shapely.linestrings(np.stack([a, b], axis=1)) if len(a) else np.zeros(0, dtype=object)
+        )
         # pairs of its own legs that are not consecutive (no closing wrap: inside a chain the
         # piece's first and last legs are not neighbours even when it ends where it starts)
         self._internal[key] = (
@@ -94,26 +101,18 @@ class ChainCounter:
             and box_u[1] <= box_v[3]
             and box_v[1] <= box_u[3]
         ):
-            lo_u, hi_u = np.minimum(au, bu) - NEAR_M, np.maximum(au, bu) + NEAR_M
-            lo_v, hi_v = np.minimum(av, bv), np.maximum(av, bv)
-            over = (
-                (lo_u[:, None, 0] <= hi_v[None, :, 0])
-                & (lo_v[None, :, 0] <= hi_u[:, None, 0])
-                & (lo_u[:, None, 1] <= hi_v[None, :, 1])
-                & (lo_v[None, :, 1] <= hi_u[:, None, 1])
-            )
-            ii, jj = np.nonzero(over)
-            keep = maybe_near(au[ii], bu[ii], av[jj], bv[jj])
-            ii, jj = ii[keep], jj[keep]
-            if len(ii):
-                got = int((segment_distance(au[ii], bu[ii], av[jj], bv[jj]) <= NEAR_M).sum())
+            gu, gv = self._geoms[u], self._geoms[v]
+            got = int(shapely.dwithin(np.repeat(gu, len(gv)), np.tile(gv, len(gu)), NEAR_M).sum())
         self._cross[key] = got
         self._cross[(v, u)] = got
         return got
 
     def _adjacent(self, keys: Sequence[Hashable]) -> int:
         """Consecutive pairs among the non-empty pieces of a chain."""
-        return max(0, sum(1 for k in keys if not self.empty(k)) - 1)
+        n = len(keys)
+        if self._empties:
+            n -= sum(1 for k in keys if k in self._empties)
+        return max(0, n - 1)
 
     def total(self, keys: Sequence[Hashable]) -> int:
         """Crossings of the chain of pieces ``keys`` (module notes)."""
@@ -124,18 +123,16 @@ class ChainCounter:
         return n - self._adjacent(keys)
 
     def _rows_of(self, u: Hashable, chain: Sequence[Hashable]) -> np.ndarray:
-        """cross(u, k) for each piece k of ``chain`` (u itself included when in it): one
-        vectorised test of u's legs against the chain's legs, cached while the chain is the
-        same."""
+        """cross(u, k) for each piece k of ``chain`` (u itself included when in it): u's legs
+        queried in a spatial index of the chain's legs (shapely's STRtree, built once per chain),
+        cached while the chain is the same."""
         key = tuple(chain)
         if key != self._chain_key:
-            legs = [self._legs[k] for k in key]
             self._chain_key = key
-            ca = np.concatenate([x[0] for x in legs]) if legs else np.zeros((0, 2))
-            cb = np.concatenate([x[1] for x in legs]) if legs else np.zeros((0, 2))
-            self._chain_ab = (ca, cb)
-            self._chain_owner = np.repeat(np.arange(len(key)), [len(x[0]) for x in legs])
-            self._chain_lo, self._chain_hi = np.minimum(ca, cb), np.maximum(ca, cb)
+            pieces = [self._geoms[k] for k in key]
+            geoms = np.concatenate(pieces) if pieces else np.zeros(0, dtype=object)
+            self._tree = shapely.STRtree(geoms)
+            self._chain_owner = np.repeat(np.arange(len(key)), [len(g) for g in pieces])
             self._chain_pos = {}
             for i, k in enumerate(key):
                 self._chain_pos.setdefault(k, []).append(i)
@@ -143,24 +140,13 @@ class ChainCounter:
         got = self._rows.get(u)
         if got is not None:
             return got
-        au, bu, _ = self._legs[u]
-        ca, cb = self._chain_ab
         got = np.zeros(len(key), dtype=np.int64)
-        if len(au) and len(ca):
-            lo_u, hi_u = np.minimum(au, bu) - NEAR_M, np.maximum(au, bu) + NEAR_M
-            lo, hi = self._chain_lo, self._chain_hi
-            over = (
-                (lo_u[:, None, 0] <= hi[None, :, 0])
-                & (lo[None, :, 0] <= hi_u[:, None, 0])
-                & (lo_u[:, None, 1] <= hi[None, :, 1])
-                & (lo[None, :, 1] <= hi_u[:, None, 1])
-            )
-            ii, jj = np.nonzero(over)
-            keep = maybe_near(au[ii], bu[ii], ca[jj], cb[jj])
-            ii, jj = ii[keep], jj[keep]
-            if len(ii):
-                near = segment_distance(au[ii], bu[ii], ca[jj], cb[jj]) <= NEAR_M
-                got = np.bincount(self._chain_owner[jj[near]], minlength=len(key))
+        mine = self._geoms[u]
+        if len(mine) and len(self._chain_owner):
+            # GEOS distance between the legs (the same as segment_distance, checked in tests)
+            _, hit = self._tree.query(mine, predicate="dwithin", distance=NEAR_M)
+            if len(hit):
+                got = np.bincount(self._chain_owner[hit], minlength=len(key))
         self._rows[u] = got
         return got
 
