@@ -43,6 +43,8 @@ class ChainCounter:
         self._cross: dict[tuple, int] = {}
         self._geoms: dict[Hashable, np.ndarray] = {}
         self._empties: set = set()
+        self.memo: dict = {}
+        """Callers' cache of piece keys by what the piece stands for (a segment, a connection)."""
         self._chain_key: tuple | None = None
         self._rows: dict[Hashable, int] = {}
 
@@ -164,6 +166,11 @@ class ChainCounter:
         c_cur, c_new = Counter(cur), Counter(cand)
         removed = list((c_cur - c_new).elements())
         added = list((c_new - c_cur).elements())
+        return self.change(cur, removed, added)
+
+    def change(self, cur: Sequence[Hashable], removed: list, added: list) -> int:
+        """:meth:`delta` when the pieces removed from ``cur`` and added are known (the new
+        chain is again a chain of consecutive pieces)."""
         d = sum(self._internal[k] for k in added) - sum(self._internal[k] for k in removed)
         # positions in cur of the removed pieces (a piece twice in cur: its copies in turn)
         taken: dict = {}
@@ -182,7 +189,11 @@ class ChainCounter:
             rows = self._rows_of(u, cur)
             d -= int(rows.sum()) - int(rows[pos].sum())
             d -= int(rows[pos[i + 1 :]].sum())  # pairs of removed pieces, once each
-        return d - (self._adjacent(cand) - self._adjacent(cur))
+        n_cur = len(cur) - (sum(1 for k in cur if k in self._empties) if self._empties else 0)
+        n_rem = sum(1 for k in removed if k not in self._empties)
+        n_add = sum(1 for k in added if k not in self._empties)
+        n_new = n_cur - n_rem + n_add
+        return d - (max(0, n_new - 1) - max(0, n_cur - 1))
 
     def _chain_positions(self, chain: Sequence[Hashable], k: Hashable) -> list[int]:
         """Indices of piece ``k`` in ``chain``."""

@@ -396,12 +396,19 @@ def insert_uncrossed(
 def chain_keys(counter: ChainCounter, segs: list[Segment], connect: Connect | None) -> list:
     """The pieces (:mod:`missions.chain_count`) of a chain: each segment and each connection."""
     keys = []
+    memo = counter.memo
     for k, s in enumerate(segs):
         if k:
             a, b = segs[k - 1].b, s.a
-            mid = connect(a, b)[1:-1] if connect is not None else []
-            keys.append(counter.piece([a, *mid, b]))
-        keys.append(counter.piece([s.a, s.b]))
+            key = memo.get((a, b))
+            if key is None:
+                mid = connect(a, b)[1:-1] if connect is not None else []
+                key = memo[(a, b)] = counter.piece([a, *mid, b])
+            keys.append(key)
+        key = memo.get(s)
+        if key is None:
+            key = memo[s] = counter.piece([s.a, s.b])
+        keys.append(key)
     return keys
 
 
@@ -442,14 +449,15 @@ def insert_counted(
             counter, [x for x in (order[i - 1] if i else None, cand, order[i] if i < n else None)
                       if x is not None], connect,
         )  # fmt: skip
-        # the pieces between order[i - 1] and order[i]: the connection there is replaced
+        # between order[i - 1] and order[i]: the connection there is replaced by the piece and
+        # the connections to and from it
         if i == 0:
-            keys = [*new_keys[:-1], *cur]
+            gone, new_pieces = [], new_keys[:-1]
         elif i == n:
-            keys = [*cur, *new_keys[1:]]
+            gone, new_pieces = [], new_keys[1:]
         else:
-            keys = [*cur[: 2 * i - 1], *new_keys[1:-1], *cur[2 * i :]]
-        added = counter.delta(cur, keys)
+            gone, new_pieces = [cur[2 * i - 1]], new_keys[1:-1]
+        added = counter.change(cur, gone, new_pieces)
         new = [*order[:i], cand, *order[i:]]
         if added <= 0:
             return new, added

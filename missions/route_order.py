@@ -106,7 +106,7 @@ def auto_angle(ctx: PlanContext):
     full(best + ANGLE_STEP_DEG)
     # the two shortest angles get the leg-order search; fewest crossings, then shortest, wins
     ranked = sorted(built, key=lambda a: total_length(built[a]))[:FINAL_CANDIDATES]
-    finals = [(ang, build_best(ctx, ang)) for ang in ranked]
+    finals = [(ang, build_best(ctx, ang, quick=built[ang])) for ang in ranked]
     return finals[_pick([f[1] for f in finals])]
 
 
@@ -134,15 +134,19 @@ def _pick(builts: list) -> int:
     return min(ok, key=lambda i: keys[i])
 
 
-def build_best(ctx: PlanContext, angle: float):
+def build_best(ctx: PlanContext, angle: float, quick=None):
     """:func:`build_route` with the leg-order search, without it, and with the 2-opt pass; the
     fewest crossings among the nearly shortest wins (:func:`_pick`).
 
     A 2-opt pass over the transect order helps some layouts and hurts others once the route is
     cut into sorties, and the search minimises the crossings of one chain (the cut into sorties
-    adds home legs), so the variants are routed and compared.
+    adds home legs), so the variants are routed and compared. ``quick``: the variant without
+    the search when already built (:func:`auto_angle` has it).
     """
-    cands = [build_route(ctx, angle), build_route(ctx, angle, search=0)]
+    cands = [
+        build_route(ctx, angle),
+        quick if quick is not None else build_route(ctx, angle, search=0),
+    ]
     if ctx.symmetric:
         cands.append(build_route(ctx, angle, improve=True, search=0))
     return cands[_pick(cands)]
