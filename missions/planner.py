@@ -264,7 +264,10 @@ def plan_patrol(
         angle = float(survey.angle_deg) % 180.0
         built = build_best(ctx, angle)
     segs, covered, sortie_paths = built
-    sortie_paths = uncross_sorties(ctx, segs, sortie_paths)
+    if risk_map is None:
+        # (a risk-ordered route flies red ground first and again on time: legs re-routed round
+        # it could pass red ground in between, so it keeps its shortest legs)
+        sortie_paths = uncross_sorties(ctx, segs, sortie_paths)
     plan = _assemble(ctx, survey, fence, rally, angle, segs, covered, sortie_paths)
     if risk_map is not None:
         from missions.risk_plan import risk_stats
