@@ -21,7 +21,8 @@ connections between them; :mod:`missions.route_shape` defines what counts), then
 the length of the repair passes that pieces without a lead-in would need. In a Euclidean tour a
 crossing can always be removed by a 2-opt move that shortens it (Flood, "The traveling-salesman
 problem", Operations Research 4, 1956); with whole cells as the cities this holds only
-approximately, hence the crossing count as the first key.
+approximately, hence the crossing count as the first key. Candidates are counted incrementally
+(:mod:`missions.chain_count`: only the pieces a move adds or removes are tested).
 """
 
 from __future__ import annotations

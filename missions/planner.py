@@ -20,6 +20,9 @@ What it guarantees (each is checked by property tests over random concave and ho
   outside every exclusion zone.
 * Each sortie starts and ends at home and fits the battery: flight time (see
   :mod:`missions.flight_time`) ≤ endurance × (1 − reserve).
+* A take-off or return leg that crosses its own sortie is routed round it when that fits the
+  battery and adds at most a quarter to the sortie (:mod:`missions.home_legs`; not for
+  risk-ordered plans).
 
 Grid angle ``auto`` ranks every 10 degrees plus the directions of the district's long edges by a
 straight-line tour estimate, plans (routing, coverage repair, sorties; no leg-order search) the

@@ -15,9 +15,9 @@ legs", used by the planner's leg ordering, ``benchmarks/route_shape.py`` and ``b
   their routed detours) are the *home legs*. With home inside the district (the demo block: the
   simulator's home lies 1 m from the third transect; the demo district: home in the middle), a
   sortie whose transects lie on both sides of home, or beyond other transects, has to cross them
-  to reach home unless its home legs are detoured round the transect ends through the fence margin,
-  which the planner does not do; so crossings are reported separately for the survey part and for
-  the home legs.
+  to reach home unless its home legs are detoured round the transect ends through the fence margin
+  (:mod:`missions.home_legs` does that where the battery and a bounded detour allow); so crossings
+  are reported separately for the survey part and for the home legs.
 
 Distances (:func:`segment_distance`, checked against GEOS in the tests) are computed for the
 pairs whose bounding boxes overlap.
