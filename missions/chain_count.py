@@ -44,6 +44,7 @@ class ChainCounter:
         self._geoms: dict[Hashable, np.ndarray] = {}
         self._empties: set = set()
         self.memo: dict = {}
+        self._ids: dict[tuple, int] = {}
         """Callers' cache of piece keys by what the piece stands for (a segment, a connection)."""
         self._chain_key: tuple | None = None
         self._rows: dict[Hashable, int] = {}
@@ -73,13 +74,16 @@ class ChainCounter:
             len(intersecting_pairs(a, b, skip_neighbours=True)) if len(a) >= 3 else 0
         )
 
-    def piece(self, points) -> tuple:
+    def piece(self, points) -> int:
         """Register a polyline as a piece keyed by its points in a canonical direction (a piece
         flown backwards crosses the same legs, so it shares the key); returns the key."""
         p = np.asarray(points, float).reshape(-1, 2)
         fwd = tuple(map(tuple, p.tolist()))
-        key = min(fwd, fwd[::-1])
-        self.add(key, p)
+        canon = min(fwd, fwd[::-1])
+        key = self._ids.get(canon)
+        if key is None:  # a small int: cheap to hash in the caches below
+            key = self._ids[canon] = -1 - len(self._ids)
+            self.add(key, p)
         return key
 
     def empty(self, key: Hashable) -> bool:

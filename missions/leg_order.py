@@ -193,10 +193,8 @@ def order_cells(
         """Register a piece of the chain (:mod:`missions.chain_count`) and its length; keyed by
         its points in a canonical direction (a piece flown backwards crosses the same legs)."""
         p = np.asarray(pts, float).reshape(-1, 2)
-        fwd = tuple(map(tuple, p.tolist()))
-        key = min(fwd, fwd[::-1])
+        key = counter.piece(p)
         if key not in piece_len:
-            counter.add(key, p)
             piece_len[key] = float(np.hypot(*np.diff(p, axis=0).T).sum()) if len(p) > 1 else 0.0
         return key
 
