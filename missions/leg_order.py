@@ -21,18 +21,20 @@ connections between them; :mod:`missions.route_shape` defines what counts), then
 the length of the repair passes that pieces without a lead-in would need. In a Euclidean tour a
 crossing can always be removed by a 2-opt move that shortens it (Flood, "The traveling-salesman
 problem", Operations Research 4, 1956); with whole cells as the cities this holds only
-approximately, hence the crossing count as the first key.
+approximately, hence the crossing count as the first key. Candidates are counted incrementally
+(:mod:`missions.chain_count`: only the pieces a move adds or removes are tested).
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 import numpy as np
 
+from missions.chain_count import ChainCounter
 from missions.grid import Segment
 from missions.route_shape import crossing_pairs
 
@@ -182,20 +184,64 @@ def order_cells(
     start = np.asarray(first_near if first_near is not None else home_xy, float)
     keep_first = first_near is not None
 
-    def score(plan: list[tuple[int, int]]) -> tuple[int, float]:
+    counter = ChainCounter()
+    piece_len: dict = {}
+    way_key: dict = {}
+    conn_key: dict = {}
+
+    def piece(pts) -> Hashable:
+        """Register a piece of the chain (:mod:`missions.chain_count`) and its length; keyed by
+        its points in a canonical direction (a piece flown backwards crosses the same legs)."""
+        p = np.asarray(pts, float).reshape(-1, 2)
+        key = counter.piece(p)
+        if key not in piece_len:
+            piece_len[key] = float(np.hypot(*np.diff(p, axis=0).T).sum()) if len(p) > 1 else 0.0
+        return key
+
+    def keys_of(plan: list[tuple[int, int]]) -> list:
+        """The chain's pieces: each cell flown its way, and the connections between them."""
+        out = []
+        prev = None
+        for ci, wi in plan:
+            w = ways[ci][wi]
+            if prev is not None:
+                ab = (prev.exit, w.entry)
+                k = conn_key.get(ab)
+                if k is None:
+                    mid = connect(*ab)[1:-1] if connect is not None else []
+                    k = conn_key[ab] = piece([ab[0], *mid, ab[1]])
+                out.append(k)
+            k = way_key.get((ci, wi))
+            if k is None:
+                k = way_key[(ci, wi)] = piece(chain_points(list(w.segs), connect))
+            out.append(k)
+            prev = w
+        return out
+
+    def score(plan: list[tuple[int, int]], ref=None, beat=None) -> tuple[int, float, list]:
         """(crossings of the survey part, length + repair estimate + a charge per crossing of
-        the straight home legs) of a plan of (cell, way) pairs."""
-        segs = _chain(plan, ways)
-        pts = chain_points(segs, connect)
-        length = float(np.hypot(*np.diff(pts, axis=0).T).sum())
-        length += float(np.hypot(*(pts[0] - home))) + float(np.hypot(*(pts[-1] - home)))
-        blocked = sum(ways[ci][wi].blocked for ci, wi in plan)
-        closed = np.vstack([home, pts, home])
-        pairs = crossing_pairs(closed)
-        n_legs = len(closed) - 1
-        survey = sum(1 for i, j in pairs if i > 0 and j < n_legs - 1)
-        home_cross = len(pairs) - survey
-        return (survey, length + repair_m * blocked + HOME_CROSSING_M * home_cross)
+        the straight home legs, the chain's pieces) of a plan of (cell, way) pairs.
+
+        Counted from the scored plan ``ref`` when given (only the pieces that differ are
+        tested). With ``beat`` (a score), a plan that cannot be better than it gets its second
+        key without the home-leg charge (it is rejected either way).
+        """
+        keys = keys_of(plan)
+        survey = counter.total(keys) if ref is None else ref[0] + counter.delta(ref[2], keys)
+        entry, exit_ = ways[plan[0][0]][plan[0][1]].entry, ways[plan[-1][0]][plan[-1][1]].exit
+        length = sum(piece_len[k] for k in keys)
+        length += math.hypot(entry[0] - home[0], entry[1] - home[1])
+        length += math.hypot(exit_[0] - home[0], exit_[1] - home[1])
+        second = length + repair_m * sum(ways[ci][wi].blocked for ci, wi in plan)
+        if beat is not None and (
+            survey > beat[0] or (survey == beat[0] and second >= beat[1] - 1e-6)
+        ):
+            return (survey, second, keys)
+        h0, h1 = piece([home, entry]), piece([exit_, home])
+        home_cross = counter.row(h0, keys) + counter.row(h1, keys) + counter.cross(h0, h1)
+        e0, e1 = not counter.empty(h0), not counter.empty(h1)
+        home_cross -= int(e0) + int(e1) + int(e0 and e1)  # touching their neighbours
+        return (survey, second + HOME_CROSSING_M * home_cross, keys)
 
     # start: nearest neighbour over the ways' entries (penalising missing lead-ins)
     plan: list[tuple[int, int]] = []
@@ -213,6 +259,33 @@ def order_cells(
         plan.append((ci, wi))
         pos = np.asarray(ways[ci][wi].exit, float)
 
+    # the length part of the score from cached pieces (no crossing test): once the current plan
+    # has no survey crossing, a candidate is accepted only when it has none either and a smaller
+    # second key, which is at least this; so longer candidates are rejected without the test
+    conn_len: dict[tuple, float] = {}
+    way_len = [
+        [
+            sum(s.length for s in w.segs)
+            + sum(
+                _conn_length(conn_len, connect, p.b, q.a)
+                for p, q in zip(w.segs, w.segs[1:], strict=False)
+            )
+            + repair_m * w.blocked
+            for w in cw
+        ]
+        for cw in ways
+    ]
+
+    def bound(plan: list[tuple[int, int]]) -> float:
+        """The score's second key without its home-crossing charge (a lower bound of it)."""
+        total = sum(way_len[ci][wi] for ci, wi in plan)
+        first, last = ways[plan[0][0]][plan[0][1]], ways[plan[-1][0]][plan[-1][1]]
+        total += math.hypot(first.entry[0] - home[0], first.entry[1] - home[1])
+        total += math.hypot(last.exit[0] - home[0], last.exit[1] - home[1])
+        for (ci, wi), (cj, wj) in zip(plan, plan[1:], strict=False):
+            total += _conn_length(conn_len, connect, ways[ci][wi].exit, ways[cj][wj].entry)
+        return total
+
     cur = score(plan)
     n_legs = 2 * sum(len(c) for c in cells)
     max_evaluations = min(max_evaluations, LEG_EVALUATIONS // max(n_legs, 1))
@@ -226,14 +299,18 @@ def order_cells(
         while improved and evals < max_evaluations:
             improved = False
             for cand in _moves(plan, ways, lo):
-                evals += 1
-                got = score(cand)
+                evals += 1  # counted as before: the same candidates, the same plan
+                if cur[0] == 0 and bound(cand) >= cur[1]:
+                    if evals >= max_evaluations:
+                        break
+                    continue  # cannot be better (see bound): no crossing test needed
+                got = score(cand, cur, beat=cur)
                 if got[0] < cur[0] or (got[0] == cur[0] and got[1] < cur[1] - 1e-6):
                     plan, cur, improved = cand, got, True
                     break
                 if evals >= max_evaluations:
                     break
-        if cur < best:
+        if cur[:2] < best[:2]:
             best_plan, best, stale = plan, cur, 0
         else:
             stale += 1
@@ -247,10 +324,21 @@ def order_cells(
             plan.insert(j, plan.pop(i))
             k = rng.randrange(lo, len(plan))
             plan[k] = (plan[k][0], rng.randrange(len(ways[plan[k][0]])))
-        cur = score(plan)
+        cur = score(plan, best)
         evals += 1
     plan = best_plan
     return _chain(plan, ways)
+
+
+def _conn_length(memo: dict, connect: Connect | None, a, b) -> float:
+    """Length of the connection a → b as flown (cached in ``memo``), metres."""
+    key = (a[0], a[1], b[0], b[1])
+    got = memo.get(key)
+    if got is None:
+        pts = np.asarray(connect(a, b) if connect is not None else [a, b], float)
+        got = float(np.hypot(*np.diff(pts, axis=0).T).sum()) if len(pts) > 1 else 0.0
+        memo[key] = got
+    return got
 
 
 def _moves(plan: list[tuple[int, int]], ways: list[list[Way]], lo: int):
@@ -290,21 +378,61 @@ def insert_uncrossed(
     *,
     allow_reverse: bool = True,
     connect: Connect | None = None,
+    counter: ChainCounter | None = None,
 ) -> list[Segment]:
     """Insert ``seg`` where it lengthens the straight tour least without adding a crossing.
 
     Like :func:`missions.grid.cheapest_insertion`, but positions are tried cheapest first and the
     first one that adds no self-crossing to the chain of legs (:func:`chain_crossings`) is taken;
     when every position adds one, the position adding fewest wins (then the cheapest).
+    :func:`insert_counted` also returns the crossings added.
+    """
+    return insert_counted(
+        order, seg, home_xy, allow_reverse=allow_reverse, connect=connect, counter=counter
+    )[0]
+
+
+def chain_keys(counter: ChainCounter, segs: list[Segment], connect: Connect | None) -> list:
+    """The pieces (:mod:`missions.chain_count`) of a chain: each segment and each connection."""
+    keys = []
+    memo = counter.memo
+    for k, s in enumerate(segs):
+        if k:
+            a, b = segs[k - 1].b, s.a
+            key = memo.get((a, b))
+            if key is None:
+                mid = connect(a, b)[1:-1] if connect is not None else []
+                key = memo[(a, b)] = counter.piece([a, *mid, b])
+            keys.append(key)
+        key = memo.get(s)
+        if key is None:
+            key = memo[s] = counter.piece([s.a, s.b])
+        keys.append(key)
+    return keys
+
+
+def insert_counted(
+    order: list[Segment],
+    seg: Segment,
+    home_xy,
+    *,
+    allow_reverse: bool = True,
+    connect: Connect | None = None,
+    counter: ChainCounter | None = None,
+) -> tuple[list[Segment], int]:
+    """:func:`insert_uncrossed`, and the number of self-crossings the insertion adds.
+
+    Args:
+        counter: Pieces and counts shared between calls (a new one when None).
     """
     home = np.asarray(home_xy, float)
-    if order:
-        a = np.array([s.a for s in order], float)
-        b = np.array([s.b for s in order], float)
-        outs = np.vstack([home[None, :], b])
-        ins = np.vstack([a, home[None, :]])
-    else:
-        return [seg]
+    if not order:
+        return [seg], 0
+    counter = counter if counter is not None else ChainCounter()
+    a = np.array([s.a for s in order], float)
+    b = np.array([s.b for s in order], float)
+    outs = np.vstack([home[None, :], b])
+    ins = np.vstack([a, home[None, :]])
     base = np.hypot(*(ins - outs).T)
     cands = []
     for cand in (seg, seg.reversed()) if allow_reverse else (seg,):
@@ -312,15 +440,28 @@ def insert_uncrossed(
         cost = np.hypot(*(outs - ca).T) + cand.length + np.hypot(*(ins - cb).T) - base
         cands.extend((float(c), i, cand) for i, c in enumerate(cost))
     cands.sort(key=lambda t: t[0])
-    before = chain_crossings(order, connect)
+    cur = chain_keys(counter, order, connect)
+    n = len(order)
     best = None
     for k, (_cost, i, cand) in enumerate(cands):
+        new_keys = chain_keys(
+            counter, [x for x in (order[i - 1] if i else None, cand, order[i] if i < n else None)
+                      if x is not None], connect,
+        )  # fmt: skip
+        # between order[i - 1] and order[i]: the connection there is replaced by the piece and
+        # the connections to and from it
+        if i == 0:
+            gone, new_pieces = [], new_keys[:-1]
+        elif i == n:
+            gone, new_pieces = [], new_keys[1:]
+        else:
+            gone, new_pieces = [cur[2 * i - 1]], new_keys[1:-1]
+        added = counter.change(cur, gone, new_pieces)
         new = [*order[:i], cand, *order[i:]]
-        added = chain_crossings(new, connect) - before
         if added <= 0:
-            return new
+            return new, added
         if best is None or added < best[0]:
             best = (added, new)
         if k >= 15:  # the cheapest 16 positions tried: take the least crossing of them
             break
-    return best[1]
+    return best[1], best[0]

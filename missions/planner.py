@@ -20,6 +20,9 @@ What it guarantees (each is checked by property tests over random concave and ho
   outside every exclusion zone.
 * Each sortie starts and ends at home and fits the battery: flight time (see
   :mod:`missions.flight_time`) ≤ endurance × (1 − reserve).
+* A take-off or return leg that crosses its own sortie is routed round it when that fits the
+  battery and adds at most a quarter to the sortie (:mod:`missions.home_legs`; not for
+  risk-ordered plans).
 
 Grid angle ``auto`` ranks every 10 degrees plus the directions of the district's long edges by a
 straight-line tour estimate, plans (routing, coverage repair, sorties; no leg-order search) the
@@ -51,6 +54,7 @@ from missions.coverage import coverage_fraction, transects_coverage
 from missions.errors import AreaError
 from missions.geo import LocalFrame
 from missions.grid import Segment
+from missions.home_legs import uncross_sorties
 from missions.items import MissionItem
 from missions.mission_items import MAX_FENCE_VERTICES, fence_items, rally_items, sortie_items
 from missions.plan_space import PlanContext, make_context
@@ -263,6 +267,10 @@ def plan_patrol(
         angle = float(survey.angle_deg) % 180.0
         built = build_best(ctx, angle)
     segs, covered, sortie_paths = built
+    if risk_map is None:
+        # (a risk-ordered route flies red ground first and again on time: legs re-routed round
+        # it could pass red ground in between, so it keeps its shortest legs)
+        sortie_paths = uncross_sorties(ctx, segs, sortie_paths)
     plan = _assemble(ctx, survey, fence, rally, angle, segs, covered, sortie_paths)
     if risk_map is not None:
         from missions.risk_plan import risk_stats

@@ -17,6 +17,7 @@ import shapely
 from shapely.geometry import LineString, Point, Polygon
 from shapely.ops import nearest_points
 
+from missions.chain_count import ChainCounter
 from missions.coverage import transects_coverage
 from missions.errors import PlanningError
 from missions.grid import (
@@ -34,9 +35,8 @@ from missions.grid import (
 from missions.leg_order import (
     MAX_EVALUATIONS,
     cached,
-    chain_crossings,
     chain_points,
-    insert_uncrossed,
+    insert_counted,
     order_cells,
 )
 from missions.plan_space import PlanContext
@@ -106,7 +106,7 @@ def auto_angle(ctx: PlanContext):
     full(best + ANGLE_STEP_DEG)
     # the two shortest angles get the leg-order search; fewest crossings, then shortest, wins
     ranked = sorted(built, key=lambda a: total_length(built[a]))[:FINAL_CANDIDATES]
-    finals = [(ang, build_best(ctx, ang)) for ang in ranked]
+    finals = [(ang, build_best(ctx, ang, quick=built[ang])) for ang in ranked]
     return finals[_pick([f[1] for f in finals])]
 
 
@@ -134,15 +134,19 @@ def _pick(builts: list) -> int:
     return min(ok, key=lambda i: keys[i])
 
 
-def build_best(ctx: PlanContext, angle: float):
+def build_best(ctx: PlanContext, angle: float, quick=None):
     """:func:`build_route` with the leg-order search, without it, and with the 2-opt pass; the
     fewest crossings among the nearly shortest wins (:func:`_pick`).
 
     A 2-opt pass over the transect order helps some layouts and hurts others once the route is
     cut into sorties, and the search minimises the crossings of one chain (the cut into sorties
-    adds home legs), so the variants are routed and compared.
+    adds home legs), so the variants are routed and compared. ``quick``: the variant without
+    the search when already built (:func:`auto_angle` has it).
     """
-    cands = [build_route(ctx, angle), build_route(ctx, angle, search=0)]
+    cands = [
+        build_route(ctx, angle),
+        quick if quick is not None else build_route(ctx, angle, search=0),
+    ]
     if ctx.symmetric:
         cands.append(build_route(ctx, angle, improve=True, search=0))
     return cands[_pick(cands)]
@@ -235,6 +239,7 @@ def _repair_coverage(ctx: PlanContext, angle: float, order: list[Segment], uncro
     # detour each (they count against the coverage figure, which stays honest)
     thr = max(1.0, total * 1e-5, 0.02 * float(ctx.fp.polygon.area))
     ys = ctx.fp.corners[:, 1]
+    counter = ChainCounter()
     for _ in range(REPAIR_ROUNDS):
         uncovered = ctx.target.difference(covered)
         if uncovered.area <= UNCOVERED_GOAL * total:
@@ -255,18 +260,18 @@ def _repair_coverage(ctx: PlanContext, angle: float, order: list[Segment], uncro
                     added.append(seg)
                 continue
             first, best = None, None
-            before = chain_crossings(order, connect)
             for off in (0.0, ctx.spacing / 3.0, -ctx.spacing / 3.0):
                 seg, seen = _repair_segment(ctx, q, d, float(ys.min()), float(ys.max()), left * off)
                 # a piece out of reach (a pocket of a ragged boundary) is not worth a detour
                 if seg is None or seen < min(0.5 * q.area, thr):
                     continue
-                cand = insert_uncrossed(
-                    order, seg, ctx.home_xy, allow_reverse=ctx.symmetric, connect=connect
-                )
+                cand, more = insert_counted(
+                    order, seg, ctx.home_xy, allow_reverse=ctx.symmetric, connect=connect,
+                    counter=counter,
+                )  # fmt: skip
                 if first is None:
                     first = (cand, seg)
-                if chain_crossings(cand, connect) <= before:
+                if more <= 0:
                     length = path_length(chain_points(cand, connect))
                     if best is None or length < best[0]:
                         best = (length, cand, seg)

@@ -15,9 +15,9 @@ legs", used by the planner's leg ordering, ``benchmarks/route_shape.py`` and ``b
   their routed detours) are the *home legs*. With home inside the district (the demo block: the
   simulator's home lies 1 m from the third transect; the demo district: home in the middle), a
   sortie whose transects lie on both sides of home, or beyond other transects, has to cross them
-  to reach home unless its home legs are detoured round the transect ends through the fence margin,
-  which the planner does not do; so crossings are reported separately for the survey part and for
-  the home legs.
+  to reach home unless its home legs are detoured round the transect ends through the fence margin
+  (:mod:`missions.home_legs` does that where the battery and a bounded detour allow); so crossings
+  are reported separately for the survey part and for the home legs.
 
 Distances (:func:`segment_distance`, checked against GEOS in the tests) are computed for the
 pairs whose bounding boxes overlap.
@@ -59,10 +59,31 @@ def intersecting_pairs(a: np.ndarray, b: np.ndarray, skip_neighbours: bool = Fal
         & (lo[None, :, 1] <= hi[:, None, 1])
     )
     ii, jj = np.nonzero(np.triu(over, k=2 if skip_neighbours else 1))
+    keep = maybe_near(a[ii], b[ii], a[jj], b[jj])
+    ii, jj = ii[keep], jj[keep]
     if len(ii) == 0:
         return np.zeros((0, 2), int)
     near = segment_distance(a[ii], b[ii], a[jj], b[jj]) <= NEAR_M
     return np.column_stack([ii[near], jj[near]])
+
+
+def maybe_near(a1, b1, a2, b2, near: float = NEAR_M) -> np.ndarray:
+    """False where segments a1–b1 and a2–b2 (element-wise over (K, 2) arrays) are surely more
+    than ``near`` apart: both ends of one lie on the same side of the other's line, farther than
+    ``near`` from it. A cheap filter before :func:`segment_distance` (long parallel transects at
+    an angle have overlapping bounding boxes but lie a spacing apart)."""
+
+    def far(p, q, r, s):
+        """Both r and s more than ``near`` from line p–q, on the same side."""
+        pq = q - p
+        ln = np.hypot(pq[:, 0], pq[:, 1])
+        ok = ln > 0
+        ln = np.where(ok, ln, 1.0)
+        dr = (pq[:, 0] * (r[:, 1] - p[:, 1]) - pq[:, 1] * (r[:, 0] - p[:, 0])) / ln
+        ds = (pq[:, 0] * (s[:, 1] - p[:, 1]) - pq[:, 1] * (s[:, 0] - p[:, 0])) / ln
+        return ok & (((dr > near) & (ds > near)) | ((dr < -near) & (ds < -near)))
+
+    return ~(far(a1, b1, a2, b2) | far(a2, b2, a1, b1))
 
 
 def _point_segment(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
