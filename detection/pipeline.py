@@ -21,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import copy
-
 import logging
 import math
 import os
@@ -712,13 +711,14 @@ class DetectionPipeline:
         elif self.privacy_faces is not None:
             if self._face_pass is None:
                 self._face_pass = FacePass(self.privacy_faces, self.privacy)
-            heads = head_boxes(persons)
+            heads = head_boxes(persons, shape=image.shape)
             faces += list(self._face_pass.faces(image, frame_index, heads))
         return privacy_regions(
             self.privacy.blur,
             persons,
             np.array(faces).reshape(-1, 4) if faces else None,
             stills=self.stills,
+            shape=image.shape,
         )
 
     # ------------------------------------------------------------------ alerts

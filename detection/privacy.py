@@ -68,18 +68,47 @@ class PrivacySettings(StrictModel):
     than about 10 px there are not found; heads of detected persons are covered anyway)."""
 
 
-def head_boxes(person_xyxy: np.ndarray, stills: bool = False) -> np.ndarray:
+EDGE_MARGIN = 0.01
+"""A person box whose side lies within this fraction of the frame's short side of the frame's
+border (at least 2 px) touches the edge: the person is cut by it (box regression puts the side
+of a cut person on the border, give or take a few pixels)."""
+
+
+def touches_edge(person_xyxy: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Which person boxes touch the frame's border (the person is cut by the frame).
+
+    Args:
+        person_xyxy: Person boxes ``[x1, y1, x2, y2]``, pixels, shape (N, 4).
+        shape: The frame's shape ``(H, W, ...)``.
+
+    Returns:
+        Boolean array, shape (N,).
+    """
+    b = np.asarray(person_xyxy, dtype=float).reshape(-1, 4)
+    h, w = shape[:2]
+    m = max(2.0, EDGE_MARGIN * min(h, w))
+    return (b[:, 0] <= m) | (b[:, 1] <= m) | (b[:, 2] >= w - m) | (b[:, 3] >= h - m)
+
+
+def head_boxes(
+    person_xyxy: np.ndarray, stills: bool = False, shape: tuple[int, ...] | None = None
+) -> np.ndarray:
     """Where the head of each person box is, generously.
 
     A standing person (box at least 1.6x as tall as wide) has the head in the top quarter; a
     person cut by the frame or seen from above (squarer box) may have it anywhere in the upper
     two thirds. In photos people sit, lean and are cut anywhere: the upper two thirds always
     (measured on ``../shared/data/real/masks``: seated people in tall boxes had the face at a
-    third of the box height).
+    third of the box height). A box touching the frame's border (:func:`touches_edge`, when
+    ``shape`` is given) is a person cut by the frame, whose visible part may be anything from
+    the head alone to the body without it: the whole box (issue 16: a face cut in half by the
+    bottom edge lay below the upper two thirds of its person box; at the left or right edge a
+    tall box of a cut close-up had the face below its top quarter).
 
     Args:
         person_xyxy: Person boxes ``[x1, y1, x2, y2]``, pixels, shape (N, 4).
         stills: Photos (the upper two thirds of every box).
+        shape: The frame's shape ``(H, W, ...)``; None: no box is taken as cut.
 
     Returns:
         Head regions, pixels, shape (N, 4) (not clipped to the image).
@@ -89,6 +118,8 @@ def head_boxes(person_xyxy: np.ndarray, stills: bool = False) -> np.ndarray:
     h = b[:, 3] - b[:, 1]
     tall = (h >= 1.6 * w) & (not stills)
     frac = np.where(tall, 0.28, 0.7)
+    if shape is not None:
+        frac = np.where(touches_edge(b, shape), 1.0, frac)
     return np.column_stack(
         [b[:, 0] - 0.1 * w, b[:, 1] - 0.05 * h, b[:, 2] + 0.1 * w, b[:, 1] + frac * h]
     )
@@ -107,6 +138,7 @@ def privacy_regions(
     person_xyxy: np.ndarray,
     face_xyxy: np.ndarray | None = None,
     stills: bool = False,
+    shape: tuple[int, ...] | None = None,
 ) -> np.ndarray:
     """The regions to hide on one frame.
 
@@ -115,6 +147,8 @@ def privacy_regions(
         person_xyxy: Every person box found on the frame, pixels, shape (N, 4).
         face_xyxy: Face boxes found on the frame (tight detector boxes), shape (M, 4).
         stills: The frame is a photo (:func:`head_boxes`).
+        shape: The frame's shape ``(H, W, ...)``: persons cut by its border are hidden whole
+            (:func:`head_boxes`); None: no box is taken as cut.
 
     Returns:
         Regions ``[x1, y1, x2, y2]`` in pixels, float, shape (K, 4); empty when ``off``.
@@ -123,7 +157,7 @@ def privacy_regions(
         return np.zeros((0, 4))
     persons = np.asarray(person_xyxy, dtype=float).reshape(-1, 4)
     faces = pad_boxes(face_xyxy if face_xyxy is not None else np.zeros((0, 4)))
-    people = head_boxes(persons, stills) if mode == "faces" else persons
+    people = head_boxes(persons, stills, shape) if mode == "faces" else persons
     return np.concatenate([people, faces])
 
 
