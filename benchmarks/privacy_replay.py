@@ -48,6 +48,26 @@ def _iou_cover(face_xywh: np.ndarray, regions: np.ndarray) -> float:
     return float(m.mean())
 
 
+def _densify(rows: list[dict], k: int) -> list[dict]:
+    """``k`` rows per recorded row, poses and times interpolated linearly towards the next one;
+    frame indices renumbered 0, 1, ... (the face pass counts frames)."""
+    out = []
+    for a, b in zip(rows, rows[1:] + rows[-1:], strict=True):
+        for j in range(k):
+            f = j / k
+            pose = {
+                key: (1 - f) * v + f * b["pose"][key]
+                if isinstance(v, (int, float)) and isinstance(b["pose"].get(key), (int, float))
+                else v
+                for key, v in a["pose"].items()
+            }
+            t = (1 - f) * a["t_s"] + f * b["t_s"]
+            out.append({**a, "pose": pose, "t_s": t, "frame_index": len(out)})
+        if k == 1:
+            out[-1]["frame_index"] = a["frame_index"]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("recordings", nargs="+", type=Path)
@@ -55,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crops", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=None, help="frames per recording")
     ap.add_argument("--set", action="append", default=[], help="config override key=value")
+    ap.add_argument(
+        "--densify",
+        type=int,
+        default=1,
+        help="render K frames per recorded frame, poses interpolated (more frames per flight)",
+    )
     args = ap.parse_args(argv)
 
     from detection.pipeline import DetectionPipeline
@@ -82,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             for x in (folder / "video" / "frames.jsonl").read_text().splitlines()
             if x.strip()
         ]
-        rows = [r for r in rows if r.get("pose")][: args.limit]
+        rows = _densify([r for r in rows if r.get("pose")], args.densify)[: args.limit]
         pipe = DetectionPipeline(
             cfg.detection,
             cfg.camera,
