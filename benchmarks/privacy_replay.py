@@ -50,7 +50,8 @@ def _iou_cover(face_xywh: np.ndarray, regions: np.ndarray) -> float:
 
 def _densify(rows: list[dict], k: int) -> list[dict]:
     """``k`` rows per recorded row, poses and times interpolated linearly towards the next one;
-    frame indices renumbered 0, 1, ... (the face pass counts frames)."""
+    frame indices renumbered 0, 1, ... (the face pass counts frames). Angles are interpolated
+    as numbers: a yaw crossing 0/360 gives one unreal frame in between."""
     out = []
     for a, b in zip(rows, rows[1:] + rows[-1:], strict=True):
         for j in range(k):
