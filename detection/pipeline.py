@@ -55,6 +55,7 @@ from detection.privacy import (
     full_frame_faces,
     head_boxes,
     privacy_regions,
+    touches_edge,
 )
 from detection.settings import DetectionSettings
 from missions.geo import LocalFrame, Pose
@@ -710,14 +711,17 @@ class DetectionPipeline:
             faces += list(full_frame_faces(self.privacy_faces, image, self.privacy.face_pass_px))
         elif self.privacy_faces is not None:
             if self._face_pass is None:
-                self._face_pass = FacePass(self.privacy_faces, self.privacy)
-            heads = head_boxes(persons)
-            faces += list(self._face_pass.faces(image, frame_index, heads))
+                lost = round((self.fps or 10.0) * self.settings.track_lost_s)
+                self._face_pass = FacePass(self.privacy_faces, self.privacy, lost_frames=lost)
+            heads = head_boxes(persons, shape=image.shape)
+            cut = touches_edge(persons, image.shape)
+            faces += list(self._face_pass.faces(image, frame_index, heads, cut))
         return privacy_regions(
             self.privacy.blur,
             persons,
             np.array(faces).reshape(-1, 4) if faces else None,
             stills=self.stills,
+            shape=image.shape,
         )
 
     # ------------------------------------------------------------------ alerts

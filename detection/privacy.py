@@ -68,18 +68,47 @@ class PrivacySettings(StrictModel):
     than about 10 px there are not found; heads of detected persons are covered anyway)."""
 
 
-def head_boxes(person_xyxy: np.ndarray, stills: bool = False) -> np.ndarray:
+EDGE_MARGIN = 0.01
+"""A person box whose side lies within this fraction of the frame's short side of the frame's
+border (at least 2 px) touches the edge: the person is cut by it (box regression puts the side
+of a cut person on the border, give or take a few pixels)."""
+
+
+def touches_edge(person_xyxy: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Which person boxes touch the frame's border (the person is cut by the frame).
+
+    Args:
+        person_xyxy: Person boxes ``[x1, y1, x2, y2]``, pixels, shape (N, 4).
+        shape: The frame's shape ``(H, W, ...)``.
+
+    Returns:
+        Boolean array, shape (N,).
+    """
+    b = np.asarray(person_xyxy, dtype=float).reshape(-1, 4)
+    h, w = shape[:2]
+    m = max(2.0, EDGE_MARGIN * min(h, w))
+    return (b[:, 0] <= m) | (b[:, 1] <= m) | (b[:, 2] >= w - m) | (b[:, 3] >= h - m)
+
+
+def head_boxes(
+    person_xyxy: np.ndarray, stills: bool = False, shape: tuple[int, ...] | None = None
+) -> np.ndarray:
     """Where the head of each person box is, generously.
 
     A standing person (box at least 1.6x as tall as wide) has the head in the top quarter; a
     person cut by the frame or seen from above (squarer box) may have it anywhere in the upper
     two thirds. In photos people sit, lean and are cut anywhere: the upper two thirds always
     (measured on ``../shared/data/real/masks``: seated people in tall boxes had the face at a
-    third of the box height).
+    third of the box height). A box touching the frame's border (:func:`touches_edge`, when
+    ``shape`` is given) is a person cut by the frame, whose visible part may be anything from
+    the head alone to the body without it: the whole box (issue 16: a face cut in half by the
+    bottom edge lay below the upper two thirds of its person box; at the left or right edge a
+    tall box of a cut close-up had the face below its top quarter).
 
     Args:
         person_xyxy: Person boxes ``[x1, y1, x2, y2]``, pixels, shape (N, 4).
         stills: Photos (the upper two thirds of every box).
+        shape: The frame's shape ``(H, W, ...)``; None: no box is taken as cut.
 
     Returns:
         Head regions, pixels, shape (N, 4) (not clipped to the image).
@@ -89,6 +118,8 @@ def head_boxes(person_xyxy: np.ndarray, stills: bool = False) -> np.ndarray:
     h = b[:, 3] - b[:, 1]
     tall = (h >= 1.6 * w) & (not stills)
     frac = np.where(tall, 0.28, 0.7)
+    if shape is not None:
+        frac = np.where(touches_edge(b, shape), 1.0, frac)
     return np.column_stack(
         [b[:, 0] - 0.1 * w, b[:, 1] - 0.05 * h, b[:, 2] + 0.1 * w, b[:, 1] + frac * h]
     )
@@ -107,6 +138,7 @@ def privacy_regions(
     person_xyxy: np.ndarray,
     face_xyxy: np.ndarray | None = None,
     stills: bool = False,
+    shape: tuple[int, ...] | None = None,
 ) -> np.ndarray:
     """The regions to hide on one frame.
 
@@ -115,6 +147,8 @@ def privacy_regions(
         person_xyxy: Every person box found on the frame, pixels, shape (N, 4).
         face_xyxy: Face boxes found on the frame (tight detector boxes), shape (M, 4).
         stills: The frame is a photo (:func:`head_boxes`).
+        shape: The frame's shape ``(H, W, ...)``: persons cut by its border are hidden whole
+            (:func:`head_boxes`); None: no box is taken as cut.
 
     Returns:
         Regions ``[x1, y1, x2, y2]`` in pixels, float, shape (K, 4); empty when ``off``.
@@ -123,7 +157,7 @@ def privacy_regions(
         return np.zeros((0, 4))
     persons = np.asarray(person_xyxy, dtype=float).reshape(-1, 4)
     faces = pad_boxes(face_xyxy if face_xyxy is not None else np.zeros((0, 4)))
-    people = head_boxes(persons, stills) if mode == "faces" else persons
+    people = head_boxes(persons, stills, shape) if mode == "faces" else persons
     return np.concatenate([people, faces])
 
 
@@ -195,24 +229,37 @@ class FacePass:
     ``face_pass_motion`` x the frame's long side x the frames since the pass (the picture moves
     with the drone); so are the heads of people the person detector saw on the last
     ``face_pass_every - 1`` frames and lost since (someone walking out of the frame's edge),
-    grown the same way. A face that comes into view between two passes with no person box is
-    the one not hidden, for at most ``face_pass_every - 1`` frames.
+    grown the same way.
+
+    A person whose box touched the frame's border when it was lost (cut by the frame: the face
+    detector does not find a face cut in half either, so the next pass does not take over) is
+    carried longer: the region it had (its whole box, :func:`head_boxes`) stretched to the border
+    it touched, moved by the measured image motion (:func:`image_shift`) frame by frame, until it
+    has moved out of the frame, the person detector sees someone there again, or ``lost_frames``
+    have passed (the tracker's memory of a lost person). A face that comes into view between two
+    passes with no person box is the one not hidden, for at most ``face_pass_every - 1`` frames.
 
     Args:
         detector: A :class:`detection.faces.FaceMaskDetector` (the project's own: the mask
             check's weights).
         settings: The ``privacy`` section (``face_pass_every``, ``face_pass_motion``,
             ``face_pass_px``).
+        lost_frames: Longest carry of a person lost at the frame's border, frames (the
+            pipeline passes the tracker's ``track_lost_s`` x frame rate).
     """
 
-    def __init__(self, detector, settings: PrivacySettings) -> None:
+    def __init__(self, detector, settings: PrivacySettings, lost_frames: int = 20) -> None:
         self.detector = detector
         self.every = settings.face_pass_every if settings.face_pass == "every" else 1
         self.motion = settings.face_pass_motion
         self.long_side_px = settings.face_pass_px
+        self.lost_frames = max(int(lost_frames), self.every)
         self._faces = np.zeros((0, 4))
         self._pass_index: int | None = None
-        self._heads: list[tuple[np.ndarray, int]] = []
+        self._heads: list[tuple[np.ndarray, int, bool]] = []
+        self._cut: list[tuple[np.ndarray, int]] = []
+        self._grey: np.ndarray | None = None
+        self._last_index: int | None = None
 
     def due(self, frame_index: int) -> bool:
         """Whether the full-frame pass runs on this frame."""
@@ -222,17 +269,26 @@ class FacePass:
             or frame_index < self._pass_index
         )
 
-    def faces(self, image: np.ndarray, frame_index: int, heads: np.ndarray) -> np.ndarray:
+    def faces(
+        self,
+        image: np.ndarray,
+        frame_index: int,
+        heads: np.ndarray,
+        cut: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Face regions to hide on this frame (beyond the heads of this frame's persons).
 
         Args:
             image: BGR frame, shape (H, W, 3).
             frame_index: The frame's index in its video (increasing).
             heads: Head regions of this frame's persons (:func:`head_boxes`), shape (N, 4).
+            cut: Which of those persons touch the frame's border (:func:`touches_edge`),
+                shape (N,); None: none.
 
         Returns:
             Regions ``[x1, y1, x2, y2]`` pixels, shape (M, 4): the pass's faces (found now or
-            carried) and the carried heads of people lost since the last frames.
+            carried), the carried heads of people lost since the last frames and the carried
+            regions of people lost at the border.
         """
         step = max(image.shape[:2]) * self.motion
         if self.due(frame_index):
@@ -242,14 +298,113 @@ class FacePass:
         else:
             faces = grow_boxes(self._faces, step * (frame_index - self._pass_index))
         heads = np.asarray(heads, dtype=float).reshape(-1, 4)
-        lost = [
-            (box, seen)
-            for box, seen in self._heads
-            if 0 < frame_index - seen < self.every and not _centre_inside(box, heads)
+        cut = np.zeros(len(heads), bool) if cut is None else np.asarray(cut, bool).reshape(-1)
+        gone = [
+            (box, seen, was_cut)
+            for box, seen, was_cut in self._heads
+            if frame_index - seen > 0 and not _centre_inside(box, heads)
         ]
-        self._heads = [(h, frame_index) for h in heads] + lost
+        lost = [(box, seen) for box, seen, was_cut in gone if frame_index - seen < self.every]
+        self._heads = [(h, frame_index, bool(c)) for h, c in zip(heads, cut, strict=True)]
+        self._heads += [(b, s, c) for b, s, c in gone if frame_index - s < self.every and not c]
         carried = [grow_boxes(box[None], step * (frame_index - seen))[0] for box, seen in lost]
-        return np.concatenate([faces, np.array(carried).reshape(-1, 4)])
+        cut_regions = self._carry_cut(image, frame_index, heads, cut, gone, step)
+        return np.concatenate(
+            [faces, np.array(carried).reshape(-1, 4), np.array(cut_regions).reshape(-1, 4)]
+        )
+
+    def _carry_cut(self, image, frame_index, heads, cut, gone, step) -> list[np.ndarray]:
+        """Move, drop and add the carried regions of persons lost at the frame's border."""
+        h, w = image.shape[:2]
+        newly = [
+            (_to_border(box, (h, w)), seen)
+            for box, seen, was_cut in gone
+            if was_cut and seen == self._last_index
+        ]
+        self._last_index = frame_index
+        carry = self._cut or newly or cut.any()
+        grey = grey_small(image, CARRY_MOTION_WIDTH_PX) if carry else None
+        dx = dy = 0.0
+        if (
+            (self._cut or newly)
+            and grey is not None
+            and self._grey is not None
+            and self._grey.shape == grey.shape
+        ):
+            dx, dy = image_shift(self._grey, grey, w)
+        self._grey = grey
+        moved = [(box + np.array([dx, dy, dx, dy]), seen) for box, seen in self._cut + newly]
+        self._cut = [
+            (box, seen)
+            for box, seen in moved
+            if frame_index - seen <= self.lost_frames
+            and box[0] < w
+            and box[1] < h
+            and box[2] > 0
+            and box[3] > 0
+            and not _centre_inside(box, heads)
+        ]
+        # one frame's motion of margin: the translation is measured, a zoom is not
+        return [grow_boxes(box[None], step)[0] for box, _ in self._cut]
+
+
+MOTION_WIDTH_PX = 320
+"""Width, pixels, of the grey copies the image motion is estimated on (:func:`grey_small`)."""
+CARRY_MOTION_WIDTH_PX = 160
+"""Width of the grey copies :class:`FacePass` measures the motion of carried regions on (a
+quarter of the work of :data:`MOTION_WIDTH_PX`: it runs in the detection loop; the regions get
+one frame's expected motion of margin anyway)."""
+MIN_RESPONSE = 0.05
+"""Phase-correlation peaks weaker than this are not trusted: no shift (:func:`image_shift`)."""
+
+
+def grey_small(image: np.ndarray, width_px: int = MOTION_WIDTH_PX) -> np.ndarray:
+    """A grey float32 copy of a BGR frame ``width_px`` wide (:func:`image_shift`)."""
+    import cv2
+
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (width_px, max(8, round(h * width_px / w))))
+    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
+
+
+def image_shift(ref_small: np.ndarray, cur_small: np.ndarray, width_px: int) -> tuple[float, float]:
+    """Global translation from one frame to another, from grey copies (:func:`grey_small`):
+    phase correlation (``cv2.phaseCorrelate``, about 2 ms).
+
+    Args:
+        ref_small: Grey float32 copy of the earlier frame.
+        cur_small: Grey float32 copy of the later frame, same shape.
+        width_px: Width of the full frames, pixels (the shift is scaled to it).
+
+    Returns:
+        ``(dx, dy)`` full-frame pixels a point of the earlier frame moved by; ``(0, 0)`` when
+        the correlation peak is too weak to trust (:data:`MIN_RESPONSE`).
+    """
+    import cv2
+
+    window = cv2.createHanningWindow(ref_small.shape[::-1], cv2.CV_32F)
+    (dx, dy), response = cv2.phaseCorrelate(ref_small, cur_small, window)
+    if response < MIN_RESPONSE:
+        return 0.0, 0.0
+    k = width_px / ref_small.shape[1]
+    return float(dx * k), float(dy * k)
+
+
+def _to_border(box: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``box`` stretched to every frame border it touches (:func:`touches_edge`): the part of
+    the person beyond it, and what a zoom pushes outwards, stays inside the region."""
+    h, w = shape
+    m = max(2.0, EDGE_MARGIN * min(h, w))
+    b = np.asarray(box, dtype=float).copy()
+    if b[0] <= m:
+        b[0] = min(b[0], 0.0)
+    if b[1] <= m:
+        b[1] = min(b[1], 0.0)
+    if b[2] >= w - m:
+        b[2] = max(b[2], float(w))
+    if b[3] >= h - m:
+        b[3] = max(b[3], float(h))
+    return b
 
 
 def grow_boxes(boxes: np.ndarray, px: float) -> np.ndarray:

@@ -37,14 +37,18 @@ import cv2
 import numpy as np
 
 from detection.annotate import annotate_frame
-from detection.privacy import PrivacySettings, anonymise, pad_boxes
+from detection.privacy import (  # noqa: F401 (MOTION_WIDTH_PX, MIN_RESPONSE: re-exported)
+    MIN_RESPONSE,
+    MOTION_WIDTH_PX,
+    PrivacySettings,
+    anonymise,
+    grey_small,
+    image_shift,
+    pad_boxes,
+)
 
 log = logging.getLogger(__name__)
 
-MOTION_WIDTH_PX = 320
-"""Width, pixels, of the grey copies the image motion is estimated on."""
-MIN_RESPONSE = 0.05
-"""Phase-correlation peaks weaker than this are not trusted: no shift, only growth."""
 GROW_FRAC = 0.15
 """Privacy regions grow by this fraction of their size on each side (beyond the detector's own
 padding, :data:`detection.privacy.FACE_PAD`), whatever the age of the result."""
@@ -216,35 +220,8 @@ class LiveVideo:
             return 0.0, 0.0
         key = id(result)
         if self._motion_ref is None or self._motion_ref[0] != key:
-            self._motion_ref = (key, _grey_small(ref))
-        return image_shift(self._motion_ref[1], _grey_small(image), image.shape[1])
-
-
-def _grey_small(image: np.ndarray) -> np.ndarray:
-    """A grey float32 copy :data:`MOTION_WIDTH_PX` wide."""
-    h, w = image.shape[:2]
-    small = cv2.resize(image, (MOTION_WIDTH_PX, max(8, round(h * MOTION_WIDTH_PX / w))))
-    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY).astype(np.float32)
-
-
-def image_shift(ref_small: np.ndarray, cur_small: np.ndarray, width_px: int) -> tuple[float, float]:
-    """Global translation from one frame to another, from grey copies (:func:`_grey_small`).
-
-    Args:
-        ref_small: Grey float32 copy of the earlier frame.
-        cur_small: Grey float32 copy of the later frame, same shape.
-        width_px: Width of the full frames, pixels (the shift is scaled to it).
-
-    Returns:
-        ``(dx, dy)`` full-frame pixels a point of the earlier frame moved by; ``(0, 0)`` when
-        the correlation peak is too weak to trust (:data:`MIN_RESPONSE`).
-    """
-    window = cv2.createHanningWindow(ref_small.shape[::-1], cv2.CV_32F)
-    (dx, dy), response = cv2.phaseCorrelate(ref_small, cur_small, window)
-    if response < MIN_RESPONSE:
-        return 0.0, 0.0
-    k = width_px / ref_small.shape[1]
-    return float(dx * k), float(dy * k)
+            self._motion_ref = (key, grey_small(ref))
+        return image_shift(self._motion_ref[1], grey_small(image), image.shape[1])
 
 
 def grow_regions(regions: np.ndarray, age_s: float, shape: tuple[int, ...]) -> np.ndarray:

@@ -148,3 +148,52 @@ def test_a_person_lost_between_passes_keeps_a_hidden_head_until_the_next_pass():
     # a person still detected is not carried twice
     fp.faces(img, 4, head)
     assert len(fp.faces(img, 5, head + 5)) == 0
+
+
+def test_a_person_lost_at_the_border_is_carried_with_the_image_motion_until_it_left():
+    """A person cut by the bottom edge (the face detector does not find a half face, so the
+    next pass does not take over): lost on frame 1, the region stays hidden after the pass of
+    frame 3, moved down with the picture (40 px per frame here), until it is out of the frame."""
+    from detection.privacy import FacePass, PrivacySettings, touches_edge
+
+    class NoFaces(_CountingDetector):
+        def detect(self, image):
+            self.calls += 1
+            return []
+
+    canvas = _noise(480 + 400, 640, seed=3)
+
+    def frame(k):  # the picture moves down by 40 px per frame
+        top = 400 - 40 * k
+        return np.ascontiguousarray(canvas[top : top + 480])
+
+    fp = FacePass(
+        NoFaces([0, 0, 0, 0]),
+        PrivacySettings(face_pass="every", face_pass_every=3, face_pass_motion=0.0),
+        lost_frames=20,
+    )
+    person = np.array([[300.0, 300.0, 360.0, 480.0]])  # touches the bottom border
+    cut = touches_edge(person, (480, 640))
+    assert cut.tolist() == [True]
+    assert len(fp.faces(frame(0), 0, person, cut)) == 0
+    seen = []
+    for k in range(1, 5):
+        r = fp.faces(frame(k), k, np.zeros((0, 4)), np.zeros(0, bool))
+        assert len(r) >= 1, k  # hidden also after the pass of frame 3
+        seen.append(r[-1])
+    # moved by the measured motion (40 px per frame, +-3 px), stretched to the bottom border
+    np.testing.assert_allclose([s[1] for s in seen], [340, 380, 420, 460], atol=3)
+    assert all(s[3] >= 480 for s in seen)
+    np.testing.assert_allclose([(s[0], s[2]) for s in seen], [(300, 360)] * 4, atol=3)
+    # once moved out of the frame it is dropped
+    assert len(fp.faces(frame(5), 5, np.zeros((0, 4)), np.zeros(0, bool))) == 0
+
+
+def test_a_person_box_touching_the_border_is_hidden_whole():
+    from detection.privacy import head_boxes, touches_edge
+
+    boxes = np.array([[300, 500, 360, 720], [0, 100, 80, 400], [600, 100, 660, 300]], float)
+    assert touches_edge(boxes, (720, 1280)).tolist() == [True, True, False]
+    regions = head_boxes(boxes, shape=(720, 1280))
+    assert regions[0, 3] >= 720 and regions[1, 3] >= 400  # whole boxes
+    assert regions[2, 3] < 200  # a tall box inside the frame: the top quarter
