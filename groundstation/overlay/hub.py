@@ -397,6 +397,7 @@ class OverlayHub:
         home: tuple[float, float] | None = None,
         tile_url: str | None = None,
         risk: dict | None = None,
+        route_owners: list[int] | None = None,
     ) -> None:
         """Set the static map layers.
 
@@ -409,6 +410,8 @@ class OverlayHub:
             tile_url: Optional XYZ tile URL template (``.../{z}/{x}/{y}.png``).
             risk: The five-colour risk layer, a GeoJSON FeatureCollection
                 (:meth:`missions.risk.RiskMap.to_geojson`), or None.
+            route_owners: For a fleet, the vehicle index (0, 1...) flying each route, as
+                :meth:`set_route_owners` sets it.
         """
         with self._lock:
             self._map = {
@@ -419,6 +422,9 @@ class OverlayHub:
                 "tile_url": tile_url,
                 "risk": risk,
             }
+            if route_owners is not None:
+                self._route_owners = [int(o) for o in route_owners]
+                self._map["route_owners"] = list(self._route_owners)
             self._map_version += 1
             self._post("map", {"version": self._map_version})
 

@@ -271,3 +271,24 @@ def test_https_with_a_self_signed_certificate(tmp_path):
         resolve_tls(str(cert), None, folder=tmp_path, host="127.0.0.1")
     with pytest.raises(ConfigError, match="does not exist"):
         resolve_tls(str(tmp_path / "no.pem"), str(key), folder=tmp_path, host="127.0.0.1")
+
+
+def test_serve_draws_a_fleet_recordings_routes_in_their_vehicles_colours(tmp_path):
+    """A new user's `serve` crashed (TypeError in set_map) when the newest recording was a
+    fleet's: its plan has one route per part (plan/part-K/route.geojson), not plan/route.geojson."""
+    from groundstation.cli.serve import _set_map
+    from groundstation.report.recording import read_route
+    from groundstation.report.testing import write_synthetic_recording
+
+    folder = write_synthetic_recording(tmp_path / "recordings")
+    plan = folder / "plan"
+    for k in (0, 1):
+        (plan / f"part-{k}").mkdir()
+        (plan / f"part-{k}" / "route.geojson").write_bytes((plan / "route.geojson").read_bytes())
+    routes = len(read_route(plan / "route.geojson"))
+    (plan / "route.geojson").unlink()
+    hub = OverlayHub(title="t")
+    _set_map(hub, [folder])
+    layers = hub.map()
+    assert layers["district"] and len(layers["route"]) == 2 * routes
+    assert layers["route_owners"] == [0] * routes + [1] * routes
