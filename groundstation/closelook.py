@@ -231,8 +231,9 @@ class CloseLook:
         )
         self.done += 1
         t0 = time.monotonic()
+        track = f" (track {req.track_id})" if req.track_id is not None else ""
         p.log(
-            f"close look at the person at {where} (track {req.track_id}): down to "
+            f"close look at the person at {where}{track}: down to "
             f"{target.alt_m:g} m, {cl.standoff_m:g} m away, gimbal {target.pitch_deg:.0f} deg "
             f"(mission item {seq})"
         )
