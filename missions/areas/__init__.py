@@ -64,7 +64,8 @@ def _read_area_file(path: str | os.PathLike) -> RawArea:
     if head.startswith("<"):
         # the original bytes: the XML declaration may name another encoding (Latin-1...)
         return read_kml(data.lstrip(b"\xef\xbb\xbf \t\r\n"), source)
-    if head.startswith(("{", "[")):
+    if head.startswith(("{", "[")) or p.suffix.lower() in (".geojson", ".json", ".plan"):
+        # by content, or by a JSON name: a broken .geojson is a JSON error, not a "fence file"
         obj = loads_json(text, source, AreaError)
         if isinstance(obj, dict) and obj.get("type") in GEOJSON_TYPES:
             return read_geojson(obj, source)

@@ -317,6 +317,8 @@ def test_not_xml_not_json(tmp_path):
     assert "not valid KML" in _err(tmp_path, "x.kml", "<kml><Document>")
     assert "not valid JSON" in _err(tmp_path, "x.geojson", '{"type": "Polygon", "coordinates": [')
     assert "expected 'lat lon'" in _err(tmp_path, "x.txt", "hello world\n")
+    # a .geojson that is not JSON at all is a JSON error, not a "fence file" one (a new user's)
+    assert "not valid JSON" in _err(tmp_path, "y.geojson", "this is not json {\n")
     assert "empty file" in _err(tmp_path, "e.geojson", "   \n")
 
 
