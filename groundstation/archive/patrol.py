@@ -288,6 +288,8 @@ def _read_fleet(p: Path) -> PatrolRecord:
     broadcasts = Recording.open(p).broadcasts()
 
     def total(key: str) -> float | None:
+        """Sum of a per-vehicle figure (seconds or metres) over the vehicles that have it;
+        None when none has."""
         values = [getattr(v, key) for v in vehicles if getattr(v, key) is not None]
         return float(sum(values)) if values else None
 
